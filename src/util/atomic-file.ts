@@ -1,0 +1,54 @@
+// Crash-safe file writes for state files (STYLE.md §7): a reader sees the old bytes or the new bytes,
+// never a torn file, even if the machine loses power mid-write.
+
+import { randomBytes } from 'node:crypto';
+import { constants, promises as fs } from 'node:fs';
+import * as path from 'node:path';
+
+/**
+ * Writes `data` to `target` atomically: temp file in the same directory (rename(2) is only atomic within one
+ * filesystem), fsync the data, rename over the target, then fsync the directory so the rename itself is durable.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+  try {
+    // O_EXCL|O_NOFOLLOW: never write through something another process planted at the temp name.
+    const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
+    try {
+      await fh.writeFile(data);
+      // open() applies the umask; the caller asked for exactly `mode`.
+      await fh.chmod(mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, target);
+  } catch (err) {
+    // Best effort: the temp file may not exist (open failed) or may already be renamed; the original error matters.
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+  await syncDir(dir);
+}
+
+/** Parses a JSON file; undefined when it does not exist. Other errors (EACCES, bad JSON) propagate. */
+export async function readJsonFile<T>(file: string): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return JSON.parse(text) as T;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
