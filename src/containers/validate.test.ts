@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { ContainerConfig } from './model';
+import { mergeImageDefaults, validateConfig, validateName } from './validate';
+
+const base: ContainerConfig = {
+  hostname: '', domainname: '', user: '', env: [], cmd: ['true'], entrypoint: [], image: 'busybox',
+  workingDir: '', networkDisabled: false, attachStdin: false, attachStdout: false, attachStderr: false,
+};
+
+describe('validateConfig', () => {
+  it('accepts a plain config', () => {
+    expect(() => validateConfig({ ...base, hostname: 'web-1.example', user: 'berth:wheel', env: ['A=1', 'B='], workingDir: '/srv' })).not.toThrow();
+  });
+
+  it.each<[Partial<ContainerConfig>, RegExp]>([
+    [{ hostname: '-bad' }, /^config\.hostname "-bad"/],
+    [{ hostname: 'h'.repeat(65) }, /^config\.hostname/],
+    [{ domainname: 'a..b' }, /^config\.domainname/],
+    [{ user: 'a:b:c' }, /^config\.user "a:b:c"/],
+    [{ env: ['=x'] }, /^config\.env "=x"/],
+    [{ env: ['NOEQUALS'] }, /^config\.env/],
+    [{ env: ['A=\0'] }, /^config\.env/],
+    [{ cmd: ['a\0b'] }, /^config\.cmd/],
+    [{ workingDir: 'relative' }, /^config\.working_dir "relative"/],
+  ])('refuses %j naming the field', (patch, message) => {
+    expect(() => validateConfig({ ...base, ...patch })).toThrow(message);
+  });
+});
+
+describe('validateName', () => {
+  it.each(['web', 'my_app.1', 'A-b'])('accepts %s', (n) => expect(() => validateName(n)).not.toThrow());
+  it.each(['x', '-lead', 'has space', 'slash/no', 'a'.repeat(129)])('refuses %j', (n) => expect(() => validateName(n)).toThrow(/^name /));
+});
+
+describe('mergeImageDefaults', () => {
+  const image = { env: ['PATH=/bin', 'A=image'], cmd: ['sh'], entrypoint: [], workingDir: '/img', user: 'berth' };
+
+  it('takes the image defaults where the container says nothing', () => {
+    const merged = mergeImageDefaults({ ...base, cmd: [] }, image);
+    expect(merged).toMatchObject({ cmd: ['sh'], workingDir: '/img', user: 'berth', env: ['PATH=/bin', 'A=image'] });
+  });
+
+  it('lets container env override image env by key', () => {
+    expect(mergeImageDefaults({ ...base, env: ['A=mine'] }, image).env).toEqual(['PATH=/bin', 'A=mine']);
+  });
+
+  it('drops the image cmd when the container sets its own entrypoint', () => {
+    const merged = mergeImageDefaults({ ...base, cmd: [], entrypoint: ['/bin/echo'] }, image);
+    expect(merged).toMatchObject({ entrypoint: ['/bin/echo'], cmd: [] });
+  });
+});

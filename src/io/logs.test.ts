@@ -1,0 +1,36 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readLog } from './logs';
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-logs-'));
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+async function collect(file: string, stdout: boolean, stderr: boolean): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of readLog(file, { stdout, stderr })) out.push(`${e.stream}:${e.data.toString()}`);
+  return out;
+}
+
+describe('readLog', () => {
+  const file = path.join(dir, 'c-json.log');
+  fs.writeFileSync(file, [
+    JSON.stringify({ log: 'out 1\n', stream: 'stdout', time: '2026-01-01T00:00:00.000000001Z' }),
+    JSON.stringify({ log: 'err 1\n', stream: 'stderr', time: '2026-01-01T00:00:01Z' }),
+    JSON.stringify({ log: 'tail', stream: 'stdout', time: '2026-01-01T00:00:02Z' }),
+    '{"log":"torn',
+  ].join('\n'));
+
+  it('yields both streams in order and skips a torn last line', async () => {
+    expect(await collect(file, true, true)).toEqual(['stdout:out 1\n', 'stderr:err 1\n', 'stdout:tail']);
+  });
+
+  it('selects one stream', async () => {
+    expect(await collect(file, false, true)).toEqual(['stderr:err 1\n']);
+  });
+
+  it('reads a missing log as empty', async () => {
+    expect(await collect(path.join(dir, 'none.log'), true, true)).toEqual([]);
+  });
+});

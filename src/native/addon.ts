@@ -1,0 +1,70 @@
+// Loads build/Release (then build/Debug) berth.node and checks arguments before they cross into C++.
+import path from 'node:path';
+import fs from 'node:fs';
+import type { DeviceSpec, MountOptions, Native } from './index';
+import { fromNative } from './errors';
+
+interface AddonBinding {
+  mount(opts: MountOptions): void;
+  unmount(target: string, opts: { detach: boolean }): void;
+  mknod(path: string, spec: DeviceSpec): void;
+  lockFile(path: string): number;
+}
+
+const ROOT = path.resolve(__dirname, '..', '..', '..');
+const PROJECT_ROOT = fs.existsSync(path.join(ROOT, 'binding.gyp')) ? ROOT : path.resolve(__dirname, '..', '..');
+
+function buildDir(): string {
+  for (const kind of ['Release', 'Debug']) {
+    const dir = path.join(PROJECT_ROOT, 'build', kind);
+    if (fs.existsSync(path.join(dir, 'berth.node'))) return dir;
+  }
+  throw new Error(`berth.node is not built under ${PROJECT_ROOT}/build: run npm run build`);
+}
+
+function checkPath(name: string, value: string): void {
+  if (typeof value !== 'string' || value === '' || value.includes('\0')) {
+    throw new TypeError(`${name}: expected a non-empty path without NUL, got ${JSON.stringify(value)}`);
+  }
+}
+
+function checkUint(name: string, value: number): void {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new TypeError(`${name}: expected an unsigned integer, got ${value}`);
+  }
+}
+
+export class AddonNative implements Native {
+  readonly monitorPath: string;
+  private readonly binding: AddonBinding;
+
+  constructor() {
+    const dir = buildDir();
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    this.binding = require(path.join(dir, 'berth.node')) as AddonBinding;
+    this.monitorPath = path.join(dir, 'berth-monitor');
+  }
+
+  mount(opts: MountOptions): void {
+    checkPath('mount target', opts.target);
+    try { this.binding.mount(opts); } catch (err) { throw fromNative(err); }
+  }
+
+  unmount(target: string, opts: { detach?: boolean } = {}): void {
+    checkPath('unmount target', target);
+    try { this.binding.unmount(target, { detach: opts.detach ?? false }); } catch (err) { throw fromNative(err); }
+  }
+
+  mknod(file: string, spec: DeviceSpec): void {
+    checkPath('mknod path', file);
+    checkUint('major', spec.major);
+    checkUint('minor', spec.minor);
+    checkUint('mode', spec.mode);
+    try { this.binding.mknod(file, spec); } catch (err) { throw fromNative(err); }
+  }
+
+  lockFile(file: string): number {
+    checkPath('lock path', file);
+    try { return this.binding.lockFile(file); } catch (err) { throw fromNative(err); }
+  }
+}

@@ -1,0 +1,28 @@
+// The Native interface: everything the domain asks of the C++ addon.
+// Domain code takes a Native through its constructor; only addon.ts loads the binary.
+
+export interface MountOptions {
+  source: string;
+  target: string;
+  fstype: string;
+  /** mount(8) words: ro, nosuid, nodev, noexec, bind, rec, private, rprivate, remount, ... */
+  flags: string[];
+  data: string;
+}
+
+export interface DeviceSpec {
+  type: 'c' | 'b' | 'p';
+  major: number;
+  minor: number;
+  mode: number;
+}
+
+export interface Native {
+  mount(opts: MountOptions): void;
+  unmount(target: string, opts?: { detach?: boolean }): void;
+  mknod(path: string, spec: DeviceSpec): void;
+  /** Opens path and takes an exclusive flock on it; throws EWOULDBLOCK when another process holds it. */
+  lockFile(path: string): number;
+  /** Absolute path of the berth-monitor executable. */
+  readonly monitorPath: string;
+}

@@ -1,0 +1,87 @@
+// Pure builder: a container record plus where its files live -> the RuntimeSpec its monitor performs.
+import type { ContainerRecord } from '../containers/model';
+import type { ResolvedUser } from './user';
+import type { DeviceOp, MountOp, RuntimeSpec, SymlinkOp } from './spec';
+
+export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export interface PlanInputs {
+  rootfs: string;
+  logPath: string;
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+  user: ResolvedUser;
+}
+
+const RW_MODE = 0o666;
+
+/** The devices every container gets (OCI's default set). */
+export const DEFAULT_DEVICES: DeviceOp[] = [
+  { path: '/dev/null', type: 'c', major: 1, minor: 3, mode: RW_MODE, uid: 0, gid: 0 },
+  { path: '/dev/zero', type: 'c', major: 1, minor: 5, mode: RW_MODE, uid: 0, gid: 0 },
+  { path: '/dev/full', type: 'c', major: 1, minor: 7, mode: RW_MODE, uid: 0, gid: 0 },
+  { path: '/dev/random', type: 'c', major: 1, minor: 8, mode: RW_MODE, uid: 0, gid: 0 },
+  { path: '/dev/urandom', type: 'c', major: 1, minor: 9, mode: RW_MODE, uid: 0, gid: 0 },
+  { path: '/dev/tty', type: 'c', major: 5, minor: 0, mode: RW_MODE, uid: 0, gid: 0 },
+];
+
+const DEFAULT_SYMLINKS: SymlinkOp[] = [
+  { target: '/proc/self/fd', path: '/dev/fd' },
+  { target: '/proc/self/fd/0', path: '/dev/stdin' },
+  { target: '/proc/self/fd/1', path: '/dev/stdout' },
+  { target: '/proc/self/fd/2', path: '/dev/stderr' },
+  { target: 'pts/ptmx', path: '/dev/ptmx' },
+];
+
+function systemMounts(): MountOp[] {
+  const m = (target: string, fstype: string, flags: string[], data = ''): MountOp =>
+    ({ source: fstype, target, fstype, flags, data, kind: 'dir' });
+  return [
+    m('/proc', 'proc', ['nosuid', 'noexec', 'nodev']),
+    // Mounted before /dev's children: the tmpfs would hide anything under it.
+    m('/dev', 'tmpfs', ['nosuid', 'strictatime'], 'mode=755,size=65536k'),
+    m('/dev/pts', 'devpts', ['nosuid', 'noexec'], 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
+    m('/dev/shm', 'tmpfs', ['nosuid', 'noexec', 'nodev'], 'mode=1777,size=65536k'),
+    m('/dev/mqueue', 'mqueue', ['nosuid', 'noexec', 'nodev']),
+    m('/sys', 'sysfs', ['nosuid', 'noexec', 'nodev', 'ro']),
+  ];
+}
+
+function etcBind(source: string, target: string): MountOp {
+  return { source, target, fstype: '', flags: ['bind', 'ro', 'nosuid', 'nodev', 'noexec'], data: '', kind: 'file' };
+}
+
+/** Docker's environment: PATH when the image sets none, HOSTNAME, HOME from the user, then the config's own. */
+export function buildEnv(configEnv: string[], hostname: string, home: string): string[] {
+  const keys = new Set(configEnv.map((e) => e.slice(0, e.indexOf('='))));
+  const defaults = [
+    ...(keys.has('PATH') ? [] : [`PATH=${DEFAULT_PATH}`]),
+    `HOSTNAME=${hostname}`,
+    ...(keys.has('HOME') ? [] : [`HOME=${home}`]),
+  ].filter((e) => !keys.has(e.slice(0, e.indexOf('='))));
+  return [...defaults, ...configEnv];
+}
+
+export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
+  const hostname = c.config.hostname || c.id.slice(0, 12);
+  return {
+    id: c.id,
+    rootfs: inputs.rootfs,
+    args: [c.path, ...c.args],
+    env: buildEnv(c.config.env, hostname, inputs.user.home),
+    cwd: c.config.workingDir || '/',
+    user: { uid: inputs.user.uid, gid: inputs.user.gid, additionalGids: inputs.user.additionalGids },
+    hostname,
+    domainname: c.config.domainname,
+    mounts: [
+      ...systemMounts(),
+      etcBind(inputs.hostnamePath, '/etc/hostname'),
+      etcBind(inputs.hostsPath, '/etc/hosts'),
+      etcBind(inputs.resolvConfPath, '/etc/resolv.conf'),
+    ],
+    devices: DEFAULT_DEVICES,
+    symlinks: DEFAULT_SYMLINKS,
+    logPath: inputs.logPath,
+  };
+}

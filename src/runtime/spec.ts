@@ -1,0 +1,43 @@
+// The spec the monitor reads (native/README.md, "spec.json"): a plain description of the container's
+// process and filesystem. Built here, performed in C++.
+
+export interface MountOp {
+  source: string;
+  /** A container path. */
+  target: string;
+  fstype: string;
+  flags: string[];
+  data: string;
+  /** What to create at the target when it is missing. */
+  kind: 'dir' | 'file';
+}
+
+export interface DeviceOp {
+  path: string;
+  type: 'c' | 'b';
+  major: number;
+  minor: number;
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+export interface SymlinkOp {
+  target: string;
+  path: string;
+}
+
+export interface RuntimeSpec {
+  id: string;
+  rootfs: string;
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  hostname: string;
+  domainname: string;
+  mounts: MountOp[];
+  devices: DeviceOp[];
+  symlinks: SymlinkOp[];
+  logPath: string;
+}

@@ -1,0 +1,108 @@
+// Live processes: starts each container through its monitor, watches for its exit, signals it, and
+// finds running monitors again after a daemon restart.
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { EngineError } from '../errors';
+import type { RuntimeSpec } from '../runtime/spec';
+import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
+import { connectMonitor, spawnMonitor, type MonitorConnection } from './monitor-client';
+
+export interface ExitStatus {
+  exitCode: number;
+  signal: number;
+  finishedAt: string;
+  /** Set when the exit is not the container's own (its monitor died). */
+  error?: string;
+}
+
+export interface StartedTask {
+  pid: number;
+  monitorPid: number;
+}
+
+/** errno names the start can fail with that are the request's fault, as Docker reports them (400). */
+const USER_FAULTS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 'EISDIR']);
+
+export class TaskManager {
+  private readonly live = new Map<string, MonitorConnection>();
+
+  constructor(private readonly monitorPath: string, private readonly onExit: (id: string, status: ExitStatus) => void) {}
+
+  /** Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure. */
+  async start(dir: string, spec: RuntimeSpec): Promise<StartedTask> {
+    await fsp.rm(path.join(dir, 'exit'), { force: true });
+    await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec));
+    const conn = spawnMonitor(this.monitorPath, dir);
+    const created = await conn.next();
+    if (created?.type !== 'created' || !created.pid) {
+      conn.close();
+      throw new EngineError('Internal', `start container ${spec.id}: monitor ${created ? `said ${JSON.stringify(created)}` : 'exited before creating the container'}`);
+    }
+    // Cgroup and network wiring go here, while init waits (DESIGN.md, start step 3).
+    conn.send('go');
+    const result = await conn.next();
+    if (result?.type === 'failed') {
+      conn.close();
+      const kind = result.step === 'exec' && USER_FAULTS.has(result.code ?? '') ? 'InvalidArgument' : 'Internal';
+      const what = result.step === 'exec' ? `exec ${JSON.stringify(spec.args[0])}` : result.step;
+      throw new EngineError(kind, `start container ${spec.id}: ${what}: ${result.message}`);
+    }
+    if (result?.type !== 'started') {
+      conn.close();
+      throw new EngineError('Internal', `start container ${spec.id}: monitor ${result ? `said ${JSON.stringify(result)}` : 'hung up during start'}`);
+    }
+    conn.release();
+    this.watch(spec.id, dir, conn);
+    return { pid: created.pid, monitorPid: created.monitorPid ?? 0 };
+  }
+
+  /**
+   * After a daemon restart: reattaches to a container's monitor. Returns undefined when it is still
+   * running, or its exit status when it ended while the daemon was away.
+   */
+  async recover(id: string, dir: string): Promise<ExitStatus | undefined> {
+    let conn: MonitorConnection;
+    try {
+      conn = await connectMonitor(dir);
+    } catch {
+      // No monitor to talk to: it finished (the exit file says how) or it died without one.
+      return (await readExit(dir)) ?? { exitCode: 255, signal: 0, finishedAt: new Date().toISOString(), error: 'monitor exited without an exit status' };
+    }
+    this.watch(id, dir, conn);
+    return undefined;
+  }
+
+  isLive(id: string): boolean {
+    return this.live.has(id);
+  }
+
+  async kill(id: string, signal: number): Promise<void> {
+    const conn = this.live.get(id);
+    if (!conn) throw new EngineError('FailedPrecondition', `container ${id}: not running`);
+    conn.send(`kill ${signal}`);
+  }
+
+  /** Drops every connection; the monitors and their containers go on without us. */
+  detachAll(): void {
+    for (const conn of this.live.values()) {
+      conn.removeAllListeners('close');
+      conn.close();
+    }
+    this.live.clear();
+  }
+
+  private watch(id: string, dir: string, conn: MonitorConnection): void {
+    this.live.set(id, conn);
+    // The exit file is written before the monitor hangs up, so a close always finds it (or the monitor died).
+    conn.on('close', () => {
+      this.live.delete(id);
+      void readExit(dir).then((status) => this.onExit(id, status ?? {
+        exitCode: 255, signal: 0, finishedAt: new Date().toISOString(), error: 'monitor exited without an exit status',
+      }));
+    });
+  }
+}
+
+async function readExit(dir: string): Promise<ExitStatus | undefined> {
+  return readJsonFile<ExitStatus>(path.join(dir, 'exit'));
+}

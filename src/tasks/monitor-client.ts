@@ -1,0 +1,108 @@
+// berthd's side of the monitor protocol (native/README.md): the start handshake on fd 3, and later
+// connections to monitor.sock that carry commands and the exit message.
+import { spawn } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { EngineError } from '../errors';
+
+export interface MonitorMessage {
+  type: 'created' | 'started' | 'failed' | 'exit' | 'ok' | 'error';
+  pid?: number;
+  monitorPid?: number;
+  exitCode?: number;
+  signal?: number;
+  step?: string;
+  errno?: number;
+  code?: string;
+  message?: string;
+}
+
+/** A JSON-lines connection to one monitor. Emits 'message' and 'close'. */
+export class MonitorConnection extends EventEmitter {
+  private buffered = '';
+  private readonly queue: MonitorMessage[] = [];
+  private waiting: ((m: MonitorMessage | undefined) => void) | undefined;
+  private released = false;
+  closed = false;
+
+  constructor(private readonly socket: net.Socket) {
+    super();
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('error', () => this.onClose()); // a reset peer is a closed peer; 'close' follows
+    socket.on('close', () => this.onClose());
+  }
+
+  private onData(chunk: string): void {
+    this.buffered += chunk;
+    let nl: number;
+    while ((nl = this.buffered.indexOf('\n')) >= 0) {
+      const line = this.buffered.slice(0, nl);
+      this.buffered = this.buffered.slice(nl + 1);
+      if (!line) continue;
+      const msg = JSON.parse(line) as MonitorMessage;
+      this.emit('message', msg);
+      if (this.released) continue;
+      if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(msg); } else this.queue.push(msg);
+    }
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.waiting) { const w = this.waiting; this.waiting = undefined; w(undefined); }
+    this.emit('close');
+  }
+
+  /** The next message, or undefined when the monitor hung up. */
+  next(): Promise<MonitorMessage | undefined> {
+    const queued = this.queue.shift();
+    if (queued) return Promise.resolve(queued);
+    if (this.closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => { this.waiting = resolve; });
+  }
+
+  send(line: string): void {
+    if (!this.closed) this.socket.write(`${line}\n`);
+  }
+
+  /** Messages after the handshake are handled by listeners; stop queueing them. */
+  release(): void {
+    this.released = true;
+    this.queue.length = 0;
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * Starts `berth-monitor <dir>` with fd 3 one end of a socketpair. The first process forks and exits at
+ * once (berthd is never the monitor's parent); the grandchild keeps fd 3 and speaks on it.
+ */
+export function spawnMonitor(monitorPath: string, containerDir: string): MonitorConnection {
+  const child = spawn(monitorPath, [containerDir], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], detached: true });
+  child.unref();
+  const socket = child.stdio[3] as net.Socket;
+  return new MonitorConnection(socket);
+}
+
+/**
+ * Connects to a running monitor's socket. The path goes through /proc/self/fd so that a long data root
+ * never hits the 108-byte sun_path limit.
+ */
+export async function connectMonitor(containerDir: string): Promise<MonitorConnection> {
+  const dirFd = fs.openSync(containerDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    const socket = net.connect(path.join(`/proc/self/fd/${dirFd}`, 'monitor.sock'));
+    await once(socket, 'connect');
+    return new MonitorConnection(socket);
+  } catch (err) {
+    throw new EngineError('Unavailable', `monitor of ${path.basename(containerDir)}: not reachable`, { cause: err });
+  } finally {
+    fs.closeSync(dirFd);
+  }
+}
