@@ -1,12 +1,10 @@
 // The plumbing every adapter shares: abort on cancel, status mapping, backpressure on server streams.
 import { once } from 'node:events';
-import type {
-  handleClientStreamingCall, handleServerStreamingCall, handleUnaryCall,
-  ServerReadableStream, ServerUnaryCall, ServerWritableStream,
-} from '@grpc/grpc-js';
+import type { EventEmitter } from 'node:events';
+import type { handleClientStreamingCall, handleServerStreamingCall, handleUnaryCall } from '@grpc/grpc-js';
 import { toStatus } from './status';
 
-function abortOnCancel(call: ServerUnaryCall<unknown, unknown> | ServerReadableStream<unknown, unknown> | ServerWritableStream<unknown, unknown>): AbortSignal {
+function abortOnCancel(call: EventEmitter): AbortSignal {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort());
   return controller.signal;

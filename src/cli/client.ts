@@ -1,0 +1,34 @@
+// The CLI's connection to berthd: typed clients on --host or BERTH_HOST, with promise helpers.
+import * as grpc from '@grpc/grpc-js';
+import { ContainersClient } from '../gen/berth/v1/containers';
+import { ImagesClient } from '../gen/berth/v1/images';
+import { SystemClient } from '../gen/berth/v1/system';
+
+export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
+
+export interface Clients {
+  containers: ContainersClient;
+  images: ImagesClient;
+  system: SystemClient;
+  close(): void;
+}
+
+export function connect(host: string): Clients {
+  const creds = grpc.credentials.createInsecure();
+  const opts = { 'grpc.max_receive_message_length': 16 * 1024 * 1024 };
+  const containers = new ContainersClient(host, creds, opts);
+  const images = new ImagesClient(host, creds, opts);
+  const system = new SystemClient(host, creds, opts);
+  return {
+    containers, images, system,
+    close: () => { containers.close(); images.close(); system.close(); },
+  };
+}
+
+type Callback<Res> = (err: grpc.ServiceError | null, res: Res) => void;
+
+/** Calls a unary method as a promise: call(c.containers, 'start', req). */
+export function call<C, Req, Res>(client: C, method: keyof C, req: Req): Promise<Res> {
+  const fn = client[method] as unknown as (this: C, req: Req, cb: Callback<Res>) => void;
+  return new Promise((resolve, reject) => fn.call(client, req, (err, res) => (err ? reject(err) : resolve(res))));
+}

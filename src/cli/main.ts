@@ -1,0 +1,56 @@
+// berth: the command-line client. Global flags, then a command; errors print one line and exit non-zero.
+import type { ServiceError } from '@grpc/grpc-js';
+import { parseFlags, UsageError } from './args';
+import { connect, DEFAULT_HOST, type Clients } from './client';
+import { CONTAINER_COMMANDS } from './containers';
+import { IMAGE_COMMANDS } from './images';
+
+export type Command = (argv: string[], clients: Clients) => Promise<number>;
+
+const COMMANDS: Record<string, Command> = { ...CONTAINER_COMMANDS, ...IMAGE_COMMANDS };
+
+const USAGE = `usage: berth [--host unix:///PATH] COMMAND [ARGS...]
+
+Containers:  create  start  run  ps  logs  wait  rm  inspect
+Images:      import  images  tag  rmi
+System:      version  info
+
+The daemon is found at --host, else $BERTH_HOST, else ${DEFAULT_HOST}.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, { host: { short: 'H', kind: 'string' }, help: { kind: 'bool' } });
+  const [name, ...rest] = positionals;
+  if (flags.help || !name || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name || flags.help ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) throw new UsageError(`unknown command ${JSON.stringify(name)}; see berth --help`);
+  const clients = connect((flags.host as string | undefined) ?? process.env.BERTH_HOST ?? DEFAULT_HOST);
+  try {
+    return await command(rest, clients);
+  } finally {
+    clients.close();
+  }
+}
+
+function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as ServiceError).code === 'number' && 'details' in err;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`berth: ${err.message}\n`);
+      process.exitCode = 2;
+    } else if (isServiceError(err)) {
+      const text = err.code === 14 ? `cannot reach berthd: ${err.details}` : err.details;
+      process.stderr.write(`berth: ${text}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`berth: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);
