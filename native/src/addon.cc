@@ -1,0 +1,18 @@
+// Export table of berth.node: JS name -> entry point in js/. See native/README.md.
+#include <napi.h>
+
+#include "js/entry_points.h"
+
+namespace {
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  exports.Set("mount", Napi::Function::New(env, berth::js_mount, "mount"));
+  exports.Set("unmount", Napi::Function::New(env, berth::js_unmount, "unmount"));
+  exports.Set("mknod", Napi::Function::New(env, berth::js_mknod, "mknod"));
+  exports.Set("lockFile", Napi::Function::New(env, berth::js_lock_file, "lockFile"));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(berth, init)

@@ -1,0 +1,13 @@
+// The N-API entry points addon.cc exports; one js_<name> per JS function.
+#pragma once
+
+#include <napi.h>
+
+namespace berth {
+
+Napi::Value js_mount(const Napi::CallbackInfo& info);
+Napi::Value js_unmount(const Napi::CallbackInfo& info);
+Napi::Value js_mknod(const Napi::CallbackInfo& info);
+Napi::Value js_lock_file(const Napi::CallbackInfo& info);
+
+}  // namespace berth
