@@ -1,0 +1,67 @@
+// Init's steps after pivot_root: names, loopback, session, stdio, cwd, and the credentials.
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "child/steps.h"
+#include "sys/fs_util.h"
+
+namespace berth {
+
+int set_hostname(const char* name) {
+  if (!*name) return 0;
+  return sethostname(name, strlen(name)) == 0 ? 0 : errno;
+}
+
+int set_domainname(const char* name) {
+  if (!*name) return 0;
+  return setdomainname(name, strlen(name)) == 0 ? 0 : errno;
+}
+
+int loopback_up() {
+  // A new net namespace has lo, but down; bringing it up needs no netlink, one ioctl will do.
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  struct ifreq ifr = {};
+  strncpy(ifr.ifr_name, "lo", IFNAMSIZ - 1);
+  int err = 0;
+  if (ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) {
+    err = errno;
+  } else {
+    ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+    if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  }
+  close(fd);
+  return err;
+}
+
+int new_session() { return setsid() >= 0 ? 0 : errno; }
+
+int setup_stdio(int stdout_fd, int stderr_fd) {
+  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (null_fd < 0) return errno;
+  // dup2 clears CLOEXEC on the new descriptor, so 0-2 survive execve and nothing else does.
+  int err = 0;
+  if (dup2(null_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) err = errno;
+  close(null_fd);
+  return err;
+}
+
+int make_cwd(const char* cwd) { return mkdir_p(cwd, 0755); }
+
+int enter_cwd(const char* cwd) { return chdir(cwd) == 0 ? 0 : errno; }
+
+int set_groups(const gid_t* groups, size_t n) {
+  return setgroups(n, groups) == 0 ? 0 : errno;
+}
+
+int set_gid(gid_t gid) { return setgid(gid) == 0 ? 0 : errno; }
+
+int set_uid(uid_t uid) { return setuid(uid) == 0 ? 0 : errno; }
+
+}  // namespace berth

@@ -1,0 +1,83 @@
+// Container init between clone() and execve(): the ordered steps of native/README.md.
+// Runs in new pid/mount/uts/ipc/net namespaces; no allocation, no exceptions, only syscalls.
+#include <errno.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "child/steps.h"
+#include "sys/fs_util.h"
+
+namespace berth {
+
+namespace {
+
+[[noreturn]] void fail(const InitPlan& p, int step, int err) {
+  StepError rec{step, err};
+  // Nothing more to do if this write fails: the monitor then sees exit 127 without a record.
+  write_all(p.error_fd, &rec, sizeof rec);
+  _exit(127);
+}
+
+// The monitor ignores SIGPIPE and blocks SIGCHLD (for its signalfd); both would be
+// inherited across execve, so the program must start from the defaults.
+void reset_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP: fine
+}
+
+}  // namespace
+
+int init_main(void* arg) {
+  const InitPlan& p = *static_cast<const InitPlan*>(arg);
+  reset_signals();
+  prctl(PR_SET_NAME, "berth:init", 0, 0, 0);
+  // Known umask for the directories and files init creates, and what the program inherits (runc: 022).
+  umask(022);
+  int err;
+
+  // Wait until berthd has put us in the cgroup and wired the network: nothing may run before.
+  char go;
+  ssize_t n = read_full(p.sync_fd, &go, 1);
+  if (n != 1) fail(p, p.index(Step::kWaitGo), n < 0 ? static_cast<int>(-n) : ECANCELED);
+  close(p.sync_fd);
+
+  // Private first, so none of the mounts below propagates back to the host.
+  if ((err = make_root_private())) fail(p, p.index(Step::kMakeRootPrivate), err);
+  // pivot_root needs the new root to be a mount point.
+  if ((err = bind_rootfs(p.rootfs))) fail(p, p.index(Step::kBindRootfs), err);
+  for (size_t i = 0; i < p.n_mounts; i++)
+    if ((err = apply_mount_step(p.mounts[i]))) fail(p, p.mount_index(i), err);
+  // Devices and symlinks after the mounts: they usually live on the /dev tmpfs mounted above.
+  for (size_t i = 0; i < p.n_devices; i++)
+    if ((err = create_device(p.devices[i]))) fail(p, p.mknod_index(i), err);
+  for (size_t i = 0; i < p.n_symlinks; i++)
+    if ((err = create_symlink(p.symlinks[i]))) fail(p, p.symlink_index(i), err);
+  if ((err = do_pivot_root(p.rootfs))) fail(p, p.index(Step::kPivotRoot), err);
+  if ((err = umount_old_root())) fail(p, p.index(Step::kUmountOldRoot), err);
+  if ((err = set_hostname(p.hostname))) fail(p, p.index(Step::kSethostname), err);
+  if ((err = set_domainname(p.domainname))) fail(p, p.index(Step::kSetdomainname), err);
+  if ((err = loopback_up())) fail(p, p.index(Step::kLoopbackUp), err);
+  // A session of its own, so a job-control shell inside does not touch the monitor's.
+  if ((err = new_session())) fail(p, p.index(Step::kSetsid), err);
+  // After pivot_root: /dev/null is the container's own node, not the host's.
+  if ((err = setup_stdio(p.stdout_fd, p.stderr_fd))) fail(p, p.index(Step::kStdio), err);
+  // cwd is created and entered as root, before dropping privileges (runc does the same).
+  if ((err = make_cwd(p.cwd))) fail(p, p.index(Step::kMkdirCwd), err);
+  if ((err = enter_cwd(p.cwd))) fail(p, p.index(Step::kChdir), err);
+  // Groups, then gid, then uid: after setuid we could no longer change the other two.
+  if ((err = set_groups(p.groups, p.n_groups))) fail(p, p.index(Step::kSetgroups), err);
+  if ((err = set_gid(p.gid))) fail(p, p.index(Step::kSetgid), err);
+  if ((err = set_uid(p.uid))) fail(p, p.index(Step::kSetuid), err);
+  // CLOEXEC rather than close: the error pipe must stay open until execve succeeds.
+  if ((err = close_extra_fds())) fail(p, p.index(Step::kCloseFds), err);
+  err = exec_program(p);
+  fail(p, p.index(Step::kExec), err);
+}
+
+}  // namespace berth

@@ -1,0 +1,84 @@
+// InitPlan: everything init needs, decoded and allocated by the monitor before clone(),
+// so the child only makes syscalls. Also the fixed-size error record and the step table.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "sys/mount_op.h"
+
+namespace berth {
+
+struct MountStep {
+  MountOp op;          // op.target is the host path under rootfs
+  bool is_file;        // create an empty file (not a directory) when the target is missing
+};
+
+struct DeviceStep {
+  const char* path;    // host path under rootfs
+  mode_t mode;         // S_IFCHR/S_IFBLK/S_IFIFO | permission bits
+  dev_t dev;
+  uid_t uid;
+  gid_t gid;
+};
+
+struct SymlinkStep {
+  const char* target;  // what the link points at, as written in the container
+  const char* path;    // host path under rootfs
+};
+
+// The fixed steps, in the order init runs them (native/README.md). Per-item steps
+// (mount, mknod, symlink) sit between kBindRootfs and kPivotRoot.
+enum class Step : int {
+  kWaitGo, kMakeRootPrivate, kBindRootfs,
+  kPivotRoot, kUmountOldRoot, kSethostname, kSetdomainname, kLoopbackUp, kSetsid, kStdio,
+  kMkdirCwd, kChdir, kSetgroups, kSetgid, kSetuid, kCloseFds, kExec,
+};
+
+struct InitPlan {
+  const char* rootfs;
+  const MountStep* mounts;
+  size_t n_mounts;
+  const DeviceStep* devices;
+  size_t n_devices;
+  const SymlinkStep* symlinks;
+  size_t n_symlinks;
+  const char* hostname;    // "" = leave the new UTS namespace's copy as is
+  const char* domainname;
+  const char* cwd;         // container path
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  size_t n_groups;
+  char* const* argv;
+  char* const* envp;
+  const char* const* exec_candidates;  // args[0], or PATH dirs joined with it
+  size_t n_candidates;
+  bool searched_path;  // args[0] had no '/': report ENOENT, not the last dir's errno
+  int sync_fd;    // read end: one byte means "go"
+  int error_fd;   // write end, CLOEXEC: EOF without a record means execve succeeded
+  int stdout_fd;  // write ends of the log pipes
+  int stderr_fd;
+
+  // Index of a step in the flat step table the monitor builds (step_names()).
+  int index(Step s) const {
+    int i = static_cast<int>(s);
+    return i <= static_cast<int>(Step::kBindRootfs) ? i
+                                                    : i + static_cast<int>(n_mounts + n_devices + n_symlinks);
+  }
+  int mount_index(size_t i) const { return 3 + static_cast<int>(i); }
+  int mknod_index(size_t i) const { return 3 + static_cast<int>(n_mounts + i); }
+  int symlink_index(size_t i) const { return 3 + static_cast<int>(n_mounts + n_devices + i); }
+};
+
+// What init writes on error_fd before _exit(127). Fixed size so one read gets it whole.
+struct StepError {
+  int32_t step;   // index into the step table
+  int32_t error;  // errno
+};
+
+// clone() entry point: runs the steps; returns only by execve or _exit.
+int init_main(void* plan);
+
+}  // namespace berth

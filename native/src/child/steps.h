@@ -1,0 +1,32 @@
+// Init's step functions, one per named step. Each returns 0 or an errno; none allocates.
+#pragma once
+
+#include "child/plan.h"
+
+namespace berth {
+
+// mounts.cc
+int make_root_private();
+int bind_rootfs(const char* rootfs);
+int apply_mount_step(const MountStep& m);
+int do_pivot_root(const char* rootfs);
+int umount_old_root();
+// devices.cc
+int create_device(const DeviceStep& d);
+int create_symlink(const SymlinkStep& s);
+// identity.cc
+int set_hostname(const char* name);
+int set_domainname(const char* name);
+int loopback_up();
+int new_session();
+int setup_stdio(int stdout_fd, int stderr_fd);
+int make_cwd(const char* cwd);
+int enter_cwd(const char* cwd);
+int set_groups(const gid_t* groups, size_t n);
+int set_gid(gid_t gid);
+int set_uid(uid_t uid);
+// exec.cc
+int close_extra_fds();
+int exec_program(const InitPlan& p);
+
+}  // namespace berth

@@ -1,0 +1,18 @@
+// Timestamps (RFC 3339, nanoseconds, UTC) and the atomic `exit` file.
+#pragma once
+
+#include <time.h>
+
+#include <string>
+
+namespace berth {
+
+// "2026-11-30T00:00:00.123456789Z": always 9 fraction digits, like Docker's json-file.
+std::string rfc3339_nano(const struct timespec& ts);
+std::string now_rfc3339_nano();
+
+// Writes ./exit via exit.tmp, fsync, rename, fsync of the directory (the cwd is the container
+// dir). Returns 0 or an errno.
+int write_exit_file(int exit_code, int signal);
+
+}  // namespace berth

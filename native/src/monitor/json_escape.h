@@ -1,0 +1,22 @@
+// JSON string output for the log and the control messages: escapes what RFC 8259 requires
+// and replaces invalid UTF-8 so every line we write parses.
+#pragma once
+
+#include <stddef.h>
+
+#include <string>
+
+namespace berth {
+
+// Appends "..." (with the quotes). Each byte of an invalid UTF-8 sequence becomes U+FFFD,
+// as Go's encoding/json (and so Docker's json-file driver) does.
+void append_json_string(std::string* out, const char* data, size_t len);
+inline void append_json_string(std::string* out, const std::string& s) {
+  append_json_string(out, s.data(), s.size());
+}
+
+// Length of the longest prefix of data[0..len) that does not end inside a UTF-8 sequence
+// that the following bytes could still complete. Used to cut long lines on a character boundary.
+size_t utf8_cut(const char* data, size_t len);
+
+}  // namespace berth

@@ -1,0 +1,146 @@
+// launch(): open the log and monitor.sock, create the pipes, clone init into its namespaces,
+// and run the fd 3 handshake: created -> (berthd: cgroup, network) -> go -> started|failed.
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "monitor/monitor.h"
+#include "sys/fs_util.h"
+#include "sys/unique_fd.h"
+
+namespace berth {
+
+namespace {
+
+constexpr size_t kStackSize = 1 << 20;
+constexpr int kCloneFlags =
+    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD;
+
+// Relative bind: the cwd is the container dir, so sun_path's 108 bytes never limit its depth.
+int listen_socket(int* out) {
+  unique_fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.ok()) return errno;
+  unlink(kSocketName);  // a stale socket from a previous run
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  strcpy(addr.sun_path, kSocketName);
+  // umask during bind so the socket is never briefly reachable by others; chmod pins 0600.
+  mode_t old = umask(0177);
+  int rc = bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  umask(old);
+  if (rc != 0 || chmod(kSocketName, 0600) != 0 || listen(fd.get(), 16) != 0) return errno;
+  *out = fd.release();
+  return 0;
+}
+
+// Reads fd 3 until a full line; returns false on EOF/error (berthd gave up).
+bool read_line(std::string* buf, std::string* line) {
+  for (;;) {
+    size_t nl = buf->find('\n');
+    if (nl != std::string::npos) {
+      *line = buf->substr(0, nl);
+      buf->erase(0, nl + 1);
+      return true;
+    }
+    char tmp[512];
+    ssize_t n = read(kHandshakeFd, tmp, sizeof tmp);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    buf->append(tmp, static_cast<size_t>(n));
+  }
+}
+
+bool fail_before_clone(const char* step, int err) {
+  send_handshake(failed_message(step, err));
+  return false;
+}
+
+}  // namespace
+
+bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
+  out->log_fd = open(spec.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (out->log_fd < 0) return fail_before_clone("open log", errno);
+  if (int err = listen_socket(&out->listener)) return fail_before_clone("listen", err);
+
+  // All CLOEXEC: init dup2()s the two write ends it needs onto 1 and 2.
+  int outp[2], errp[2], syncp[2], errorp[2];
+  if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(syncp, O_CLOEXEC) ||
+      pipe2(errorp, O_CLOEXEC))
+    return fail_before_clone("pipe", errno);
+  InitPlan& plan = st->plan;
+  plan.sync_fd = syncp[0];
+  plan.error_fd = errorp[1];
+  plan.stdout_fd = outp[1];
+  plan.stderr_fd = errp[1];
+
+  // Block SIGCHLD before clone so an early exit of init is queued for the signalfd, not lost.
+  sigset_t chld;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, nullptr);
+  out->signal_fd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (out->signal_fd < 0) return fail_before_clone("signalfd", errno);
+
+  void* stack = mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return fail_before_clone("clone", errno);
+  // No CLONE_VM: init gets a copy of our memory, so plan pointers stay valid in it (fork-like).
+  pid_t pid = clone(init_main, static_cast<char*>(stack) + kStackSize, kCloneFlags, &plan);
+  if (pid < 0) return fail_before_clone("clone", errno);
+  munmap(stack, kStackSize);
+  out->init = pid;
+  close(syncp[0]);
+  close(errorp[1]);
+  close(outp[1]);
+  close(errp[1]);
+  out->stdout_fd = outp[0];
+  out->stderr_fd = errp[0];
+
+  send_handshake("{\"type\":\"created\",\"pid\":" + std::to_string(pid) +
+                 ",\"monitorPid\":" + std::to_string(getpid()) + "}\n");
+  std::string line;
+  bool go = false;
+  while (!go && read_line(&out->fd3_rest, &line)) {
+    if (line == "go") go = true;
+    else send_handshake("{\"type\":\"error\",\"message\":\"not started: only go is accepted\"}\n");
+  }
+  if (!go) {
+    // berthd went away before go: nothing ran yet, so the half-made container just goes.
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    unlink(kSocketName);
+    return false;
+  }
+
+  char one = 1;
+  int werr = write_all(syncp[1], &one, 1);
+  close(syncp[1]);
+  StepError rec = {};
+  ssize_t n = read_full(errorp[0], &rec, sizeof rec);
+  close(errorp[0]);
+  if (werr != 0 || n == static_cast<ssize_t>(sizeof rec)) {
+    int step = werr ? 0 : rec.step;
+    int err = werr ? werr : rec.error;
+    const std::string& name = step >= 0 && static_cast<size_t>(step) < st->step_names.size()
+                                  ? st->step_names[static_cast<size_t>(step)]
+                                  : std::string("unknown step");
+    send_handshake(failed_message(name, err));
+    waitpid(pid, nullptr, 0);  // init _exit(127)s right after writing the record
+    unlink(kSocketName);
+    return false;
+  }
+  // EOF without a record: execve succeeded (the error pipe was CLOEXEC).
+  send_handshake("{\"type\":\"started\"}\n");
+  return true;
+}
+
+}  // namespace berth

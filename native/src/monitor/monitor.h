@@ -1,0 +1,40 @@
+// The monitor's phases, in the order main() runs them: daemonize, launch (clone init and
+// the created/go/started handshake on fd 3), then the event loop until init exits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "monitor/plan_builder.h"
+#include "monitor/spec.h"
+
+namespace berth {
+
+constexpr int kHandshakeFd = 3;
+constexpr const char* kSocketName = "monitor.sock";
+
+// What launch() hands to the event loop.
+struct Launched {
+  pid_t init = -1;
+  int stdout_fd = -1;   // read ends of init's stdout/stderr pipes
+  int stderr_fd = -1;
+  int signal_fd = -1;   // signalfd for SIGCHLD
+  int listener = -1;    // monitor.sock
+  int log_fd = -1;
+  std::string fd3_rest;  // bytes berthd sent after "go\n", still to be parsed as commands
+};
+
+// fork + exit of the parent, setsid, child subreaper, stdio to /dev/null, fds above 3 closed.
+void daemonize();
+// {"type":"failed",...}\n for a step that failed with err; detail replaces strerror when set.
+std::string failed_message(const std::string& step, int err, const std::string& detail = "");
+// Blocking write of a whole line on fd 3 during the handshake; errors are ignored because
+// berthd may already be gone and the container must still be handled.
+void send_handshake(const std::string& line);
+// Returns true once init has exec'd and "started" was sent; false after reporting "failed".
+bool launch(const Spec& spec, PlanStorage* st, Launched* out);
+// Runs until init has exited and its output is drained; returns the monitor's exit status.
+int run_event_loop(Launched* l);
+
+}  // namespace berth

@@ -1,0 +1,29 @@
+// Turns a Spec into the InitPlan the child runs: host paths under rootfs, MS_* flags,
+// argv/envp arrays, PATH candidates and the step-name table, all allocated before clone().
+#pragma once
+
+#include <deque>
+#include <string>
+#include <vector>
+
+#include "child/plan.h"
+#include "monitor/spec.h"
+
+namespace berth {
+
+struct PlanStorage {
+  std::deque<std::string> strings;  // deque: push_back never moves earlier elements
+  std::vector<MountStep> mounts;
+  std::vector<DeviceStep> devices;
+  std::vector<SymlinkStep> symlinks;
+  std::vector<gid_t> groups;
+  std::vector<char*> argv, envp;
+  std::vector<const char*> candidates;
+  std::vector<std::string> step_names;  // index = StepError::step
+  InitPlan plan = {};
+};
+
+// Fills *st from spec (which must outlive *st). The pipe fds in st->plan are set by the caller.
+bool build_plan(const Spec& spec, PlanStorage* st, std::string* error);
+
+}  // namespace berth
