@@ -1,0 +1,133 @@
+// berth.node smoke tests: the export table, TypeErrors on bad arguments, Node-shaped system
+// errors, the exact mknod mode, mount/unmount round trips (root) and the cross-process lock.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+const ADDON = path.resolve(__dirname, '../../build/Release/berth.node');
+const addon = createRequire(__filename)(ADDON) as {
+  mount(o: { source?: string; target: string; fstype?: string; flags?: string[]; data?: string }): void;
+  unmount(target: string, o?: { detach?: boolean }): void;
+  mknod(p: string, o: { type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number }): void;
+  lockFile(p: string): number;
+};
+const isRoot = process.getuid?.() === 0;
+
+function thrown(fn: () => unknown): NodeJS.ErrnoException {
+  try {
+    fn();
+  } catch (err) {
+    return err as NodeJS.ErrnoException;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('berth.node', () => {
+  let dir = '';
+  let mountsBefore = '';
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-addon-'));
+    mountsBefore = fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  });
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
+  });
+
+  it('exports exactly mount, unmount, mknod and lockFile', () => {
+    expect(Object.keys(addon).sort()).toEqual(['lockFile', 'mknod', 'mount', 'unmount']);
+  });
+
+  it('throws TypeError with a usage line on bad arguments', () => {
+    const cases: Array<() => unknown> = [
+      () => (addon.mount as unknown as () => void)(),
+      () => addon.mount({ target: 5 as unknown as string }),
+      () => addon.mount({ target: dir, flags: ['bogus'] }),
+      () => addon.mount({ target: dir, flags: 'ro' as unknown as string[] }),
+      () => addon.unmount(undefined as unknown as string),
+      () => addon.unmount(dir, { detach: 'yes' as unknown as boolean }),
+      () => addon.mknod(path.join(dir, 'x'), { type: 'x' as 'c', major: 1, minor: 3, mode: 0o666 }),
+      () => addon.mknod(path.join(dir, 'x'), { type: 'c', major: -1, minor: 3, mode: 0o666 }),
+      () => addon.mknod(path.join(dir, 'x'), { type: 'c', major: 1, minor: 3, mode: 0o20666 }),
+      () => addon.lockFile('a\0b'),
+    ];
+    for (const fn of cases) {
+      const err = thrown(fn);
+      expect(err).toBeInstanceOf(TypeError);
+      expect(err.message).toMatch(/\(usage: \w+\(/);
+    }
+    expect(thrown(() => addon.mount({ target: dir, flags: ['bogus'] })).message).toContain("unknown mount flag 'bogus'");
+  });
+
+  it('mknod in a missing directory is ENOENT with code, errno, syscall and path', () => {
+    const p = path.join(dir, 'missing', 'null');
+    const err = thrown(() => addon.mknod(p, { type: 'p', major: 0, minor: 0, mode: 0o600 }));
+    expect(err).toBeInstanceOf(Error);
+    expect(err).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'mknod', path: p });
+    expect(err.message).toBe(`ENOENT: no such file or directory, mknod '${p}'`);
+  });
+
+  it('mknod applies the mode exactly, whatever the umask', () => {
+    const p = path.join(dir, 'fifo');
+    const old = process.umask(0o077);
+    try {
+      addon.mknod(p, { type: 'p', major: 0, minor: 0, mode: 0o664 });
+    } finally {
+      process.umask(old);
+    }
+    const st = fs.statSync(p);
+    expect(st.isFIFO()).toBe(true);
+    expect(st.mode & 0o7777).toBe(0o664);
+  });
+
+  it.skipIf(!isRoot)('unmount of a directory that is not a mount point is EINVAL', () => {
+    const err = thrown(() => addon.unmount(dir));
+    expect(err).toMatchObject({ code: 'EINVAL', errno: 22, syscall: 'umount2', path: dir });
+  });
+
+  it('unmount of a missing path is ENOENT', () => {
+    const p = path.join(dir, 'nope');
+    expect(thrown(() => addon.unmount(p, { detach: true }))).toMatchObject({ code: 'ENOENT', syscall: 'umount2' });
+  });
+
+  it.skipIf(!isRoot)('mounts a tmpfs, bind-mounts it read-only, and unmounts both', () => {
+    const a = path.join(dir, 'a');
+    const b = path.join(dir, 'b');
+    fs.mkdirSync(a);
+    fs.mkdirSync(b);
+    addon.mount({ source: 'tmpfs', target: a, fstype: 'tmpfs', flags: ['nosuid', 'nodev'], data: 'size=1m' });
+    try {
+      fs.writeFileSync(path.join(a, 'f'), 'x');
+      addon.mount({ source: a, target: b, flags: ['bind', 'ro', 'private'] });
+      try {
+        expect(fs.readFileSync(path.join(b, 'f'), 'utf8')).toBe('x');
+        expect(thrown(() => fs.writeFileSync(path.join(b, 'g'), 'y')).code).toBe('EROFS');
+      } finally {
+        addon.unmount(b);
+      }
+    } finally {
+      addon.unmount(a, { detach: true });
+    }
+  });
+
+  it.skipIf(!isRoot)('a bind of a missing source is ENOENT from mount', () => {
+    const err = thrown(() => addon.mount({ source: path.join(dir, 'nope'), target: dir, flags: ['bind'] }));
+    expect(err).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'mount', path: dir });
+  });
+
+  it('lockFile conflicts across processes with EWOULDBLOCK and frees on close', () => {
+    const lock = path.join(dir, 'berthd.lock');
+    const fd = addon.lockFile(lock);
+    expect(Number.isInteger(fd)).toBe(true);
+    const probe = () => spawnSync(process.execPath, ['-e', `
+      try { require(${JSON.stringify(ADDON)}).lockFile(${JSON.stringify(lock)}); console.log('locked'); }
+      catch (e) { console.log(JSON.stringify({ code: e.code, errno: e.errno, syscall: e.syscall, path: e.path })); }
+    `], { encoding: 'utf8' }).stdout.trim();
+    expect(JSON.parse(probe())).toEqual({ code: 'EWOULDBLOCK', errno: 11, syscall: 'flock', path: lock });
+    fs.closeSync(fd);
+    expect(probe()).toBe('locked');
+  });
+});

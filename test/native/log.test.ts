@@ -1,0 +1,38 @@
+// The monitor's json-file log: the 16 KiB cut, partial last lines, and valid JSON from any bytes.
+import * as fs from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+
+import { canRunContainers, makeContainer, readLog, run } from './monitor-harness';
+
+describe.skipIf(!canRunContainers())('berth-monitor log', () => {
+  const cleanup: Array<() => void> = [];
+  afterEach(() => { for (const c of cleanup.splice(0)) c(); });
+
+  it('cuts a 200 KB line into 16 KiB pieces and ends it with the newline', async () => {
+    const c = makeContainer(['sh', '-c', 'head -c 204800 /dev/zero | tr "\\0" a; echo']);
+    cleanup.push(c.remove);
+    const { exit } = await run(c.dir);
+    expect(exit).toMatchObject({ exitCode: 0 });
+    const logs = readLog(c.logPath).map((l) => l.log);
+    expect(logs).toHaveLength(13);
+    for (const piece of logs.slice(0, 12)) expect(piece).toBe('a'.repeat(16384));
+    expect(logs[12]).toBe(`${'a'.repeat(204800 - 12 * 16384)}\n`);
+  });
+
+  it('writes a partial last line without a newline', async () => {
+    const c = makeContainer(['printf', 'no newline']);
+    cleanup.push(c.remove);
+    await run(c.dir);
+    expect(readLog(c.logPath).map((l) => l.log)).toEqual(['no newline']);
+  });
+
+  it('turns invalid UTF-8 into U+FFFD and escapes control bytes, keeping every line JSON', async () => {
+    const c = makeContainer(['printf', 'ok \\303\\251 bad \\377\\300 ctl \\001 "q" \\\\ end\\n']);
+    cleanup.push(c.remove);
+    await run(c.dir);
+    const raw = fs.readFileSync(c.logPath, 'utf8');
+    expect(raw).toContain('\\u0001');
+    const [line] = readLog(c.logPath);
+    expect(line.log).toBe('ok \u00e9 bad \ufffd\ufffd ctl \u0001 "q" \\ end\n');
+  });
+});
