@@ -19,6 +19,13 @@ describe.skipIf(!canRunContainers())('berth-monitor log', () => {
     expect(logs[12]).toBe(`${'a'.repeat(204800 - 12 * 16384)}\n`);
   });
 
+  it('cuts before a UTF-8 character that would straddle the 16 KiB boundary', async () => {
+    const c = makeContainer(['sh', '-c', 'head -c 16383 /dev/zero | tr "\\0" a; printf "\\303\\251\\n"']);
+    cleanup.push(c.remove);
+    await run(c.dir);
+    expect(readLog(c.logPath).map((l) => l.log)).toEqual(['a'.repeat(16383), '\u00e9\n']);
+  });
+
   it('writes a partial last line without a newline', async () => {
     const c = makeContainer(['printf', 'no newline']);
     cleanup.push(c.remove);

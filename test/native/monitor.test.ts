@@ -118,9 +118,16 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
   it('kill 9 through monitor.sock ends the container with 137 / signal 9', async () => {
     const c = container(['sleep', '100']);
     const ch = startMonitor(c.dir);
-    expect(await ch.next()).toMatchObject({ type: 'created' });
+    const created = await ch.next();
+    expect(created).toMatchObject({ type: 'created' });
     ch.send('go');
     expect(await ch.next()).toEqual({ type: 'started' });
+    // Daemonized: named for ps, not our child, and the socket is private to root.
+    const monitorPid = created!.monitorPid as number;
+    expect(fs.readFileSync(`/proc/${monitorPid}/comm`, 'utf8')).toBe('berth-monitor\n');
+    expect(fs.readFileSync(`/proc/${monitorPid}/status`, 'utf8')).not.toMatch(new RegExp(`^PPid:\\s+${process.pid}$`, 'm'));
+    expect(fs.readFileSync(`/proc/${created!.pid}/cmdline`, 'utf8')).toBe('sleep\0' + '100\0');
+    expect(fs.statSync(path.join(c.dir, 'monitor.sock')).mode & 0o777).toBe(0o600);
     const ctl = await connectControl(c.dir);
     cleanup.push(ctl.close);
     ctl.lines.send('kill 9');
