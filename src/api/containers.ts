@@ -2,6 +2,7 @@
 import type { ContainerService } from '../containers/service';
 import { EngineError } from '../errors';
 import { LogStream, type ContainerLogsResponse, type ContainersServer } from '../gen/berth/v1/containers';
+import { parseSignal } from '../containers/signals';
 import { configFromProto, containerToProto, hostConfigFromProto } from './convert';
 import { serverStream, unary } from './handlers';
 
@@ -22,6 +23,11 @@ export function createContainersService(containers: ContainerService): Container
     }),
 
     wait: unary(async (req, signal) => containers.wait(req.containerId, signal)),
+
+    kill: unary(async (req) => {
+      await containers.kill(req.containerId, parseSignal(req.signal));
+      return {};
+    }),
 
     remove: unary(async (req) => {
       await containers.remove(req.containerId, req.force);

@@ -8,7 +8,7 @@ export function table(header: string[], rows: string[][]): string {
 }
 
 export function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
+  const s = Math.max(0, Math.floor(ms / 1000));
   if (s < 1) return 'Less than a second';
   if (s < 60) return `${s} second${s === 1 ? '' : 's'}`;
   const m = Math.round(s / 60);

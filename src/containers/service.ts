@@ -178,6 +178,12 @@ export class ContainerService {
     return { exitCode: c.state.exitCode, signal: c.state.signal };
   }
 
+  async kill(ref: string, signal: number): Promise<void> {
+    const c = this.find(ref);
+    if (c.state.status !== 'running') throw new EngineError('FailedPrecondition', `kill container ${c.id}: status is ${c.state.status}`);
+    await this.tasks.kill(c.id, signal);
+  }
+
   async remove(ref: string, force: boolean): Promise<void> {
     const c = this.find(ref);
     if (c.state.status === 'running') {

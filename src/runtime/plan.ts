@@ -40,7 +40,7 @@ function systemMounts(): MountOp[] {
   return [
     m('/proc', 'proc', ['nosuid', 'noexec', 'nodev']),
     // Mounted before /dev's children: the tmpfs would hide anything under it.
-    m('/dev', 'tmpfs', ['nosuid', 'strictatime'], 'mode=755,size=65536k'),
+    m('/dev', 'tmpfs', ['nosuid'], 'mode=755,size=65536k'),
     m('/dev/pts', 'devpts', ['nosuid', 'noexec'], 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
     m('/dev/shm', 'tmpfs', ['nosuid', 'noexec', 'nodev'], 'mode=1777,size=65536k'),
     m('/dev/mqueue', 'mqueue', ['nosuid', 'noexec', 'nodev']),

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
-import { connectMonitor, spawnMonitor, type MonitorConnection } from './monitor-client';
+import { connectMonitor, spawnMonitor, type MonitorConnection, type MonitorMessage } from './monitor-client';
 
 export interface ExitStatus {
   exitCode: number;
@@ -36,20 +36,14 @@ export class TaskManager {
     const created = await conn.next();
     if (created?.type !== 'created' || !created.pid) {
       conn.close();
-      throw new EngineError('Internal', `start container ${spec.id}: monitor ${created ? `said ${JSON.stringify(created)}` : 'exited before creating the container'}`);
+      throw startFailure(spec, created);
     }
     // Cgroup and network wiring go here, while init waits (DESIGN.md, start step 3).
     conn.send('go');
     const result = await conn.next();
-    if (result?.type === 'failed') {
-      conn.close();
-      const kind = result.step === 'exec' && USER_FAULTS.has(result.code ?? '') ? 'InvalidArgument' : 'Internal';
-      const what = result.step === 'exec' ? `exec ${JSON.stringify(spec.args[0])}` : result.step;
-      throw new EngineError(kind, `start container ${spec.id}: ${what}: ${result.message}`);
-    }
     if (result?.type !== 'started') {
       conn.close();
-      throw new EngineError('Internal', `start container ${spec.id}: monitor ${result ? `said ${JSON.stringify(result)}` : 'hung up during start'}`);
+      throw startFailure(spec, result);
     }
     conn.release();
     this.watch(spec.id, dir, conn);
@@ -101,6 +95,18 @@ export class TaskManager {
       }));
     });
   }
+}
+
+/** The monitor's word on a failed start as an error; an exec the request got wrong is its fault, as Docker says (400). */
+function startFailure(spec: RuntimeSpec, msg: MonitorMessage | undefined): EngineError {
+  const doing = `start container ${spec.id}`;
+  if (!msg) return new EngineError('Internal', `${doing}: the monitor exited without a word`);
+  if (msg.type !== 'failed') return new EngineError('Internal', `${doing}: unexpected monitor message ${JSON.stringify(msg)}`);
+  if (msg.step === 'exec') {
+    const kind = USER_FAULTS.has(msg.code ?? '') ? 'InvalidArgument' : 'Internal';
+    return new EngineError(kind, `${doing}: exec ${JSON.stringify(spec.args[0])}: ${msg.message?.replace(/^exec: /, '')}`);
+  }
+  return new EngineError('Internal', `${doing}: ${msg.message}`);
 }
 
 async function readExit(dir: string): Promise<ExitStatus | undefined> {

@@ -199,6 +199,15 @@ export interface WaitContainerResponse {
   signal: number;
 }
 
+export interface KillContainerRequest {
+  containerId: string;
+  /** A name ("KILL", "SIGTERM") or a number ("9"); empty means KILL. */
+  signal: string;
+}
+
+export interface KillContainerResponse {
+}
+
 export interface RemoveContainerRequest {
   containerId: string;
   /** Kill the container first if it is running. */
@@ -2309,6 +2318,147 @@ export const WaitContainerResponse: MessageFns<WaitContainerResponse> = {
   },
 };
 
+function createBaseKillContainerRequest(): KillContainerRequest {
+  return { containerId: "", signal: "" };
+}
+
+export const KillContainerRequest: MessageFns<KillContainerRequest> = {
+  encode(message: KillContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.signal !== "") {
+      writer.uint32(18).string(message.signal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KillContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKillContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.signal = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): KillContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+    };
+  },
+
+  toJSON(message: KillContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.signal !== "") {
+      obj.signal = message.signal;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KillContainerRequest>, I>>(base?: I): KillContainerRequest {
+    return KillContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KillContainerRequest>, I>>(object: I): KillContainerRequest {
+    const message = createBaseKillContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.signal = object.signal ?? "";
+    return message;
+  },
+};
+
+function createBaseKillContainerResponse(): KillContainerResponse {
+  return {};
+}
+
+export const KillContainerResponse: MessageFns<KillContainerResponse> = {
+  encode(_: KillContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): KillContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseKillContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): KillContainerResponse {
+    return {};
+  },
+
+  toJSON(_: KillContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<KillContainerResponse>, I>>(base?: I): KillContainerResponse {
+    return KillContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<KillContainerResponse>, I>>(_: I): KillContainerResponse {
+    const message = createBaseKillContainerResponse();
+    return message;
+  },
+};
+
 function createBaseRemoveContainerRequest(): RemoveContainerRequest {
   return { containerId: "", force: false };
 }
@@ -3005,6 +3155,17 @@ export const ContainersService = {
       Buffer.from(WaitContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): WaitContainerResponse => WaitContainerResponse.decode(value),
   },
+  /** Sends a signal to the container's init (KILL when none is named). */
+  kill: {
+    path: "/berth.v1.Containers/Kill" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: KillContainerRequest): Buffer => Buffer.from(KillContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): KillContainerRequest => KillContainerRequest.decode(value),
+    responseSerialize: (value: KillContainerResponse): Buffer =>
+      Buffer.from(KillContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): KillContainerResponse => KillContainerResponse.decode(value),
+  },
   /** Removes a container; force kills a running one first. */
   remove: {
     path: "/berth.v1.Containers/Remove" as const,
@@ -3059,6 +3220,8 @@ export interface ContainersServer extends UntypedServiceImplementation {
   start: handleUnaryCall<StartContainerRequest, StartContainerResponse>;
   /** Waits until the container is not running; returns its exit code. */
   wait: handleUnaryCall<WaitContainerRequest, WaitContainerResponse>;
+  /** Sends a signal to the container's init (KILL when none is named). */
+  kill: handleUnaryCall<KillContainerRequest, KillContainerResponse>;
   /** Removes a container; force kills a running one first. */
   remove: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
   list: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
@@ -3115,6 +3278,22 @@ export interface ContainersClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: WaitContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** Sends a signal to the container's init (KILL when none is named). */
+  kill(
+    request: KillContainerRequest,
+    callback: (error: ServiceError | null, response: KillContainerResponse) => void,
+  ): ClientUnaryCall;
+  kill(
+    request: KillContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: KillContainerResponse) => void,
+  ): ClientUnaryCall;
+  kill(
+    request: KillContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: KillContainerResponse) => void,
   ): ClientUnaryCall;
   /** Removes a container; force kills a running one first. */
   remove(

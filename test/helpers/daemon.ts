@@ -1,0 +1,109 @@
+// A real berthd on a temporary data root and socket, with typed clients and a cleanup that
+// leaves no container, mount or directory behind.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { call, connect, type Clients } from '../../src/cli/client';
+import type { ImportImageRequest, ImportImageResponse } from '../../src/gen/berth/v1/images';
+import type { Config, CreateContainerResponse, ListContainersResponse } from '../../src/gen/berth/v1/containers';
+import { BERTH_CLI, BERTHD, BUSYBOX_TAR } from './paths';
+
+export interface TestDaemon {
+  root: string;
+  socket: string;
+  host: string;
+  clients: Clients;
+  process: ChildProcess;
+  stderr: () => string;
+}
+
+export function tempRoot(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'berth-it-'));
+}
+
+/** Starts berthd on root (a new temp dir by default) and waits until it answers. */
+export async function startDaemon(root = tempRoot()): Promise<TestDaemon> {
+  const socket = path.join(root, 'berth.sock');
+  const child = spawn(process.execPath, [BERTHD, '--root', root, '--listen', `unix://${socket}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const host = `unix://${socket}`;
+  const deadline = Date.now() + 15_000;
+  while (!fs.existsSync(socket)) {
+    if (child.exitCode !== null) throw new Error(`berthd exited with ${child.exitCode}: ${stderr}`);
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`berthd did not start: ${stderr}`); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { root, socket, host, clients: connect(host), process: child, stderr: () => stderr };
+}
+
+/** SIGTERM, as an operator stops it; running containers stay with their monitors. */
+export async function stopDaemon(d: TestDaemon): Promise<void> {
+  d.clients.close();
+  if (d.process.exitCode !== null || d.process.signalCode !== null) return;
+  const exited = once(d.process, 'exit');
+  d.process.kill('SIGTERM');
+  await exited;
+}
+
+export async function importBusybox(d: TestDaemon, reference = 'busybox'): Promise<string> {
+  const res = await new Promise<ImportImageResponse>((resolve, reject) => {
+    const stream = d.clients.images.import((err, r) => (err ? reject(err) : resolve(r)));
+    const header: ImportImageRequest = { part: { $case: 'header', value: { reference, config: { env: [], cmd: ['sh'], entrypoint: [], workingDir: '', user: '' }, message: '' } } };
+    stream.write(header);
+    fs.createReadStream(BUSYBOX_TAR)
+      .on('data', (chunk) => stream.write({ part: { $case: 'chunk', value: chunk as Buffer } }))
+      .on('end', () => stream.end())
+      .on('error', reject);
+  });
+  return res.id;
+}
+
+export function config(image: string, cmd: string[], patch: Partial<Config> = {}): Config {
+  return {
+    hostname: '', domainname: '', user: '', memory: 0, memorySwap: 0, cpuShares: 0, attachStdin: false, attachStdout: true,
+    attachStderr: true, portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false, env: [], cmd, dns: [],
+    image, volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, ...patch,
+  };
+}
+
+export async function createContainer(d: TestDaemon, cfg: Config, name = ''): Promise<string> {
+  const res = await call<typeof d.clients.containers, unknown, CreateContainerResponse>(d.clients.containers, 'create', { config: cfg, name });
+  return res.id;
+}
+
+/** Runs a container to its end; returns its exit code and its stdout and stderr from the log. */
+export async function runToEnd(d: TestDaemon, cfg: Config): Promise<{ id: string; exitCode: number; signal: number; stdout: string; stderr: string }> {
+  const id = await createContainer(d, cfg);
+  await call(d.clients.containers, 'start', { containerId: id });
+  const exit = await call<typeof d.clients.containers, unknown, { exitCode: number; signal: number }>(d.clients.containers, 'wait', { containerId: id });
+  let stdout = '';
+  let stderr = '';
+  for await (const e of d.clients.containers.logs({ containerId: id, stdout: true, stderr: true, timestamps: false, follow: false })) {
+    if (e.stream === 2) stderr += e.data.toString(); else stdout += e.data.toString();
+  }
+  return { id, ...exit, stdout, stderr };
+}
+
+export function cli(d: TestDaemon, args: string[], input?: string): { status: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BERTH_CLI, '--host', d.host, ...args], { encoding: 'utf8', input, timeout: 60_000 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+export function mountsUnder(dir: string): string[] {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(dir));
+}
+
+/** Force-removes every container through the API, stops the daemon, and deletes the data root. */
+export async function destroyDaemon(d: TestDaemon): Promise<void> {
+  if (d.process.exitCode === null && d.process.signalCode === null) {
+    const list = await call<typeof d.clients.containers, unknown, ListContainersResponse>(d.clients.containers, 'list', { all: true }).catch(() => ({ containers: [] }));
+    for (const c of list.containers) await call(d.clients.containers, 'remove', { containerId: c.id, force: true }).catch(() => undefined);
+    await stopDaemon(d);
+  }
+  // Anything a failed test left mounted goes before the directory does.
+  for (const m of mountsUnder(d.root).reverse()) spawnSync('umount', ['-l', m]);
+  fs.rmSync(d.root, { recursive: true, force: true });
+}

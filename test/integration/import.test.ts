@@ -1,0 +1,81 @@
+// Images.Import over the API: a hostile tar writes nothing outside the data root, and bad streams change nothing.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import tar from 'tar-stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImportImageRequest, ImportImageResponse } from '../../src/gen/berth/v1/images';
+import { destroyDaemon, startDaemon, tempRoot, type TestDaemon } from '../helpers/daemon';
+import { IS_ROOT } from '../helpers/paths';
+
+type Entry = tar.Headers & { body?: string };
+
+async function tarOf(entries: Entry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const { body, ...header } of entries) pack.entry(header, body ?? '');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function importTar(d: TestDaemon, body: Buffer, reference = '', withHeader = true): Promise<ImportImageResponse> {
+  return new Promise((resolve, reject) => {
+    const stream = d.clients.images.import((err, r) => (err ? reject(err) : resolve(r)));
+    const header: ImportImageRequest = { part: { $case: 'header', value: { reference, config: undefined, message: '' } } };
+    if (withHeader) stream.write(header);
+    stream.write({ part: { $case: 'chunk', value: body } });
+    stream.end();
+  });
+}
+
+describe.skipIf(!IS_ROOT)('importing a hostile tar', () => {
+  let d: TestDaemon;
+  let outside: string;
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    outside = tempRoot();
+    fs.writeFileSync(path.join(outside, 'canary'), 'untouched');
+  });
+
+  afterAll(async () => {
+    await destroyDaemon(d);
+    fs.rmSync(outside, { recursive: true, force: true });
+  });
+
+  it.each<[string, Entry[]]>([
+    ['../ in a name', [{ name: '../../../../../../../../' + 'tmp/berth-escape-dotdot', body: 'x' }]],
+    ['a file through an absolute symlink', [{ name: 'link', type: 'symlink', linkname: '/OUTSIDE' }, { name: 'link/pwned', body: 'x' }]],
+    ['a hard link out', [{ name: 'hl', type: 'link', linkname: '../../../../OUTSIDE/canary' }]],
+    ['a file through a relative symlink that climbs', [{ name: 'up', type: 'symlink', linkname: '../../../../../../OUTSIDE' }, { name: 'up/pwned', body: 'x' }]],
+  ])('%s is INVALID_ARGUMENT and writes nothing outside', async (_what, entries) => {
+    const fixed = entries.map((e) => ({ ...e, linkname: e.linkname?.replace('/OUTSIDE', outside), name: e.name }));
+    const layersBefore = fs.readdirSync(path.join(d.root, 'layers'));
+    await expect(importTar(d, await tarOf(fixed), 'evil')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+    expect(fs.readdirSync(outside)).toEqual(['canary']);
+    expect(fs.readFileSync(path.join(outside, 'canary'), 'utf8')).toBe('untouched');
+    expect(fs.existsSync('/tmp/berth-escape-dotdot')).toBe(false);
+    expect(fs.readdirSync(path.join(d.root, 'layers'))).toEqual(layersBefore);
+    expect(fs.readdirSync(path.join(d.root, 'images', 'blobs', 'sha256'))).toEqual([]);
+  });
+
+  it('an absolute symlink inside the image is kept as a link, not followed', async () => {
+    const res = await importTar(d, await tarOf([{ name: 'etc', type: 'directory', mode: 0o755 }, { name: 'etc/mtab', type: 'symlink', linkname: '/proc/mounts' }]));
+    expect(res.id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const layer = fs.readdirSync(path.join(d.root, 'layers')).find((l) => !l.startsWith('.'))!;
+    expect(fs.readlinkSync(path.join(d.root, 'layers', layer, 'etc', 'mtab'))).toBe('/proc/mounts');
+  });
+
+  it('a stream without its header first is INVALID_ARGUMENT', async () => {
+    await expect(importTar(d, Buffer.from('x'), '', false)).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT, details: expect.stringContaining('header') });
+  });
+
+  it('garbage instead of a tar is INVALID_ARGUMENT', async () => {
+    await expect(importTar(d, Buffer.alloc(4096, 7), 'junk')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it('a bad reference is refused before anything is stored', async () => {
+    await expect(importTar(d, await tarOf([{ name: 'f', body: 'x' }]), 'UPPER:case')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+});
