@@ -40,8 +40,8 @@ export class ContainerService {
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly names = new Map<string, string>();
   private readonly waiters = new Map<string, (() => void)[]>();
-  /** Containers whose start, stop or removal is under way: one operation at a time per container. */
-  private readonly busy = new Set<string>();
+  /** One operation at a time per container (start, exit, remove); the value is the queue's tail. */
+  private readonly locks = new Map<string, Promise<void>>();
   private readonly store: ContainerStore;
   private readonly tasks: TaskManager;
 
@@ -137,8 +137,9 @@ export class ContainerService {
 
   async start(ref: string): Promise<void> {
     const c = this.find(ref);
-    if (c.state.status === 'running') throw new EngineError('FailedPrecondition', `start container ${c.id}: status is running`);
-    await this.exclusive(c, 'start', async () => {
+    await this.withLock(c.id, async () => {
+      if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${ref}: not found`);
+      if (c.state.status === 'running') throw new EngineError('FailedPrecondition', `start container ${c.id}: status is running`);
       const files = this.files(c.id);
       const rootfs = await this.mountRootfs(c);
       try {
@@ -166,7 +167,7 @@ export class ContainerService {
   /** Resolves when the container is not running; returns its last exit. */
   async wait(ref: string, signal?: AbortSignal): Promise<{ exitCode: number; signal: number }> {
     const c = this.find(ref);
-    while (c.state.status === 'running' || this.busy.has(c.id)) {
+    while (c.state.status === 'running' || this.locks.has(c.id)) {
       await new Promise<void>((resolve, reject) => {
         const list = this.waiters.get(c.id) ?? [];
         list.push(resolve);
@@ -188,10 +189,13 @@ export class ContainerService {
     const c = this.find(ref);
     if (c.state.status === 'running') {
       if (!force) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is running: stop it first or use force`);
-      await this.tasks.kill(c.id, SIGKILL);
+      // It may have exited since the check; then there is nothing to kill, only the exit to wait for.
+      if (this.tasks.isLive(c.id)) await this.tasks.kill(c.id, SIGKILL);
       await this.wait(c.id);
     }
-    await this.exclusive(c, 'remove', async () => {
+    await this.withLock(c.id, async () => {
+      if (!this.containers.has(c.id)) return; // a concurrent remove got there first
+      if (c.state.status === 'running') throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is running`);
       await this.unmountRootfs(c.id);
       await fsp.rm(overlayPaths(this.root, c.id).dir, { recursive: true, force: true });
       await this.store.remove(c.id);
@@ -206,21 +210,19 @@ export class ContainerService {
     return readLog(this.files(c.id).logPath, opts, signal);
   }
 
-  private async onExit(id: string, status: ExitStatus): Promise<void> {
-    const c = this.containers.get(id);
-    if (!c) return;
-    c.state = {
-      ...c.state, status: 'exited', pid: 0, monitorPid: 0, exitCode: status.exitCode, signal: status.signal,
-      finishedAt: status.finishedAt, error: status.error ?? '',
-    };
-    if (status.error) log.warn('container ended without its own exit status', { id, error: status.error });
-    try {
+  /** Records an exit under the container's lock, so Wait returns only once the rootfs is released and the state saved. */
+  private onExit(id: string, status: ExitStatus): Promise<void> {
+    return this.withLock(id, async () => {
+      const c = this.containers.get(id);
+      if (!c) return;
+      c.state = {
+        ...c.state, status: 'exited', pid: 0, monitorPid: 0, exitCode: status.exitCode, signal: status.signal,
+        finishedAt: status.finishedAt, error: status.error ?? '',
+      };
+      if (status.error) log.warn('container ended without its own exit status', { id, error: status.error });
       await this.unmountRootfs(id);
       await this.store.saveState(c);
-    } catch (err) {
-      log.error('recording a container exit failed', { id, error: String(err) });
-    }
-    this.wake(id);
+    }).catch((err) => log.error('recording a container exit failed', { id, error: String(err) }));
   }
 
   private wake(id: string): void {
@@ -229,10 +231,14 @@ export class ContainerService {
     for (const w of list) w();
   }
 
-  private async exclusive(c: ContainerRecord, doing: string, fn: () => Promise<void>): Promise<void> {
-    if (this.busy.has(c.id)) throw new EngineError('FailedPrecondition', `${doing} container ${c.id}: another operation is in progress`);
-    this.busy.add(c.id);
-    try { await fn(); } finally { this.busy.delete(c.id); this.wake(c.id); }
+  private withLock(id: string, fn: () => Promise<void>): Promise<void> {
+    const run = (this.locks.get(id) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined).then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+      this.wake(id);
+    });
+    this.locks.set(id, tail);
+    return run;
   }
 
   private async mountRootfs(c: ContainerRecord): Promise<string> {
