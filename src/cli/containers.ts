@@ -7,8 +7,9 @@ import type {
   Config, Container, ContainerLogsRequest, CreateContainerRequest, CreateContainerResponse, ListContainersResponse,
   InspectContainerResponse, WaitContainerResponse,
 } from '../gen/berth/v1/containers';
-import { Container as ContainerMessage, LogStream } from '../gen/berth/v1/containers';
-import { Image as ImageMessage, type InspectImageResponse } from '../gen/berth/v1/images';
+import { LogStream } from '../gen/berth/v1/containers';
+import type { InspectImageResponse } from '../gen/berth/v1/images';
+import { containerView, imageView } from './inspect-view';
 import type { Command } from './main';
 
 const CREATE_FLAGS: Record<string, FlagSpec> = {
@@ -149,11 +150,11 @@ const inspect: Command = async (argv, clients) => {
   for (const ref of positionals) {
     try {
       const res = await call<typeof clients.containers, unknown, InspectContainerResponse>(clients.containers, 'inspect', { containerId: ref });
-      out.push(ContainerMessage.toJSON(res.container!));
+      out.push(containerView(res.container!));
     } catch (err) {
       if ((err as { code?: number }).code !== 5) throw err;
       const res = await call<typeof clients.images, unknown, InspectImageResponse>(clients.images, 'inspect', { image: ref });
-      out.push(ImageMessage.toJSON(res.image!));
+      out.push(imageView(res.image!));
     }
   }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

@@ -42,7 +42,8 @@ describe.skipIf(!IS_ROOT)('the berth CLI', () => {
     expect(cli(d, ['logs', '-t', 'named']).stdout).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z out\n$/);
     expect(cli(d, ['ps', '-a']).stdout).toMatch(new RegExp(`${id.slice(0, 12)}\\s+busybox\\s+"sh -c echo out; ech…"\\s+.*Exited \\(2\\).*named`));
     const inspected = JSON.parse(cli(d, ['inspect', 'named']).stdout);
-    expect(inspected[0]).toMatchObject({ id, name: 'named', state: { status: 'exited', exitCode: 2 } });
+    expect(inspected[0]).toMatchObject({ Id: id, Name: '/named', State: { Status: 'exited', Running: false, ExitCode: 2, Pid: 0 }, Config: { Cmd: ['sh', '-c', 'echo out; echo err >&2; exit 2'] } });
+    expect(JSON.parse(cli(d, ['inspect', 'busybox']).stdout)[0]).toMatchObject({ RepoTags: ['busybox:latest'], Os: 'linux' });
     expect(cli(d, ['rm', 'named'])).toMatchObject({ status: 0, stdout: 'named\n' });
   });
 

@@ -86,6 +86,17 @@ describe.skipIf(!IS_ROOT)('running containers', () => {
     expect(count).toBeLessThanOrEqual(3);
   });
 
+  it('runs in its own pid, mount, uts, ipc and net namespaces', async () => {
+    const kinds = ['pid', 'mnt', 'uts', 'ipc', 'net'];
+    const r = await runToEnd(d, config('busybox', ['sh', '-c', kinds.map((k) => `readlink /proc/self/ns/${k}`).join('; ')]));
+    const inside = r.stdout.trim().split('\n');
+    expect(inside).toHaveLength(kinds.length);
+    kinds.forEach((k, i) => {
+      expect(inside[i]).toMatch(new RegExp(`^${k}:\\[\\d+\\]$`));
+      expect(inside[i]).not.toBe(fs.readlinkSync(`/proc/self/ns/${k}`));
+    });
+  });
+
   it('has loopback up and no other network device', async () => {
     const r = await runToEnd(d, config('busybox', ['sh', '-c', 'cat /sys/class/net/lo/operstate /sys/class/net/lo/flags; ls /sys/class/net']));
     const [, flags, devices] = r.stdout.trim().split('\n');

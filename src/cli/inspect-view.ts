@@ -1,0 +1,54 @@
+// `berth inspect` output in the shape Docker users know (Id, State.ExitCode, Config.Env ...), every field present.
+import type { Container } from '../gen/berth/v1/containers';
+import type { Image } from '../gen/berth/v1/images';
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+function time(d: Date | undefined): string {
+  return d ? d.toISOString() : ZERO_TIME;
+}
+
+export function containerView(c: Container): Record<string, unknown> {
+  const s = c.state!;
+  const cfg = c.config!;
+  return {
+    Id: c.id,
+    Created: time(c.created),
+    Path: c.path,
+    Args: c.args,
+    State: {
+      Status: s.status, Running: s.running, Pid: s.pid, ExitCode: s.exitCode, Signal: s.signal, Error: s.error,
+      StartedAt: time(s.startedAt), FinishedAt: time(s.finishedAt),
+    },
+    Image: c.image,
+    ResolvConfPath: c.resolvConfPath,
+    HostnamePath: c.hostnamePath,
+    HostsPath: c.hostsPath,
+    LogPath: c.logPath,
+    Name: `/${c.name}`,
+    Driver: c.driver,
+    HostConfig: { Binds: c.hostConfig?.binds ?? [], Privileged: c.hostConfig?.privileged ?? false },
+    Config: {
+      Hostname: cfg.hostname, Domainname: cfg.domainname, User: cfg.user,
+      AttachStdin: cfg.attachStdin, AttachStdout: cfg.attachStdout, AttachStderr: cfg.attachStderr,
+      Tty: cfg.tty, OpenStdin: cfg.openStdin, StdinOnce: cfg.stdinOnce,
+      Env: cfg.env, Cmd: cfg.cmd, Image: cfg.image, WorkingDir: cfg.workingDir, Entrypoint: cfg.entrypoint,
+      NetworkDisabled: cfg.networkDisabled,
+    },
+  };
+}
+
+export function imageView(i: Image): Record<string, unknown> {
+  const cfg = i.config!;
+  return {
+    Id: i.id,
+    RepoTags: i.repoTags,
+    Created: time(i.created),
+    Comment: i.comment,
+    Architecture: i.architecture,
+    Os: i.os,
+    Size: i.sizeBytes,
+    Config: { Env: cfg.env, Cmd: cfg.cmd, Entrypoint: cfg.entrypoint, WorkingDir: cfg.workingDir, User: cfg.user },
+    RootFS: { Type: 'layers', Layers: i.layers },
+  };
+}
