@@ -18,7 +18,7 @@ int bind_rootfs(const char* rootfs) {
 }
 
 int apply_mount_step(const MountStep& m) {
-  // TODO(#1): resolve targets with openat2(RESOLVE_IN_ROOT) so a symlink in an untrusted
+  // TODO(#7): resolve targets with openat2(RESOLVE_IN_ROOT) so a symlink in an untrusted
   // rootfs cannot point a mount outside it; today the rootfs is trusted.
   int err = m.is_file ? ensure_file(m.op.target) : mkdir_p(m.op.target, 0755);
   if (err) return err;
