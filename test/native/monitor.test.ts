@@ -34,7 +34,8 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ log: 'hello\n', stream: 'stdout' });
     expect(lines[0].time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
-    expect(Object.keys(lines[0])).toEqual(['log', 'stream', 'time']);
+    expect(Object.keys(lines[0])).toEqual(['log', 'stream', 'time', 'seq']);
+    expect(lines[0].seq).toBe(1);
     const exitFile = JSON.parse(fs.readFileSync(path.join(c.dir, 'exit'), 'utf8'));
     expect(exitFile).toMatchObject({ exitCode: 0, signal: 0 });
     expect(exitFile.finishedAt).toMatch(/\.\d{9}Z$/);

@@ -1,7 +1,8 @@
-// Init's last two steps: mark every fd above 2 close-on-exec, then execve args[0],
-// searching the container's PATH the way execvp(3) does.
+// The last steps of init and of an exec'd process: mark every fd above 2 close-on-exec, then
+// execve args[0], searching the container's PATH the way execvp(3) does; and the signal reset.
 #include <errno.h>
 #include <linux/close_range.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,13 +15,23 @@ int close_extra_fds() {
   return syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) == 0 ? 0 : errno;
 }
 
-int exec_program(const InitPlan& p) {
+void reset_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, nullptr);
+  struct sigaction dfl = {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP: fine
+}
+
+int exec_program(const char* const* candidates, size_t n, bool searched_path, char* const* argv,
+                 char* const* envp) {
   // Like execvp: EACCES from any candidate wins over ENOENT; errors meaning "not here"
   // move on to the next directory; anything else (ENOEXEC, E2BIG, ...) is final.
   bool saw_eacces = false;
   int err = ENOENT;
-  for (size_t i = 0; i < p.n_candidates; i++) {
-    execve(p.exec_candidates[i], p.argv, p.envp);
+  for (size_t i = 0; i < n; i++) {
+    execve(candidates[i], argv, envp);
     err = errno;
     switch (err) {
       case EACCES: saw_eacces = true; break;
@@ -30,7 +41,7 @@ int exec_program(const InitPlan& p) {
     }
   }
   if (saw_eacces) return EACCES;
-  return p.searched_path ? ENOENT : err;
+  return searched_path ? ENOENT : err;
 }
 
 }  // namespace berth

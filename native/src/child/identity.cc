@@ -40,15 +40,25 @@ int loopback_up() {
   return err;
 }
 
-int new_session() { return setsid() >= 0 ? 0 : errno; }
+int new_session(int tty_fd) {
+  if (setsid() < 0) return errno;
+  // A session leader without a controlling terminal acquires this one (tty_ioctl(4)).
+  if (tty_fd >= 0 && ioctl(tty_fd, TIOCSCTTY, 0) != 0) return errno;
+  return 0;
+}
 
-int setup_stdio(int stdout_fd, int stderr_fd) {
-  int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (null_fd < 0) return errno;
+int setup_stdio(int stdin_fd, int stdout_fd, int stderr_fd) {
+  int null_fd = -1;
+  if (stdin_fd < 0) {
+    null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (null_fd < 0) return errno;
+  }
   // dup2 clears CLOEXEC on the new descriptor, so 0-2 survive execve and nothing else does.
   int err = 0;
-  if (dup2(null_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 || dup2(stderr_fd, 2) < 0) err = errno;
-  close(null_fd);
+  if (dup2(stdin_fd >= 0 ? stdin_fd : null_fd, 0) < 0 || dup2(stdout_fd, 1) < 0 ||
+      dup2(stderr_fd, 2) < 0)
+    err = errno;
+  if (null_fd >= 0) close(null_fd);
   return err;
 }
 

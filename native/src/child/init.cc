@@ -1,7 +1,6 @@
 // Container init between clone() and execve(): the ordered steps of native/README.md.
 // Runs in new pid/mount/uts/ipc/net namespaces; no allocation, no exceptions, only syscalls.
 #include <errno.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,17 +17,6 @@ namespace {
   // Nothing more to do if this write fails: the monitor then sees exit 127 without a record.
   write_all(p.error_fd, &rec, sizeof rec);
   _exit(127);
-}
-
-// The monitor ignores SIGPIPE and blocks SIGCHLD (for its signalfd); both would be
-// inherited across execve, so the program must start from the defaults.
-void reset_signals() {
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; sig++) sigaction(sig, &dfl, nullptr);  // EINVAL for KILL/STOP: fine
 }
 
 }  // namespace
@@ -64,9 +52,10 @@ int init_main(void* arg) {
   if ((err = set_domainname(p.domainname))) fail(p, p.index(Step::kSetdomainname), err);
   if ((err = loopback_up())) fail(p, p.index(Step::kLoopbackUp), err);
   // A session of its own, so a job-control shell inside does not touch the monitor's.
-  if ((err = new_session())) fail(p, p.index(Step::kSetsid), err);
+  // With a tty, the slave becomes its controlling terminal here (the session leader's first).
+  if ((err = new_session(p.tty_fd))) fail(p, p.index(Step::kSetsid), err);
   // After pivot_root: /dev/null is the container's own node, not the host's.
-  if ((err = setup_stdio(p.stdout_fd, p.stderr_fd))) fail(p, p.index(Step::kStdio), err);
+  if ((err = setup_stdio(p.stdin_fd, p.stdout_fd, p.stderr_fd))) fail(p, p.index(Step::kStdio), err);
   // cwd is created and entered as root, before dropping privileges (runc does the same).
   if ((err = make_cwd(p.cwd))) fail(p, p.index(Step::kMkdirCwd), err);
   if ((err = enter_cwd(p.cwd))) fail(p, p.index(Step::kChdir), err);
@@ -76,7 +65,7 @@ int init_main(void* arg) {
   if ((err = set_uid(p.uid))) fail(p, p.index(Step::kSetuid), err);
   // CLOEXEC rather than close: the error pipe must stay open until execve succeeds.
   if ((err = close_extra_fds())) fail(p, p.index(Step::kCloseFds), err);
-  err = exec_program(p);
+  err = exec_program(p.exec_candidates, p.n_candidates, p.searched_path, p.argv, p.envp);
   fail(p, p.index(Step::kExec), err);
 }
 

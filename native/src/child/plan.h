@@ -58,8 +58,10 @@ struct InitPlan {
   bool searched_path;  // args[0] had no '/': report ENOENT, not the last dir's errno
   int sync_fd;    // read end: one byte means "go"
   int error_fd;   // write end, CLOEXEC: EOF without a record means execve succeeded
-  int stdout_fd;  // write ends of the log pipes
+  int stdin_fd;   // read end of the stdin pipe or the pty slave; -1: the container's /dev/null
+  int stdout_fd;  // write ends of the log pipes, or the pty slave
   int stderr_fd;
+  int tty_fd;     // pty slave made the controlling terminal in the setsid step; -1: none
 
   // Index of a step in the flat step table the monitor builds (step_names()).
   int index(Step s) const {
@@ -80,5 +82,34 @@ struct StepError {
 
 // clone() entry point: runs the steps; returns only by execve or _exit.
 int init_main(void* plan);
+
+// The steps of an exec'd process (native/README.md, "Exec"); values index exec_step_names().
+enum class ExecStep : int {
+  kDumpable, kSetns, kChdir, kSetsid, kStdio, kSetgroups, kSetgid, kSetuid, kCloseFds, kExec,
+};
+const char* exec_step_name(int step);
+
+// An exec'd process's plan, built by the monitor before fork(); the child only makes syscalls.
+struct ExecPlan {
+  int pidfd;       // init's pidfd: the namespaces to join
+  const char* cwd;
+  uid_t uid;
+  gid_t gid;
+  const gid_t* groups;
+  size_t n_groups;
+  char* const* argv;
+  char* const* envp;
+  const char* const* exec_candidates;
+  size_t n_candidates;
+  bool searched_path;
+  int stdin_fd;    // -1: the container's /dev/null
+  int stdout_fd;
+  int stderr_fd;
+  int tty_fd;      // own pty slave, or -1
+  int error_fd;    // CLOEXEC write end for the StepError record
+};
+
+// Runs in the fork()ed child, already in init's pid namespace; returns only by execve or _exit.
+[[noreturn]] void exec_child_main(const ExecPlan& plan);
 
 }  // namespace berth

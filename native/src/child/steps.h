@@ -18,8 +18,8 @@ int create_symlink(const SymlinkStep& s);
 int set_hostname(const char* name);
 int set_domainname(const char* name);
 int loopback_up();
-int new_session();
-int setup_stdio(int stdout_fd, int stderr_fd);
+int new_session(int tty_fd);
+int setup_stdio(int stdin_fd, int stdout_fd, int stderr_fd);
 int make_cwd(const char* cwd);
 int enter_cwd(const char* cwd);
 int set_groups(const gid_t* groups, size_t n);
@@ -27,6 +27,9 @@ int set_gid(gid_t gid);
 int set_uid(uid_t uid);
 // exec.cc
 int close_extra_fds();
-int exec_program(const InitPlan& p);
+int exec_program(const char* const* candidates, size_t n, bool searched_path, char* const* argv,
+                 char* const* envp);
+// The monitor ignores SIGPIPE and blocks SIGCHLD; a program must start from the defaults.
+void reset_signals();
 
 }  // namespace berth

@@ -1,5 +1,5 @@
-// Clients: non-blocking line I/O with bounded buffers (SIGPIPE is ignored, so a vanished
-// peer shows up as EPIPE and the client is dropped).
+// Clients: non-blocking line and frame I/O with bounded buffers (SIGPIPE is ignored, so a
+// vanished peer shows up as EPIPE and the client is dropped).
 #include "monitor/clients.h"
 
 #include <errno.h>
@@ -8,19 +8,28 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
-
 namespace berth {
 
-void Clients::add(int fd, const std::string& already_read) {
+Client& Clients::add(int fd, const std::string& already_read) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
-  clients_.push_back(Client{fd, already_read, "", false});
+  clients_.emplace_back();
+  Client& c = clients_.back();
+  c.id = next_id_++;
+  c.fd = fd;
+  c.in = already_read;
+  return c;
 }
 
-void Clients::on_readable(Client& c, const Handler& handler) {
-  char buf[4096];
-  for (;;) {
+Client* Clients::find(uint64_t id) {
+  for (Client& c : clients_)
+    if (c.id == id && !c.dead) return &c;
+  return nullptr;
+}
+
+void Clients::on_readable(Client& c, const ClientHandlers& h) {
+  char buf[65536];
+  while (!c.dead && !c.closing && h.can_read(c)) {
     ssize_t n = read(c.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
@@ -29,16 +38,60 @@ void Clients::on_readable(Client& c, const Handler& handler) {
       return;
     }
     c.in.append(buf, static_cast<size_t>(n));
+    process(c, h);
     if (static_cast<size_t>(n) < sizeof buf) break;
   }
+}
+
+void Clients::process(Client& c, const ClientHandlers& h) {
   size_t nl;
-  while (!c.dead && (nl = c.in.find('\n')) != std::string::npos) {
+  while (!c.dead && c.mode == ClientMode::kLines && (nl = c.in.find('\n')) != std::string::npos) {
     std::string line = c.in.substr(0, nl);
     c.in.erase(0, nl + 1);
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    send(c, handler(line));
+    send(c, h.line(c, line));
   }
-  if (c.in.size() > kMaxLine) drop(c);
+  if (c.dead) return;
+  // attach/exec switch the mode; whatever followed their line is already frames.
+  if (c.mode != ClientMode::kLines) parse_frames(c, h);
+  else if (c.in.size() > kMaxLine) drop(c);
+}
+
+void Clients::parse_frames(Client& c, const ClientHandlers& h) {
+  size_t pos = 0;
+  while (!c.dead) {
+    size_t avail = c.in.size() - pos;
+    if (!c.in_frame) {
+      if (avail < 5) break;
+      const unsigned char* p = reinterpret_cast<const unsigned char*>(c.in.data() + pos);
+      c.frame_type = p[0];
+      c.frame_left = (uint32_t{p[1]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[3]} << 8) | p[4];
+      pos += 5;
+      c.in_frame = true;
+      c.frame_started = false;
+      // Only stdin streams through; a huge control frame is a broken client.
+      if (c.frame_type != kFrameStdin && c.frame_left > kMaxControlFrame) {
+        drop(c);
+        return;
+      }
+      avail -= 5;
+    }
+    if (c.frame_type == kFrameStdin) {
+      size_t n = avail < c.frame_left ? avail : c.frame_left;
+      if (n == 0 && c.frame_left > 0) break;
+      h.frame(c, c.frame_type, c.in.data() + pos, n, !c.frame_started);
+      c.frame_started = true;
+      pos += n;
+      c.frame_left -= static_cast<uint32_t>(n);
+    } else {
+      if (avail < c.frame_left) break;
+      h.frame(c, c.frame_type, c.in.data() + pos, c.frame_left, true);
+      pos += c.frame_left;
+      c.frame_left = 0;
+    }
+    if (c.frame_left == 0) c.in_frame = false;
+  }
+  if (!c.dead) c.in.erase(0, pos);
 }
 
 void Clients::on_writable(Client& c) {
@@ -52,20 +105,35 @@ void Clients::on_writable(Client& c) {
     }
     c.out.erase(0, static_cast<size_t>(n));
   }
+  if (!c.dead && c.closing && c.out.empty()) drop(c);
 }
 
-void Clients::send(Client& c, const std::string& line) {
+void Clients::send(Client& c, const std::string& bytes) {
   if (c.dead) return;
-  if (c.out.size() + line.size() > kMaxPending) {
+  size_t limit = c.mode == ClientMode::kLines ? kMaxLinesPending : kMaxFramesPending;
+  if (c.out.size() + bytes.size() > limit) {
     drop(c);  // never block on a client, never grow without bound
     return;
   }
-  c.out += line;
+  c.out += bytes;
   on_writable(c);
 }
 
-void Clients::broadcast(const std::string& line) {
-  for (Client& c : clients_) send(c, line);
+void Clients::send_frame(Client& c, uint8_t type, const std::string& head, const char* data, size_t len) {
+  if (c.dead) return;
+  uint32_t n = static_cast<uint32_t>(head.size() + len);
+  std::string frame;
+  frame.reserve(5 + n);
+  frame.push_back(static_cast<char>(type));
+  for (int shift = 24; shift >= 0; shift -= 8) frame.push_back(static_cast<char>((n >> shift) & 0xff));
+  frame += head;
+  frame.append(data, len);
+  send(c, frame);
+}
+
+void Clients::close_after_flush(Client& c) {
+  c.closing = true;
+  on_writable(c);
 }
 
 void Clients::drop(Client& c) {
@@ -74,10 +142,7 @@ void Clients::drop(Client& c) {
   c.dead = true;
 }
 
-void Clients::sweep() {
-  clients_.erase(std::remove_if(clients_.begin(), clients_.end(), [](const Client& c) { return c.dead; }),
-                 clients_.end());
-}
+void Clients::sweep() { clients_.remove_if([](const Client& c) { return c.dead; }); }
 
 void Clients::flush_all(int timeout_ms) {
   struct timespec start, now;

@@ -1,9 +1,8 @@
-// The monitor's steady state: one poll() over SIGCHLD (signalfd), monitor.sock, the clients
-// and init's two output pipes; ends after init exits, with the exit file and exit messages.
+// The monitor's steady state: one poll() over SIGCHLD (signalfd), monitor.sock, the clients,
+// init's output and stdin, and the exec sessions; ends after init exits, with the exit file.
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -11,64 +10,39 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "monitor/clients.h"
+#include <functional>
+#include <vector>
+
 #include "monitor/exit_file.h"
 #include "monitor/json_escape.h"
-#include "monitor/log_writer.h"
-#include "monitor/monitor.h"
+#include "monitor/loop.h"
 #include "sys/errno_name.h"
 
 namespace berth {
 
-namespace {
-
-// How long output may still arrive after init exits. The kernel kills the rest of the pid
-// namespace when init dies, so EOF is normally immediate; this only bounds a stuck drain.
-constexpr int kDrainMs = 2000;
-
-struct Loop {
-  Launched* l;
-  Clients clients;
-  LogWriter log;
-  bool reaped = false;
-  int exit_code = 0, exit_signal = 0;
-  struct timespec reaped_at = {};
-};
-
-int parse_signal(const std::string& word) {
-  static const struct { const char* name; int sig; } kNames[] = {
-      {"HUP", SIGHUP}, {"INT", SIGINT}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-      {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP},
-      {"CONT", SIGCONT}, {"WINCH", SIGWINCH}, {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}};
-  if (!word.empty() && word.find_first_not_of("0123456789") == std::string::npos && word.size() < 4) {
-    int n = atoi(word.c_str());
-    return n <= SIGRTMAX ? n : -1;
-  }
-  std::string w = word.compare(0, 3, "SIG") == 0 ? word.substr(3) : word;
-  for (const auto& k : kNames)
-    if (w == k.name) return k.sig;
-  return -1;
+int drain_left_ms(const struct timespec& since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  long gone = (now.tv_sec - since.tv_sec) * 1000 + (now.tv_nsec - since.tv_nsec) / 1000000;
+  return gone >= kDrainMs ? 0 : static_cast<int>(kDrainMs - gone);
 }
 
-std::string error_reply(const std::string& message, int err = 0) {
+std::string error_reply(const std::string& message, int err) {
   std::string out = "{\"type\":\"error\",\"message\":";
   append_json_string(&out, message);
   if (err) out += std::string(",\"code\":\"") + errno_name(err) + "\",\"errno\":" + std::to_string(err);
   return out + "}\n";
 }
 
-std::string handle_command(Loop& loop, const std::string& line) {
-  if (line == "go") return "{\"type\":\"ok\"}\n";  // already released; harmless to repeat
-  if (line.compare(0, 5, "kill ") == 0) {
-    int sig = parse_signal(line.substr(5));
-    if (sig < 0) return error_reply("kill: bad signal '" + line.substr(5) + "'");
-    // Our own child: until we reap it its pid cannot be reused, so this hits the right process.
-    if (loop.reaped) return error_reply("kill: " + std::string(strerror(ESRCH)), ESRCH);
-    if (kill(loop.l->init, sig) != 0) return error_reply("kill: " + std::string(strerror(errno)), errno);
-    return "{\"type\":\"ok\"}\n";
-  }
-  return error_reply("unknown command: " + line);
+std::string exit_body(int exit_code, int signal) {
+  return "{\"exitCode\":" + std::to_string(exit_code) + ",\"signal\":" + std::to_string(signal) + "}";
 }
+
+std::string exit_json(int exit_code, int signal) {
+  return "{\"type\":\"exit\"," + exit_body(exit_code, signal).substr(1) + "\n";
+}
+
+namespace {
 
 void reap(Loop& loop) {
   struct signalfd_siginfo si;
@@ -78,7 +52,10 @@ void reap(Loop& loop) {
   int status;
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-    if (pid != loop.l->init) continue;
+    if (pid != loop.l->init) {
+      exec_reaped(loop, pid, status);
+      continue;
+    }
     loop.reaped = true;
     clock_gettime(CLOCK_MONOTONIC, &loop.reaped_at);
     if (WIFSIGNALED(status)) {
@@ -96,13 +73,24 @@ void read_output(Loop& loop, int* fd, Stream s) {
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
-    if (n <= 0) {
+    if (n <= 0) {  // EOF, or EIO from the master once init's side of the pty is closed
       loop.log.finish(s);
       close(*fd);
       *fd = -1;
       return;
     }
     loop.log.feed(s, buf, static_cast<size_t>(n));
+  }
+}
+
+// Every log entry goes on, as the same entry, to the attach clients that asked for its stream.
+void on_entry(Loop& loop, const Entry& e) {
+  std::string head = entry_head(e.seq, e.time_ns);
+  uint8_t type = e.stream == Stream::kStdout ? kFrameStdout : kFrameStderr;
+  for (Client& c : loop.clients.all()) {
+    if (c.dead || c.mode != ClientMode::kAttach) continue;
+    if (e.stream == Stream::kStdout ? c.want_stdout : c.want_stderr)
+      loop.clients.send_frame(c, type, head, e.data, e.len);
   }
 }
 
@@ -114,53 +102,65 @@ void accept_clients(Loop& loop) {
   }
 }
 
-int drain_left_ms(const Loop& loop) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  long gone = (now.tv_sec - loop.reaped_at.tv_sec) * 1000 + (now.tv_nsec - loop.reaped_at.tv_nsec) / 1000000;
-  return gone >= kDrainMs ? 0 : static_cast<int>(kDrainMs - gone);
+int min_timeout(int a, int b) { return a < 0 ? b : b < 0 ? a : (a < b ? a : b); }
+
+// One round: builds the poll set with a handler per slot, waits, dispatches.
+void poll_once(Loop& loop) {
+  Launched* l = loop.l;
+  std::vector<pollfd> fds;
+  std::vector<std::function<void(short)>> fns;
+  auto add = [&](int fd, short ev, std::function<void(short)> fn) {
+    fds.push_back({fd, ev, 0});
+    fns.push_back(std::move(fn));
+  };
+  add(l->signal_fd, POLLIN, [&](short) { reap(loop); });
+  add(l->listener, POLLIN, [&](short) { accept_clients(loop); });
+  if (l->stdout_fd >= 0) add(l->stdout_fd, POLLIN, [&](short) { read_output(loop, &l->stdout_fd, Stream::kStdout); });
+  if (l->stderr_fd >= 0) add(l->stderr_fd, POLLIN, [&](short) { read_output(loop, &l->stderr_fd, Stream::kStderr); });
+  if (loop.stdin_sink.wants_write()) add(loop.stdin_sink.fd(), POLLOUT, [&](short) { loop.stdin_sink.on_writable(); });
+  for (ExecSession& s : loop.execs) {
+    ExecSession* sp = &s;
+    if (s.out_fd >= 0) add(s.out_fd, POLLIN, [&loop, sp](short) { read_exec_output(loop, *sp, &sp->out_fd, kFrameStdout); });
+    if (s.err_fd >= 0) add(s.err_fd, POLLIN, [&loop, sp](short) { read_exec_output(loop, *sp, &sp->err_fd, kFrameStderr); });
+    if (s.sink.wants_write()) add(s.sink.fd(), POLLOUT, [sp](short) { sp->sink.on_writable(); });
+  }
+  for (Client& c : loop.clients.all()) {
+    // A client whose input target is full is not read: the socket fills and slows the writer.
+    bool readable = !c.closing && client_can_read(loop, c);
+    short ev = static_cast<short>((readable ? POLLIN : 0) | (c.out.empty() ? 0 : POLLOUT));
+    if (ev == 0) continue;  // looked at again once its stdin target drains
+    Client* cp = &c;
+    add(c.fd, ev, [&loop, cp, readable](short re) {
+      if (re & (POLLOUT | POLLERR | POLLHUP)) loop.clients.on_writable(*cp);
+      if (readable && (re & (POLLIN | POLLHUP | POLLERR))) loop.clients.on_readable(*cp, loop.handlers);
+    });
+  }
+  int timeout = min_timeout(loop.log.flush_stale(), exec_timeout_ms(loop));
+  if (loop.reaped) timeout = min_timeout(timeout, drain_left_ms(loop.reaped_at));
+  if (poll(fds.data(), fds.size(), timeout) < 0) return;  // EINTR: the next round rebuilds
+  // Slots added by a handler (accept, exec) wait for the next round.
+  for (size_t i = 0; i < fds.size(); i++)
+    if (fds[i].revents) fns[i](fds[i].revents);
 }
 
 }  // namespace
 
 int run_event_loop(Launched* l) {
-  Loop loop{l, Clients(), LogWriter(l->log_fd)};
-  loop.clients.add(kHandshakeFd, l->fd3_rest);
-  auto handler = [&loop](const std::string& line) { return handle_command(loop, line); };
+  Loop loop(l, [&loop](const Entry& e) { on_entry(loop, e); });
+  loop.handlers.line = [&loop](Client& c, const std::string& line) { return handle_line(loop, c, line); };
+  loop.handlers.frame = [&loop](Client& c, uint8_t type, const char* d, size_t n, bool first) {
+    handle_frame(loop, c, type, d, n, first);
+  };
+  loop.handlers.can_read = [&loop](const Client& c) { return client_can_read(loop, c); };
+  loop.stdin_sink.reset(l->stdin_fd, l->spec->tty);
   // Commands berthd sent right behind "go" are answered before anything else.
-  if (loop.clients.all()[0].in.find('\n') != std::string::npos) {
-    Client& c = loop.clients.all()[0];
-    std::string pending = c.in;
-    c.in.clear();
-    for (size_t nl; (nl = pending.find('\n')) != std::string::npos; pending.erase(0, nl + 1))
-      loop.clients.send(c, handler(pending.substr(0, nl)));
-    c.in = pending;
-  }
+  loop.clients.process(loop.clients.add(kHandshakeFd, l->fd3_rest), loop.handlers);
   for (;;) {
+    finish_execs(loop);
     bool pipes_open = l->stdout_fd >= 0 || l->stderr_fd >= 0;
-    if (loop.reaped && (!pipes_open || drain_left_ms(loop) == 0)) break;
+    if (loop.reaped && ((!pipes_open && loop.execs.empty()) || drain_left_ms(loop.reaped_at) == 0)) break;
     loop.clients.sweep();
-    std::vector<pollfd> fds = {{l->signal_fd, POLLIN, 0}, {l->listener, POLLIN, 0},
-                               {l->stdout_fd, POLLIN, 0}, {l->stderr_fd, POLLIN, 0}};
-    for (Client& c : loop.clients.all())
-      fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
-    int timeout = loop.reaped ? drain_left_ms(loop) : -1;
-    if (poll(fds.data(), fds.size(), timeout) < 0) {
-      if (errno == EINTR) continue;
-      break;
-    }
-    if (fds[0].revents) reap(loop);
-    if (fds[1].revents & POLLIN) accept_clients(loop);
-    // Poll slots of fd -1 report nothing, so a closed pipe is simply skipped.
-    if (fds[2].revents) read_output(loop, &l->stdout_fd, Stream::kStdout);
-    if (fds[3].revents) read_output(loop, &l->stderr_fd, Stream::kStderr);
-    size_t n_clients = fds.size() - 4;  // accept_clients may have appended; those wait a round
-    for (size_t i = 0; i < n_clients; i++) {
-      Client& c = loop.clients.all()[i];
-      short ev = fds[4 + i].revents;
-      if (ev & POLLOUT) loop.clients.on_writable(c);
-      if (ev & (POLLIN | POLLHUP | POLLERR)) loop.clients.on_readable(c, handler);
-    }
+    poll_once(loop);
   }
 
   // Output first, then the durable record, then the news: a reader of `exit` finds the log complete.
@@ -172,8 +172,25 @@ int run_event_loop(Launched* l) {
   loop.log.finish(Stream::kStderr);
   loop.log.sync();
   write_exit_file(loop.exit_code, loop.exit_signal);
-  loop.clients.broadcast("{\"type\":\"exit\",\"exitCode\":" + std::to_string(loop.exit_code) +
-                         ",\"signal\":" + std::to_string(loop.exit_signal) + "}\n");
+  // Exec sessions still draining end now (their processes died with init's pid namespace).
+  for (ExecSession& s : loop.execs) {
+    for (int* fd : {&s.out_fd, &s.err_fd}) {
+      if (*fd >= 0) close(*fd);
+      *fd = -1;
+    }
+    if (!s.reaped) s.client_id = 0;  // no status to report
+    s.reaped = true;
+  }
+  finish_execs(loop);
+  std::string body = exit_body(loop.exit_code, loop.exit_signal);
+  for (Client& c : loop.clients.all()) {
+    if (c.mode == ClientMode::kAttach) {
+      loop.clients.send_frame(c, kFrameExit, "", body.data(), body.size());
+      loop.clients.close_after_flush(c);
+    } else if (c.mode == ClientMode::kLines) {
+      loop.clients.send(c, exit_json(loop.exit_code, loop.exit_signal));
+    }
+  }
   unlink(kSocketName);
   close(l->listener);
   loop.clients.flush_all(1000);

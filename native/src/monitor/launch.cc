@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,16 +72,35 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   if (out->log_fd < 0) return fail_before_clone("open log", errno);
   if (int err = listen_socket(&out->listener)) return fail_before_clone("listen", err);
 
-  // All CLOEXEC: init dup2()s the two write ends it needs onto 1 and 2.
-  int outp[2], errp[2], syncp[2], errorp[2];
-  if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || pipe2(syncp, O_CLOEXEC) ||
-      pipe2(errorp, O_CLOEXEC))
-    return fail_before_clone("pipe", errno);
+  // All CLOEXEC: init dup2()s the write ends it needs onto 0, 1 and 2.
+  int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, syncp[2], errorp[2];
+  if (pipe2(syncp, O_CLOEXEC) || pipe2(errorp, O_CLOEXEC)) return fail_before_clone("pipe", errno);
   InitPlan& plan = st->plan;
   plan.sync_fd = syncp[0];
   plan.error_fd = errorp[1];
-  plan.stdout_fd = outp[1];
-  plan.stderr_fd = errp[1];
+  plan.tty_fd = -1;
+  plan.stdin_fd = -1;
+  int slave = -1;
+  if (spec.tty) {
+    // One pty for all three; there is no separate stderr stream (as docker run -t).
+    if (int err = open_pty(spec.console.rows, spec.console.cols, &out->master, &slave))
+      return fail_before_clone("pty", err);
+    plan.tty_fd = plan.stdin_fd = plan.stdout_fd = plan.stderr_fd = slave;
+    out->stdout_fd = fcntl(out->master, F_DUPFD_CLOEXEC, 0);
+    if (spec.open_stdin) out->stdin_fd = fcntl(out->master, F_DUPFD_CLOEXEC, 0);
+  } else {
+    if (pipe2(outp, O_CLOEXEC) || pipe2(errp, O_CLOEXEC) || (spec.open_stdin && pipe2(inp, O_CLOEXEC)))
+      return fail_before_clone("pipe", errno);
+    plan.stdout_fd = outp[1];
+    plan.stderr_fd = errp[1];
+    plan.stdin_fd = inp[0];
+    out->stdout_fd = outp[0];
+    out->stderr_fd = errp[0];
+    out->stdin_fd = inp[1];
+  }
+  // Saved now, while we are surely in it: exec returns here after forking into init's.
+  out->own_pidns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+  if (out->own_pidns < 0) return fail_before_clone("open pid namespace", errno);
 
   // Block SIGCHLD before clone so an early exit of init is queued for the signalfd, not lost.
   sigset_t chld;
@@ -98,12 +118,13 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   if (pid < 0) return fail_before_clone("clone", errno);
   munmap(stack, kStackSize);
   out->init = pid;
+  // Our child and not yet reaped, so the pid cannot have been reused: the pidfd names init.
+  out->pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
   close(syncp[0]);
   close(errorp[1]);
-  close(outp[1]);
-  close(errp[1]);
-  out->stdout_fd = outp[0];
-  out->stderr_fd = errp[0];
+  // Only init may hold the child ends: EOF (EIO on a master) must mean init's side is gone.
+  for (int fd : {outp[1], errp[1], inp[0], slave})
+    if (fd >= 0) close(fd);
 
   send_handshake("{\"type\":\"created\",\"pid\":" + std::to_string(pid) +
                  ",\"monitorPid\":" + std::to_string(getpid()) + "}\n");

@@ -1,31 +1,61 @@
-// The json-file log: init's stdout/stderr bytes -> one Docker-style JSON object per line.
+// The json-file log: init's stdout/stderr bytes -> one Docker-style JSON object per entry, each
+// with its sequence number; rotation by size; every entry is also handed on to attached clients.
 #pragma once
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
+#include <functional>
 #include <string>
+
+#include "monitor/spec.h"
 
 namespace berth {
 
 enum class Stream { kStdout = 0, kStderr = 1 };
 
+// One log entry as written; data is only valid during the callback.
+struct Entry {
+  Stream stream;
+  uint64_t seq;
+  uint64_t time_ns;  // since the epoch, the same instant as the line's "time"
+  const char* data;
+  size_t len;
+};
+
 class LogWriter {
  public:
   // A message's "log" holds at most this many bytes (newline included), as in Docker's copier.
   static constexpr size_t kMaxLine = 16 * 1024;
+  // A partial line waits this long for more bytes before it becomes an entry of its own, so a
+  // prompt without "\n" reaches attached clients.
+  static constexpr int kPartialMs = 100;
+  using EntrySink = std::function<void(const Entry&)>;
 
-  explicit LogWriter(int fd) : fd_(fd) {}
+  LogWriter(int fd, std::string path, const LogSpec& spec, EntrySink sink);
   // Buffers data and writes every complete line (and every full 16 KiB piece).
   void feed(Stream s, const char* data, size_t len);
   // EOF on the stream: writes what is left as a last message without "\n".
   void finish(Stream s);
+  // Emits partial lines older than kPartialMs; returns ms until the next is due, or -1 for none.
+  int flush_stale();
   int sync();
+  // The seq the next entry gets: every smaller one is already in the file.
+  uint64_t next_seq() const { return seq_; }
 
  private:
   void emit(Stream s, const char* data, size_t len);
+  void rotate();
 
   int fd_;
+  std::string path_;
+  LogSpec spec_;
+  EntrySink sink_;
+  uint64_t size_ = 0;
+  uint64_t seq_;
   std::string pending_[2];
+  struct timespec fed_at_[2] = {};
 };
 
 }  // namespace berth

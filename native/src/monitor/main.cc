@@ -81,6 +81,7 @@ int main(int argc, char** argv) {
   }
   daemonize();
   Launched launched;
+  launched.spec = &spec;
   if (!launch(spec, &storage, &launched)) return 1;
   return run_event_loop(&launched);
 }

@@ -17,13 +17,22 @@ constexpr const char* kSocketName = "monitor.sock";
 // What launch() hands to the event loop.
 struct Launched {
   pid_t init = -1;
-  int stdout_fd = -1;   // read ends of init's stdout/stderr pipes
-  int stderr_fd = -1;
+  int stdout_fd = -1;   // read ends of init's stdout/stderr pipes; with a tty, the master (a dup)
+  int stderr_fd = -1;   // -1 with a tty
+  int stdin_fd = -1;    // write end of init's stdin pipe, or a dup of the master; -1 without openStdin
+  int master = -1;      // pty master kept for resize; -1 without a tty
+  int pidfd = -1;       // init's pidfd: exec joins its namespaces through it
+  int own_pidns = -1;   // the monitor's pid namespace, to return to after an exec's fork
+  const Spec* spec = nullptr;
   int signal_fd = -1;   // signalfd for SIGCHLD
   int listener = -1;    // monitor.sock
   int log_fd = -1;
   std::string fd3_rest;  // bytes berthd sent after "go\n", still to be parsed as commands
 };
+
+// A pty pair: master non-blocking, both CLOEXEC and O_NOCTTY, size set. Returns 0 or an errno.
+int open_pty(uint16_t rows, uint16_t cols, int* master, int* slave);
+int set_winsize(int fd, uint16_t rows, uint16_t cols);
 
 // fork + exit of the parent, setsid, child subreaper, stdio to /dev/null, fds above 3 closed.
 void daemonize();

@@ -22,16 +22,18 @@ const char* under_rootfs(PlanStorage* st, const std::string& rootfs, const std::
   return keep(st, (root == "/" ? "" : root) + path);
 }
 
-void add_candidates(PlanStorage* st, const Spec& spec) {
-  const std::string& prog = spec.args[0];
-  st->plan.searched_path = prog.find('/') == std::string::npos;
-  if (!st->plan.searched_path) {
-    st->candidates.push_back(keep(st, prog));
+// execvp's candidates for prog: itself when it has a '/', else each dir of env's PATH.
+template <typename Keep>
+void add_candidates(Keep keep, const std::string& prog, const std::vector<std::string>& env,
+                    std::vector<const char*>* out, bool* searched) {
+  *searched = prog.find('/') == std::string::npos;
+  if (!*searched) {
+    out->push_back(keep(prog));
     return;
   }
   // The container's PATH, not the monitor's: the program lives in the container.
   std::string path = kDefaultPath;
-  for (const std::string& e : spec.env)
+  for (const std::string& e : env)
     if (e.compare(0, 5, "PATH=") == 0) {
       path = e.substr(5);
       break;
@@ -41,7 +43,7 @@ void add_candidates(PlanStorage* st, const Spec& spec) {
     size_t colon = path.find(':', start);
     std::string dir = path.substr(start, colon == std::string::npos ? std::string::npos : colon - start);
     if (dir.empty()) dir = ".";  // an empty PATH entry means the cwd, as in execvp
-    st->candidates.push_back(keep(st, dir + "/" + prog));
+    out->push_back(keep(dir + "/" + prog));
     if (colon == std::string::npos) break;
     start = colon + 1;
   }
@@ -82,12 +84,13 @@ bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
                            "setgid", "setuid", "close fds", "exec"})
     st->step_names.push_back(name);
 
-  for (uint32_t g : spec.additional_gids) st->groups.push_back(g);
+  for (uint32_t g : spec.user.additional_gids) st->groups.push_back(g);
   for (const std::string& a : spec.args) st->argv.push_back(const_cast<char*>(a.c_str()));
   st->argv.push_back(nullptr);
   for (const std::string& e : spec.env) st->envp.push_back(const_cast<char*>(e.c_str()));
   st->envp.push_back(nullptr);
-  add_candidates(st, spec);
+  add_candidates([st](const std::string& v) { return keep(st, v); }, spec.args[0], spec.env,
+                 &st->candidates, &st->plan.searched_path);
 
   InitPlan& p = st->plan;
   p.rootfs = spec.rootfs.c_str();
@@ -100,8 +103,8 @@ bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
   p.hostname = spec.hostname.c_str();
   p.domainname = spec.domainname.c_str();
   p.cwd = spec.cwd.c_str();
-  p.uid = spec.uid;
-  p.gid = spec.gid;
+  p.uid = spec.user.uid;
+  p.gid = spec.user.gid;
   p.groups = st->groups.data();
   p.n_groups = st->groups.size();
   p.argv = st->argv.data();
@@ -109,6 +112,29 @@ bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
   p.exec_candidates = st->candidates.data();
   p.n_candidates = st->candidates.size();
   return true;
+}
+
+void build_exec_plan(const ExecSpec& spec, ExecStorage* st) {
+  auto keep = [st](const std::string& v) {
+    st->strings.push_back(v);
+    return st->strings.back().c_str();
+  };
+  for (uint32_t g : spec.user.additional_gids) st->groups.push_back(g);
+  for (const std::string& a : spec.args) st->argv.push_back(const_cast<char*>(a.c_str()));
+  st->argv.push_back(nullptr);
+  for (const std::string& e : spec.env) st->envp.push_back(const_cast<char*>(e.c_str()));
+  st->envp.push_back(nullptr);
+  ExecPlan& p = st->plan;
+  add_candidates(keep, spec.args[0], spec.env, &st->candidates, &p.searched_path);
+  p.cwd = spec.cwd.c_str();
+  p.uid = spec.user.uid;
+  p.gid = spec.user.gid;
+  p.groups = st->groups.data();
+  p.n_groups = st->groups.size();
+  p.argv = st->argv.data();
+  p.envp = st->envp.data();
+  p.exec_candidates = st->candidates.data();
+  p.n_candidates = st->candidates.size();
 }
 
 }  // namespace berth

@@ -23,7 +23,18 @@ struct PlanStorage {
   InitPlan plan = {};
 };
 
+struct ExecStorage {
+  std::deque<std::string> strings;
+  std::vector<gid_t> groups;
+  std::vector<char*> argv, envp;
+  std::vector<const char*> candidates;
+  ExecPlan plan = {};
+};
+
 // Fills *st from spec (which must outlive *st). The pipe fds in st->plan are set by the caller.
 bool build_plan(const Spec& spec, PlanStorage* st, std::string* error);
+
+// Fills *st from an exec command (which must outlive *st); the fds in st->plan are the caller's.
+void build_exec_plan(const ExecSpec& spec, ExecStorage* st);
 
 }  // namespace berth

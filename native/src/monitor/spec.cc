@@ -14,11 +14,63 @@ using Kind = json::Value::Kind;
 
 class Decoder {
  public:
-  explicit Decoder(std::string* error) : error_(error) {}
+  Decoder(std::string* error, const char* what) : error_(error), what_(what) {}
 
   bool fail(const std::string& field, const char* why) {
-    *error_ = "spec.json: " + field + ": " + why;
+    *error_ = std::string(what_) + ": " + field + ": " + why;
     return false;
+  }
+
+  bool boolean(const Value& obj, const char* key, bool* out, const std::string& at) {
+    const Value* v = obj.get(key);
+    if (!v || v->kind == Kind::Null) return true;
+    if (v->kind != Kind::Bool) return fail(at + key, "expected a boolean");
+    *out = v->boolean;
+    return true;
+  }
+
+  // Integers up to 2^53 (what a JSON number holds exactly).
+  bool u64(const Value& obj, const char* key, uint64_t* out, const std::string& at) {
+    const Value* v = obj.get(key);
+    if (!v || v->kind == Kind::Null) return true;
+    if (v->kind != Kind::Number || v->number < 0 || v->number > 9007199254740992.0 ||
+        std::floor(v->number) != v->number)
+      return fail(at + key, "expected an integer in [0, 2^53]");
+    *out = static_cast<uint64_t>(v->number);
+    return true;
+  }
+
+  bool user(const Value& root, SpecUser* u) {
+    const Value* user = root.get("user");
+    if (!user || user->kind == Kind::Null) return true;
+    if (user->kind != Kind::Object) return fail("user", "expected an object");
+    if (!u32(*user, "uid", &u->uid, false, "user.") || !u32(*user, "gid", &u->gid, false, "user."))
+      return false;
+    if (const Value* gids = user->get("additionalGids"); gids && gids->kind != Kind::Null) {
+      if (gids->kind != Kind::Array) return fail("user.additionalGids", "expected an array");
+      for (const Value& g : gids->array) {
+        if (g.kind != Kind::Number || g.number < 0 || g.number > 4294967295.0 ||
+            std::floor(g.number) != g.number)
+          return fail("user.additionalGids", "expected integers");
+        u->additional_gids.push_back(static_cast<uint32_t>(g.number));
+      }
+    }
+    return true;
+  }
+
+  // consoleSize: rows and cols in [1, 65535] (struct winsize holds unsigned shorts).
+  bool console(const Value& root, ConsoleSize* c) {
+    const Value* v = root.get("consoleSize");
+    if (!v || v->kind == Kind::Null) return true;
+    if (v->kind != Kind::Object) return fail("consoleSize", "expected an object");
+    uint32_t rows = c->rows, cols = c->cols;
+    if (!u32(*v, "rows", &rows, false, "consoleSize.") || !u32(*v, "cols", &cols, false, "consoleSize."))
+      return false;
+    if (rows < 1 || rows > 65535 || cols < 1 || cols > 65535)
+      return fail("consoleSize", "rows and cols must be in [1, 65535]");
+    c->rows = static_cast<uint16_t>(rows);
+    c->cols = static_cast<uint16_t>(cols);
+    return true;
   }
 
   bool str(const Value& obj, const char* key, std::string* out, bool required, const std::string& at) {
@@ -73,7 +125,18 @@ class Decoder {
 
  private:
   std::string* error_;
+  const char* what_;
 };
+
+bool parse_log(Decoder& d, const Value& root, LogSpec* log) {
+  const Value* v = root.get("log");
+  if (!v || v->kind == Kind::Null) return true;
+  if (v->kind != Kind::Object) return d.fail("log", "expected an object");
+  if (!d.u64(*v, "maxSizeBytes", &log->max_size_bytes, "log.") ||
+      !d.u32(*v, "maxFiles", &log->max_files, false, "log.") || !d.u64(*v, "firstSeq", &log->first_seq, "log."))
+    return false;
+  return log->max_files >= 1 || d.fail("log.maxFiles", "must be at least 1");
+}
 
 }  // namespace
 
@@ -84,7 +147,7 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
     *error = "spec.json: " + why;
     return false;
   }
-  Decoder d(error);
+  Decoder d(error, "spec.json");
   if (root.kind != Kind::Object) return d.fail("(root)", "expected an object");
   if (!d.str(root, "id", &s->id, true, "") || !d.abs_path(root, "rootfs", &s->rootfs, "") ||
       !d.strings(root, "args", &s->args, "") || !d.strings(root, "env", &s->env, "") ||
@@ -94,20 +157,11 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
     return false;
   if (s->args.empty() || s->args[0].empty()) return d.fail("args", "must hold a program");
   if (root.get("cwd") && !d.abs_path(root, "cwd", &s->cwd, "")) return false;
-  if (const Value* user = root.get("user")) {
-    if (user->kind != Kind::Object) return d.fail("user", "expected an object");
-    if (!d.u32(*user, "uid", &s->uid, false, "user.") || !d.u32(*user, "gid", &s->gid, false, "user."))
-      return false;
-    if (const Value* gids = user->get("additionalGids"); gids && gids->kind != Kind::Null) {
-      if (gids->kind != Kind::Array) return d.fail("user.additionalGids", "expected an array");
-      for (const Value& g : gids->array) {
-        if (g.kind != Kind::Number || g.number < 0 || g.number > 4294967295.0 ||
-            std::floor(g.number) != g.number)
-          return d.fail("user.additionalGids", "expected integers");
-        s->additional_gids.push_back(static_cast<uint32_t>(g.number));
-      }
-    }
-  }
+  if (!d.user(root, &s->user) || !d.boolean(root, "tty", &s->tty, "") ||
+      !d.boolean(root, "openStdin", &s->open_stdin, "") ||
+      !d.boolean(root, "stdinOnce", &s->stdin_once, "") || !d.console(root, &s->console) ||
+      !parse_log(d, root, &s->log))
+    return false;
   bool ok = d.objects(root, "mounts", [&](const Value& m, const std::string& at) {
     SpecMount sm;
     std::string kind = "dir";
@@ -141,6 +195,23 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
     return true;
   });
   return ok;
+}
+
+bool parse_exec_spec(const std::string& text, ExecSpec* s, std::string* error) {
+  Value root;
+  std::string why;
+  if (!json::parse(text, &root, &why)) {
+    *error = "exec: " + why;
+    return false;
+  }
+  Decoder d(error, "exec");
+  if (root.kind != Kind::Object) return d.fail("(root)", "expected an object");
+  if (!d.strings(root, "args", &s->args, "") || !d.strings(root, "env", &s->env, "") ||
+      !d.user(root, &s->user) || !d.boolean(root, "tty", &s->tty, "") ||
+      !d.boolean(root, "stdin", &s->stdin, "") || !d.console(root, &s->console))
+    return false;
+  if (s->args.empty() || s->args[0].empty()) return d.fail("args", "must hold a program");
+  return !root.get("cwd") || d.abs_path(root, "cwd", &s->cwd, "");
 }
 
 }  // namespace berth

@@ -24,17 +24,46 @@ struct SpecSymlink {
   std::string target, path;
 };
 
+struct ConsoleSize {
+  uint16_t rows = 24, cols = 80;
+};
+
+struct LogSpec {
+  uint64_t max_size_bytes = 0;  // 0: never rotate
+  uint32_t max_files = 1;       // >= 1; 1 means truncate instead of rotating
+  uint64_t first_seq = 1;
+};
+
+// The credentials a process runs with (spec "user", exec "user").
+struct SpecUser {
+  uint32_t uid = 0, gid = 0;
+  std::vector<uint32_t> additional_gids;
+};
+
 struct Spec {
   std::string id, rootfs, cwd = "/", hostname, domainname, log_path;
   std::vector<std::string> args, env;
-  uint32_t uid = 0, gid = 0;
-  std::vector<uint32_t> additional_gids;
+  SpecUser user;
   std::vector<SpecMount> mounts;
   std::vector<SpecDevice> devices;
   std::vector<SpecSymlink> symlinks;
+  bool tty = false, open_stdin = false, stdin_once = false;
+  ConsoleSize console;
+  LogSpec log;
+};
+
+// The JSON of an `exec` control command (native/README.md, "Control commands").
+struct ExecSpec {
+  std::vector<std::string> args, env;
+  std::string cwd = "/";
+  SpecUser user;
+  bool tty = false, stdin = false;
+  ConsoleSize console;
 };
 
 // Parses and validates; on failure *error names the field ("spec.json: args[0]: expected a string").
 bool parse_spec(const std::string& text, Spec* spec, std::string* error);
+// Same for an exec command's JSON; errors name the field ("exec: args: must hold a program").
+bool parse_exec_spec(const std::string& text, ExecSpec* spec, std::string* error);
 
 }  // namespace berth
