@@ -10,6 +10,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("unmount", Napi::Function::New(env, berth::js_unmount, "unmount"));
   exports.Set("mknod", Napi::Function::New(env, berth::js_mknod, "mknod"));
   exports.Set("lockFile", Napi::Function::New(env, berth::js_lock_file, "lockFile"));
+  exports.Set("sealedExecutable", Napi::Function::New(env, berth::js_sealed_executable, "sealedExecutable"));
   return exports;
 }
 

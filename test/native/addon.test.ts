@@ -13,7 +13,9 @@ const addon = createRequire(__filename)(ADDON) as {
   unmount(target: string, o?: { detach?: boolean }): void;
   mknod(p: string, o: { type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number }): void;
   lockFile(p: string): number;
+  sealedExecutable(p: string): number;
 };
+const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
 
 function thrown(fn: () => unknown): NodeJS.ErrnoException {
@@ -37,8 +39,38 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod and lockFile', () => {
-    expect(Object.keys(addon).sort()).toEqual(['lockFile', 'mknod', 'mount', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile and sealedExecutable', () => {
+    expect(Object.keys(addon).sort()).toEqual(['lockFile', 'mknod', 'mount', 'sealedExecutable', 'unmount']);
+  });
+
+  it('sealedExecutable: a sealed memfd copy that runs through /proc/<pid>/fd and refuses writes', () => {
+    const fd = addon.sealedExecutable(MONITOR);
+    try {
+      expect(fs.readlinkSync(`/proc/self/fd/${fd}`)).toBe('/memfd:berth-monitor (deleted)');
+      expect(fs.fstatSync(fd).size).toBe(fs.statSync(MONITOR).size);
+      // No arguments: the monitor prints its usage and exits 2, which proves it ran.
+      const r = spawnSync(`/proc/${process.pid}/fd/${fd}`, [], { encoding: 'utf8' });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('usage: berth-monitor');
+      expect(thrown(() => fs.writeSync(fd, 'x', 0))).toMatchObject({ code: 'EPERM' });
+      expect(thrown(() => fs.ftruncateSync(fd, 0))).toMatchObject({ code: 'EPERM' });
+      // Not even through a fresh writable open of the same file.
+      const again = fs.openSync(`/proc/self/fd/${fd}`, 'r+');
+      try {
+        expect(thrown(() => fs.writeSync(again, 'x', 0))).toMatchObject({ code: 'EPERM' });
+      } finally {
+        fs.closeSync(again);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+
+  it('sealedExecutable: errors are Node-shaped', () => {
+    expect(thrown(() => addon.sealedExecutable(path.join(dir, 'missing')))).toMatchObject({
+      code: 'ENOENT', errno: 2, syscall: 'open', path: path.join(dir, 'missing'),
+    });
+    expect(thrown(() => (addon.sealedExecutable as unknown as (x: number) => number)(3))).toBeInstanceOf(TypeError);
   });
 
   it('throws TypeError with a usage line on bad arguments', () => {

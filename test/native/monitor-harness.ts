@@ -8,7 +8,8 @@ import * as path from 'node:path';
 
 export const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'echo', 'cat', 'ls', 'hostname', 'id', 'sleep', 'printf', 'head', 'dd', 'tr', 'kill'];
+const APPLETS = ['sh', 'echo', 'cat', 'ls', 'hostname', 'id', 'sleep', 'printf', 'head', 'dd', 'tr', 'kill',
+  'stty', 'readlink', 'pwd', 'env', 'true', 'seq'];
 
 export type Msg = Record<string, unknown> & { type: string };
 
@@ -101,9 +102,9 @@ export class JsonLines {
   send(line: string) { this.sock.write(`${line}\n`); }
 }
 
-/** Spawns the monitor for dir and returns the fd 3 channel. */
-export function startMonitor(dir: string): JsonLines {
-  const child = spawn(MONITOR, [dir], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
+/** Spawns the monitor for dir (from `exe`, e.g. a sealed memfd path) and returns the fd 3 channel. */
+export function startMonitor(dir: string, exe = MONITOR): JsonLines {
+  const child = spawn(exe, [dir], { stdio: ['ignore', 'ignore', 'ignore', 'pipe'] });
   return new JsonLines(child.stdio[3] as net.Socket);
 }
 
@@ -127,7 +128,18 @@ export async function run(dir: string) {
   return { created, outcome, exit };
 }
 
-export function readLog(logPath: string): Array<{ log: string; stream: string; time: string }> {
+/** created -> go -> started; throws on anything else. */
+export async function startContainer(dir: string) {
+  const ch = startMonitor(dir);
+  const created = await ch.next();
+  if (created?.type !== 'created') throw new Error(`monitor: ${JSON.stringify(created)}`);
+  ch.send('go');
+  const started = await ch.next();
+  if (started?.type !== 'started') throw new Error(`monitor: ${JSON.stringify(started)}`);
+  return { ch, created };
+}
+
+export function readLog(logPath: string): Array<{ log: string; stream: string; time: string; seq: number }> {
   const text = fs.readFileSync(logPath, 'utf8');
   return text.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
 }

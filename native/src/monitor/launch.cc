@@ -94,6 +94,9 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
     plan.stdout_fd = outp[1];
     plan.stderr_fd = errp[1];
     plan.stdin_fd = inp[0];
+    // Our ends are non-blocking: the event loop reads and writes them until EAGAIN.
+    fcntl(outp[0], F_SETFL, O_NONBLOCK);
+    fcntl(errp[0], F_SETFL, O_NONBLOCK);
     out->stdout_fd = outp[0];
     out->stderr_fd = errp[0];
     out->stdin_fd = inp[1];

@@ -1,0 +1,158 @@
+// berth-monitor streams, as root: tty and resize, openStdin through attach frames with
+// backpressure, several attach clients, sequence numbers and nextSeq, log rotation.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { FRAME, FrameClient } from './frames-client';
+import { canRunContainers, makeContainer, readLog, startContainer } from './monitor-harness';
+
+const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
+  const cleanup: Array<() => void> = [];
+  let mountsBefore = '';
+  beforeEach(() => { mountsBefore = mountinfo(); });
+  afterEach(() => {
+    for (const c of cleanup.splice(0).reverse()) c();
+    expect(mountinfo()).toBe(mountsBefore);
+  });
+  const container = (args: string[], edit?: (s: Record<string, unknown>) => void) => {
+    const c = makeContainer(args, edit);
+    cleanup.push(c.remove);
+    return c;
+  };
+  const attach = async (dir: string, what: { stdin?: boolean; stdout?: boolean; stderr?: boolean }) => {
+    const a = await FrameClient.connect(dir);
+    cleanup.push(() => a.close());
+    const reply = await a.command(`attach ${JSON.stringify(what)}`);
+    return { a, reply };
+  };
+
+  it('tty: stty size shows consoleSize, resize changes it, output is stdout frames and log lines', async () => {
+    const c = container(['sh', '-c', 'stty size; read x; stty size; echo got $x'], (s) => {
+      Object.assign(s, { tty: true, openStdin: true, consoleSize: { rows: 30, cols: 100 } });
+    });
+    const { ch } = await startContainer(c.dir);
+    const { a, reply } = await attach(c.dir, { stdin: true, stdout: true, stderr: true });
+    expect(reply).toMatchObject({ type: 'attached' });
+    const all = () => readLog(c.logPath).map((l) => l.log).join('') + a.output().toString();
+    await a.until(() => all().includes('30 100'));
+    ch.send('resize 40 120');
+    expect(await ch.next()).toEqual({ type: 'ok' });
+    a.stdin('hello\n');
+    expect(await a.exited()).toEqual({ exitCode: 0, signal: 0 });
+    expect(a.frames.every((f) => f.type === FRAME.stdout || f.type === FRAME.exit)).toBe(true);
+    const log = readLog(c.logPath);
+    expect(log.every((l) => l.stream === 'stdout')).toBe(true);
+    const text = log.map((l) => l.log).join('');
+    // The pty echoes the input and turns "\n" into "\r\n".
+    expect(text).toContain('30 100\r\n');
+    expect(text).toContain('hello\r\n');
+    expect(text).toContain('40 120\r\n');
+    expect(text).toContain('got hello\r\n');
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+  });
+
+  it('resize without a tty is an error; attach with stdin but no openStdin is refused', async () => {
+    const c = container(['sleep', '100']);
+    const { ch } = await startContainer(c.dir);
+    ch.send('resize 10 10');
+    expect(await ch.next()).toMatchObject({ type: 'error', message: 'resize: no tty' });
+    const { a, reply } = await attach(c.dir, { stdin: true });
+    expect(reply).toMatchObject({ type: 'error' });
+    // Still JSON mode: a plain command works on the same connection.
+    expect(await a.command('kill 9')).toEqual({ type: 'ok' });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
+  });
+
+  it('openStdin: 16 MiB through cat byte-exact via frames, close-stdin ends it with exit 0', async () => {
+    const c = container(['cat'], (s) => { s.openStdin = true; });
+    await startContainer(c.dir);
+    const { a, reply } = await attach(c.dir, { stdin: true, stdout: true });
+    expect(reply).toMatchObject({ type: 'attached' });
+    const input = randomBytes(16 << 20);
+    for (let off = 0; off < input.length; off += 100_000) a.stdin(input.subarray(off, off + 100_000));
+    a.sendFrame(FRAME.closeStdin);
+    expect(await a.exited(60_000)).toEqual({ exitCode: 0, signal: 0 });
+    const out = a.output();
+    expect(out.length).toBe(input.length);
+    expect(sha256(out)).toBe(sha256(input));
+    expect(a.replies()).toEqual([]);
+    const seqs = a.frames.filter((f) => f.type === FRAME.stdout).map((f) => f.seq);
+    expect(seqs[0]).toBe(reply.nextSeq);
+    seqs.forEach((s, i) => expect(s).toBe(seqs[0] + i));
+  }, 90_000);
+
+  it('two attach clients get identical frames; seqs run +1 from firstSeq over both streams and match the log', async () => {
+    const script = 'echo before; read x; i=0; while [ $i -lt 100 ]; do echo out $i; echo err $i >&2; i=$((i+1)); done';
+    const c = container(['sh', '-c', script], (s) => {
+      Object.assign(s, { openStdin: true, log: { maxSizeBytes: 0, maxFiles: 1, firstSeq: 1000 } });
+    });
+    await startContainer(c.dir);
+    // Wait until "before" is logged: nextSeq must then be past it.
+    for (let i = 0; i < 100 && !fs.readFileSync(c.logPath, 'utf8').includes('before'); i++) await new Promise((r) => setTimeout(r, 20));
+    const one = await attach(c.dir, { stdin: true, stdout: true, stderr: true });
+    const two = await attach(c.dir, { stdout: true, stderr: true });
+    expect(one.reply).toEqual({ type: 'attached', nextSeq: 1001 });
+    expect(two.reply).toEqual({ type: 'attached', nextSeq: 1001 });
+    one.a.stdin('go\n');
+    await one.a.exited();
+    await two.a.exited();
+    const view = (fc: FrameClient) => fc.frames.map((f) => [f.type, f.seq, f.timeNs, f.data.toString()]);
+    expect(view(one.a)).toEqual(view(two.a));
+    const log = readLog(c.logPath);
+    expect(log).toHaveLength(201);
+    log.forEach((l, i) => expect(l.seq).toBe(1000 + i));
+    expect(log.filter((l) => l.seq < 1001).map((l) => l.log)).toEqual(['before\n']);
+    const outFrames = one.a.frames.filter((f) => f.type !== FRAME.exit);
+    expect(outFrames.map((f) => [f.seq, f.type === FRAME.stdout ? 'stdout' : 'stderr', f.data.toString()]))
+      .toEqual(log.slice(1).map((l) => [l.seq, l.stream, l.log]));
+    // Same instant in both: the frame's ns time is the log line's RFC 3339 time.
+    const t = log[1].time;
+    const ns = BigInt(Date.parse(t.slice(0, 19) + 'Z') / 1000) * 1_000_000_000n + BigInt(t.slice(20, 29));
+    expect(outFrames[0].timeNs).toBe(ns);
+    expect(one.a.frames.at(-1)!.type).toBe(FRAME.exit);
+    expect(one.a.exitFrame()).toEqual({ exitCode: 0, signal: 0 });
+  });
+
+  it('rotation: maxSizeBytes 4096, maxFiles 3 leaves log, log.1, log.2 with contiguous seqs', async () => {
+    const c = container(['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done'], (s) => {
+      s.log = { maxSizeBytes: 4096, maxFiles: 3, firstSeq: 1 };
+    });
+    const { ch } = await startContainer(c.dir);
+    expect(await ch.next()).toMatchObject({ type: 'exit', exitCode: 0 });
+    expect(fs.existsSync(`${c.logPath}.3`)).toBe(false);
+    const files = [`${c.logPath}.2`, `${c.logPath}.1`, c.logPath];
+    for (const f of files) expect(fs.statSync(f).size).toBeLessThanOrEqual(4096);
+    const entries = files.flatMap((f) => readLog(f));
+    entries.forEach((e, i) => expect(e.seq).toBe(entries[0].seq + i));
+    expect(entries[0].seq).toBeGreaterThan(1);  // the oldest file was dropped
+    expect(entries.at(-1)).toMatchObject({ seq: 300, log: 'line 299\n' });
+    expect(entries[0].log).toBe(`line ${entries[0].seq - 1}\n`);
+  });
+
+  it('rotation with maxFiles 1 truncates the log in place', async () => {
+    const c = container(['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done'], (s) => {
+      s.log = { maxSizeBytes: 4096, maxFiles: 1, firstSeq: 7 };
+    });
+    const { ch } = await startContainer(c.dir);
+    expect(await ch.next()).toMatchObject({ type: 'exit', exitCode: 0 });
+    expect(fs.existsSync(`${c.logPath}.1`)).toBe(false);
+    const entries = readLog(c.logPath);
+    expect(fs.statSync(c.logPath).size).toBeLessThanOrEqual(4096);
+    entries.forEach((e, i) => expect(e.seq).toBe(entries[0].seq + i));
+    expect(entries.at(-1)).toMatchObject({ seq: 306, log: 'line 299\n' });
+  });
+
+  it('an attach client gets its exit frame after the last entry, then the close', async () => {
+    const c = container(['sh', '-c', 'echo hi; sleep 0.3']);
+    const { ch } = await startContainer(c.dir);
+    const { a, reply } = await attach(c.dir, { stdout: true });
+    expect(reply).toMatchObject({ type: 'attached' });
+    expect(await a.exited()).toEqual({ exitCode: 0, signal: 0 });
+    expect(a.frames.at(-1)!.type).toBe(FRAME.exit);
+    expect(await ch.next()).toMatchObject({ type: 'exit' });
+  });
+});
