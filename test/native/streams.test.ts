@@ -155,4 +155,31 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     expect(a.frames.at(-1)!.type).toBe(FRAME.exit);
     expect(await ch.next()).toMatchObject({ type: 'exit' });
   });
+
+  it('a client that stops reading is dropped past 4 MiB; the container is never stalled', async () => {
+    const c = container(['sh', '-c', 'head -c 12000000 /dev/zero | tr "\\0" a; echo end']);
+    const { ch } = await startContainer(c.dir);
+    const { a, reply } = await attach(c.dir, { stdout: true });
+    expect(reply).toMatchObject({ type: 'attached' });
+    a.sock.pause();
+    expect(await ch.next(30_000)).toMatchObject({ type: 'exit', exitCode: 0 });
+    expect(readLog(c.logPath).at(-1)!.log.endsWith('aend\n')).toBe(true);
+    a.sock.resume();
+    await a.until(() => a.ended);
+    expect(a.exitFrame()).toBeUndefined();
+    expect(a.output().length).toBeLessThan(12_000_000);
+  }, 60_000);
+
+  it('an exec still running when init dies gets its exit frame (SIGKILL from the pid namespace)', async () => {
+    const c = container(['sleep', '100']);
+    const { ch } = await startContainer(c.dir);
+    const x = await FrameClient.connect(c.dir);
+    cleanup.push(() => x.close());
+    const reply = await x.command(`exec ${JSON.stringify({ args: ['sleep', '100'], env: ['PATH=/bin'] })}`);
+    expect(reply).toMatchObject({ type: 'exec-started' });
+    ch.send('kill 9');
+    expect(await ch.next()).toEqual({ type: 'ok' });
+    expect(await x.exited()).toEqual({ exitCode: 137, signal: 9 });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
+  });
 });
