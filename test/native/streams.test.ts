@@ -182,4 +182,14 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     expect(await x.exited()).toEqual({ exitCode: 137, signal: 9 });
     expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
   });
+
+  it('a prompt without a newline becomes its own entry after 100 ms, so attach clients see it', async () => {
+    const c = container(['sh', '-c', 'sleep 0.3; printf "name? "; read x; echo "hi $x"'], (s) => { s.openStdin = true; });
+    await startContainer(c.dir);
+    const { a } = await attach(c.dir, { stdin: true, stdout: true });
+    await a.until(() => a.output().toString() === 'name? ');
+    a.stdin('bob\n');
+    expect(await a.exited()).toEqual({ exitCode: 0, signal: 0 });
+    expect(readLog(c.logPath).map((l) => l.log)).toEqual(['name? ', 'hi bob\n']);
+  });
 });
