@@ -2,6 +2,7 @@
 import { EngineError } from '../errors';
 import type { ContainerConfig, ContainerRecord, HostConfig } from '../containers/model';
 import type { ContainerFiles } from '../containers/service';
+import { parseLogConfig } from '../containers/validate';
 import type { ImageRecord } from '../images/model';
 import { imageDefaults } from '../images/model';
 import type {
@@ -24,13 +25,13 @@ function refuseUnbuilt(fields: Record<string, unknown>, issue: string): void {
 export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
   if (!c) throw new EngineError('InvalidArgument', 'config: required');
   refuseUnbuilt({ 'config.memory': c.memory, 'config.memory_swap': c.memorySwap, 'config.cpu_shares': c.cpuShares }, 'resource limits');
-  refuseUnbuilt({ 'config.tty': c.tty, 'config.open_stdin': c.openStdin, 'config.stdin_once': c.stdinOnce }, 'interactive containers');
   refuseUnbuilt({ 'config.port_specs': c.portSpecs, 'config.exposed_ports': c.exposedPorts, 'config.dns': c.dns }, 'networking');
   refuseUnbuilt({ 'config.volumes': c.volumes, 'config.volumes_from': c.volumesFrom }, 'volumes');
   return {
     hostname: c.hostname, domainname: c.domainname, user: c.user, env: c.env, cmd: c.cmd, entrypoint: c.entrypoint,
     image: c.image, workingDir: c.workingDir, networkDisabled: c.networkDisabled,
     attachStdin: c.attachStdin, attachStdout: c.attachStdout, attachStderr: c.attachStderr,
+    tty: c.tty, openStdin: c.openStdin, stdinOnce: c.stdinOnce,
   };
 }
 
@@ -41,7 +42,8 @@ export function hostConfigFromProto(h: ProtoHostConfig | undefined): HostConfig 
   refuseUnbuilt({ 'host_config.privileged': h.privileged }, 'security options');
   refuseUnbuilt({ 'host_config.lxc_conf': h.lxcConf }, 'there is no LXC driver');
   refuseUnbuilt({ 'host_config.container_id_file': h.containerIdFile }, 'the CLI writes the id file itself');
-  return {};
+  const log = h.logConfig ? parseLogConfig(h.logConfig.type, h.logConfig.config) : undefined;
+  return log ? { log } : {};
 }
 
 function date(text: string): Date | undefined {
@@ -60,11 +62,14 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles): Pro
       hostname: cfg.hostname || c.id.slice(0, 12), domainname: cfg.domainname, user: cfg.user,
       memory: 0, memorySwap: 0, cpuShares: 0,
       attachStdin: cfg.attachStdin, attachStdout: cfg.attachStdout, attachStderr: cfg.attachStderr,
-      portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false,
+      portSpecs: [], exposedPorts: [], tty: cfg.tty, openStdin: cfg.openStdin, stdinOnce: cfg.stdinOnce,
       env: cfg.env, cmd: cfg.cmd, dns: [], image: cfg.image, volumes: [], volumesFrom: '',
       workingDir: cfg.workingDir, entrypoint: cfg.entrypoint, networkDisabled: cfg.networkDisabled,
     },
-    hostConfig: { binds: [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false },
+    hostConfig: {
+      binds: [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
+      logConfig: { type: 'json-file', config: c.hostConfig.log ? { 'max-size': String(c.hostConfig.log.maxSizeBytes), 'max-file': String(c.hostConfig.log.maxFiles) } : {} },
+    },
     state: {
       status: c.state.status,
       running: c.state.status === 'running',

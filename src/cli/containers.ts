@@ -1,10 +1,13 @@
 // Container commands: create, start, run, ps, logs, wait, rm, inspect.
 import type { Clients } from './client';
 import { call } from './client';
-import { parseFlags, UsageError, type FlagSpec } from './args';
+import { status } from '@grpc/grpc-js';
+import { parseFlags, UsageError } from './args';
+import { CREATE_FLAGS, createRequest } from './create-request';
+import { attach, exec, run, startAttached } from './interactive';
 import { commandText, ago, statusText, table } from './format';
 import type {
-  Config, Container, ContainerLogsRequest, CreateContainerRequest, CreateContainerResponse, ListContainersResponse,
+  Container, ContainerLogsRequest, CreateContainerRequest, CreateContainerResponse, ListContainersResponse,
   InspectContainerResponse, WaitContainerResponse,
 } from '../gen/berth/v1/containers';
 import { LogStream } from '../gen/berth/v1/containers';
@@ -12,44 +15,43 @@ import type { InspectImageResponse } from '../gen/berth/v1/images';
 import { containerView, imageView } from './inspect-view';
 import type { Command } from './main';
 
-const CREATE_FLAGS: Record<string, FlagSpec> = {
-  name: { kind: 'string' },
-  env: { short: 'e', kind: 'list' },
-  workdir: { short: 'w', kind: 'string' },
-  user: { short: 'u', kind: 'string' },
-  hostname: { short: 'h', kind: 'string' },
-  domainname: { kind: 'string' },
-  entrypoint: { kind: 'string' },
-};
-
-function emptyConfig(): Config {
-  return {
-    hostname: '', domainname: '', user: '', memory: 0, memorySwap: 0, cpuShares: 0, attachStdin: false, attachStdout: true,
-    attachStderr: true, portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false, env: [], cmd: [], dns: [],
-    image: '', volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false,
-  };
-}
-
-/** `[flags] IMAGE [CMD...]` -> a Create request. */
-function createRequest(flags: Record<string, unknown>, positionals: string[]): CreateContainerRequest {
-  const [image, ...cmd] = positionals;
-  if (!image) throw new UsageError('an image is required: berth create [OPTIONS] IMAGE [COMMAND] [ARG...]');
-  const env = (flags.env as string[]).map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`));
-  const config: Config = {
-    ...emptyConfig(), image, cmd, env,
-    workingDir: (flags.workdir as string) ?? '', user: (flags.user as string) ?? '',
-    hostname: (flags.hostname as string) ?? '', domainname: (flags.domainname as string) ?? '',
-    entrypoint: flags.entrypoint !== undefined ? [flags.entrypoint as string] : [],
-  };
-  return { config, name: (flags.name as string) ?? '', hostConfig: undefined };
-}
-
+/**
+ * Prints the log. When following and the daemon goes away (a restart), reconnects and resumes after
+ * the last entry seen, so nothing is printed twice or lost.
+ */
 async function printLogs(clients: Clients, req: ContainerLogsRequest): Promise<void> {
-  for await (const entry of clients.containers.logs(req)) {
-    const out = entry.stream === LogStream.LOG_STREAM_STDERR ? process.stderr : process.stdout;
-    const stamp = entry.time ? `${entry.time.toISOString()} ` : '';
-    out.write(stamp ? Buffer.concat([Buffer.from(stamp), entry.data]) : entry.data);
+  let afterSeq = req.afterSeq;
+  const deadline = () => Date.now() + 30_000;
+  let giveUpAt = deadline();
+  for (;;) {
+    try {
+      for await (const entry of clients.containers.logs({ ...req, afterSeq, tail: afterSeq ? undefined : req.tail })) {
+        const out = entry.stream === LogStream.LOG_STREAM_STDERR ? process.stderr : process.stdout;
+        const stamp = entry.time ? `${entry.time.toISOString()} ` : '';
+        out.write(stamp ? Buffer.concat([Buffer.from(stamp), entry.data]) : entry.data);
+        afterSeq = entry.seq;
+        giveUpAt = deadline();
+      }
+      return;
+    } catch (err) {
+      if (!req.follow || (err as { code?: number }).code !== status.UNAVAILABLE || Date.now() > giveUpAt) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
+}
+
+/** RFC 3339, Unix seconds, or a duration before now ("10m", "1h30m", "45s"), as docker logs --since. */
+export function parseTime(text: string | undefined, flag: string, now = Date.now()): Date | undefined {
+  if (text === undefined) return undefined;
+  if (/^\d+(\.\d+)?$/.test(text)) return new Date(Number(text) * 1000);
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
+  if (parts.length && parts.map((p) => p[0]).join('') === text) {
+    return new Date(now - parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0));
+  }
+  const d = new Date(text);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag} ${text}: expected RFC 3339, Unix seconds, or a duration like 10m`);
+  return d;
 }
 
 const create: Command = async (argv, clients) => {
@@ -60,43 +62,18 @@ const create: Command = async (argv, clients) => {
 };
 
 const start: Command = async (argv, clients) => {
-  const { positionals } = parseFlags(argv, {}, { interspersed: true });
-  if (!positionals.length) throw new UsageError('berth start CONTAINER...');
+  const { flags, positionals } = parseFlags(argv, { attach: { short: 'a', kind: 'bool' }, interactive: { short: 'i', kind: 'bool' } }, { interspersed: true });
+  if (!positionals.length) throw new UsageError('berth start [-a [-i]] CONTAINER...');
+  if (flags.attach) {
+    if (positionals.length > 1) throw new UsageError('you cannot start and attach multiple containers at once');
+    return startAttached(positionals[0], Boolean(flags.interactive), clients);
+  }
   for (const id of positionals) {
     await call(clients.containers, 'start', { containerId: id });
     process.stdout.write(`${id}\n`);
   }
   return 0;
 };
-
-/** create + start + wait + logs; exit with the container's code (125 when Berth itself failed, as docker run). */
-const run: Command = async (argv, clients) => {
-  const { flags, positionals } = parseFlags(argv, { ...CREATE_FLAGS, rm: { kind: 'bool' }, detach: { short: 'd', kind: 'bool' } });
-  if (flags.rm && flags.detach) throw new UsageError('conflicting options: --rm and -d');
-  const req = createRequest(flags, positionals);
-  let id: string;
-  try {
-    id = (await call<typeof clients.containers, CreateContainerRequest, CreateContainerResponse>(clients.containers, 'create', req)).id;
-  } catch (err) {
-    return reportRunError(err);
-  }
-  try {
-    await call(clients.containers, 'start', { containerId: id });
-  } catch (err) {
-    if (flags.rm) await call(clients.containers, 'remove', { containerId: id, force: true }).catch(() => undefined);
-    return reportRunError(err);
-  }
-  if (flags.detach) { process.stdout.write(`${id}\n`); return 0; }
-  const exit = await call<typeof clients.containers, unknown, WaitContainerResponse>(clients.containers, 'wait', { containerId: id });
-  await printLogs(clients, { containerId: id, stdout: true, stderr: true, timestamps: false, follow: false });
-  if (flags.rm) await call(clients.containers, 'remove', { containerId: id, force: true });
-  return exit.exitCode;
-};
-
-function reportRunError(err: unknown): number {
-  process.stderr.write(`berth: ${(err as { details?: string }).details ?? String(err)}\n`);
-  return 125;
-}
 
 const ps: Command = async (argv, clients) => {
   const { flags } = parseFlags(argv, { all: { short: 'a', kind: 'bool' }, quiet: { short: 'q', kind: 'bool' } }, { interspersed: true });
@@ -110,9 +87,17 @@ const ps: Command = async (argv, clients) => {
 };
 
 const logs: Command = async (argv, clients) => {
-  const { flags, positionals } = parseFlags(argv, { timestamps: { short: 't', kind: 'bool' }, follow: { short: 'f', kind: 'bool' } }, { interspersed: true });
-  if (positionals.length !== 1) throw new UsageError('berth logs [-t] CONTAINER');
-  await printLogs(clients, { containerId: positionals[0], stdout: true, stderr: true, timestamps: Boolean(flags.timestamps), follow: Boolean(flags.follow) });
+  const { flags, positionals } = parseFlags(argv, {
+    timestamps: { short: 't', kind: 'bool' }, follow: { short: 'f', kind: 'bool' }, tail: { short: 'n', kind: 'string' },
+    since: { kind: 'string' }, until: { kind: 'string' },
+  }, { interspersed: true });
+  if (positionals.length !== 1) throw new UsageError('berth logs [-f] [-t] [--tail N] [--since T] [--until T] CONTAINER');
+  const tail = flags.tail === undefined || flags.tail === 'all' ? undefined : Number(flags.tail);
+  if (tail !== undefined && !(Number.isInteger(tail) && tail >= 0)) throw new UsageError(`--tail ${flags.tail}: expected a count or "all"`);
+  await printLogs(clients, {
+    containerId: positionals[0], stdout: true, stderr: true, timestamps: Boolean(flags.timestamps), follow: Boolean(flags.follow),
+    tail, since: parseTime(flags.since as string | undefined, '--since'), until: parseTime(flags.until as string | undefined, '--until'), afterSeq: 0,
+  });
   return 0;
 };
 
@@ -161,4 +146,4 @@ const inspect: Command = async (argv, clients) => {
   return 0;
 };
 
-export const CONTAINER_COMMANDS: Record<string, Command> = { create, start, run, ps, logs, wait, rm, inspect };
+export const CONTAINER_COMMANDS: Record<string, Command> = { create, start, run, attach, exec, ps, logs, wait, rm, inspect };

@@ -13,10 +13,22 @@ export interface ContainerConfig {
   attachStdin: boolean;
   attachStdout: boolean;
   attachStderr: boolean;
+  tty: boolean;
+  openStdin: boolean;
+  stdinOnce: boolean;
 }
 
-// Nothing of HostConfig is built yet but the record keeps its place (binds, links, ports come later).
-export type HostConfig = Record<string, never>;
+export interface LogOptions {
+  /** Rotate past this size; 0 means never. */
+  maxSizeBytes: number;
+  /** Files kept, the current one included. */
+  maxFiles: number;
+}
+
+// Binds, links and ports come with their issues; the record keeps their place.
+export interface HostConfig {
+  log?: LogOptions;
+}
 
 export type ContainerStatus = 'created' | 'running' | 'exited';
 

@@ -4,12 +4,14 @@ import path from 'node:path';
 import { EngineError, invalidArgument, wrap } from '../errors';
 import type { ImageStore } from '../images/store';
 import { imageDefaults } from '../images/model';
-import { readLog, type LogEntry, type ReadLogOptions } from '../io/logs';
+import { lastSeq, matches, readLog, type LogEntry, type LogFilter } from '../io/logs';
+import { MonitorStream } from '../tasks/monitor-stream';
+import { Attachment, type AttachSelection } from './attachment';
 import type { Native } from '../native';
 import { isMounted, overlayMount, overlayPaths, prepareOverlay } from '../rootfs/overlay';
 import { hostnameFile, hostsFile, resolvConfFile } from '../runtime/etc-files';
 import { buildSpec } from '../runtime/plan';
-import { resolveUser } from '../runtime/user';
+import { resolveUser, type ResolvedUser } from '../runtime/user';
 import type { ExitStatus } from '../tasks/manager';
 import { TaskManager } from '../tasks/manager';
 import { writeFileAtomic } from '../util/atomic-file';
@@ -42,8 +44,10 @@ export class ContainerService {
   private readonly waiters = new Map<string, (() => void)[]>();
   /** One operation at a time per container (start, exit, remove); the value is the queue's tail. */
   private readonly locks = new Map<string, Promise<void>>();
+  /** Attachments waiting for their container's next start. */
+  private readonly pending = new Map<string, Set<{ attachment: Attachment; size?: { rows: number; cols: number } }>>();
   private readonly store: ContainerStore;
-  private readonly tasks: TaskManager;
+  readonly tasks: TaskManager;
 
   constructor(private readonly root: string, private readonly images: ImageStore, private readonly native: Native) {
     this.store = new ContainerStore(root);
@@ -135,7 +139,8 @@ export class ContainerService {
     return record;
   }
 
-  async start(ref: string): Promise<void> {
+  /** consoleSize: the first size an attached client asked for; pending attachments connect before "go". */
+  async start(ref: string, consoleSize?: { rows: number; cols: number }): Promise<void> {
     const c = this.find(ref);
     await this.withLock(c.id, async () => {
       if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${ref}: not found`);
@@ -148,8 +153,19 @@ export class ContainerService {
         await writeFileAtomic(files.hostsPath, hostsFile(hostname, c.config.domainname), 0o644);
         await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
         const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
-        const spec = buildSpec(c, { ...files, rootfs, user });
-        const task = await this.tasks.start(files.dir, spec);
+        const pending = [...(this.pending.get(c.id) ?? [])];
+        this.pending.delete(c.id);
+        const size = consoleSize ?? pending.find((p) => p.size)?.size;
+        const spec = buildSpec(c, { ...files, rootfs, user, consoleSize: size, lastSeq: await lastSeq(files.logPath) });
+        let task;
+        try {
+          task = await this.tasks.start(files.dir, spec, async () => {
+            for (const p of pending) await p.attachment.connect(files.dir);
+          });
+        } catch (err) {
+          for (const p of pending) p.attachment.fail(err as Error);
+          throw err;
+        }
         c.state = {
           ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0,
           error: '', startedAt: new Date().toISOString(), finishedAt: '',
@@ -205,9 +221,86 @@ export class ContainerService {
     this.wake(c.id);
   }
 
-  logs(ref: string, opts: ReadLogOptions, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+  /**
+   * The log, then (follow) live entries until the container exits. The live stream is opened first and
+   * tells which seq it starts at, so the file part stops just before it: no gap, no duplicate.
+   */
+  async *logs(ref: string, filter: LogFilter, follow: boolean, signal?: AbortSignal): AsyncGenerator<LogEntry> {
     const c = this.find(ref);
-    return readLog(this.files(c.id).logPath, opts, signal);
+    const files = this.files(c.id);
+    let live: MonitorStream | undefined;
+    if (follow && c.state.status === 'running') {
+      try {
+        const { stream, answer } = await MonitorStream.open(files.dir, `attach ${JSON.stringify({ stdin: false, stdout: filter.stdout, stderr: filter.stderr })}`);
+        live = stream;
+        if (stream) yield* readLog(files.logPath, { ...filter, beforeSeq: answer.nextSeq }, signal);
+      } catch (err) {
+        // Exited between the look and the connect: the file has everything.
+        if (!(err instanceof EngineError && err.kind === 'Unavailable')) throw err;
+      }
+    }
+    if (!live) { yield* readLog(files.logPath, filter, signal); return; }
+    const stop = () => live!.close();
+    signal?.addEventListener('abort', stop, { once: true });
+    try {
+      for await (const f of live) {
+        if (f.type !== 'stdout' && f.type !== 'stderr') continue;
+        const entry: LogEntry = { stream: f.type, data: f.data, time: f.time, seq: f.seq };
+        if (filter.until && entry.time >= filter.until) return;
+        if (matches(entry, { ...filter, tail: undefined })) yield entry;
+      }
+    } finally {
+      signal?.removeEventListener('abort', stop);
+      live.close();
+    }
+  }
+
+  /**
+   * Attaches to a container's stdio. A container that is not running gets a pending attachment that
+   * its next start connects before init runs; with start, this call starts it.
+   */
+  async attach(ref: string, selection: AttachSelection, opts: { start: boolean; size?: { rows: number; cols: number } }): Promise<Attachment> {
+    const c = this.find(ref);
+    if (selection.stdin && !c.config.openStdin) {
+      throw new EngineError('FailedPrecondition', `attach to container ${c.id}: stdin was not opened (create it with open_stdin)`);
+    }
+    const files = this.files(c.id);
+    const attachment = new Attachment(selection, c.config.stdinOnce, files.logPath, {
+      waitExit: () => this.wait(c.id),
+      isLive: () => this.tasks.isLive(c.id),
+    });
+    if (c.state.status === 'running' && this.tasks.isLive(c.id)) {
+      await attachment.connect(files.dir);
+      if (opts.size && c.config.tty) this.tasks.control(c.id, `resize ${opts.size.rows} ${opts.size.cols}`);
+      return attachment;
+    }
+    const entry = { attachment, size: opts.size };
+    const set = this.pending.get(c.id) ?? new Set();
+    set.add(entry);
+    this.pending.set(c.id, set);
+    attachment.lost.then(() => this.pending.get(c.id)?.delete(entry), () => undefined);
+    if (opts.start) {
+      try {
+        await this.start(c.id, opts.size);
+      } catch (err) {
+        set.delete(entry);
+        throw err;
+      }
+    }
+    return attachment;
+  }
+
+  resize(ref: string, size: { rows: number; cols: number }): void {
+    const c = this.find(ref);
+    if (c.state.status !== 'running') throw new EngineError('FailedPrecondition', `resize container ${c.id}: status is ${c.state.status}`);
+    if (!c.config.tty) throw new EngineError('FailedPrecondition', `resize container ${c.id}: it has no tty`);
+    this.tasks.control(c.id, `resize ${size.rows} ${size.cols}`);
+  }
+
+  /** Reads /etc/passwd and /etc/group of a running container's rootfs to resolve a user. */
+  async resolveUserIn(c: ContainerRecord, spec: string, field: string): Promise<ResolvedUser> {
+    const rootfs = overlayPaths(this.root, c.id).merged;
+    return resolveUser(spec, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'), field);
   }
 
   /** Records an exit under the container's lock, so Wait returns only once the rootfs is released and the state saved. */

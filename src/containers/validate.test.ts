@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerConfig } from './model';
-import { mergeImageDefaults, validateConfig, validateName } from './validate';
+import { mergeImageDefaults, parseLogConfig, validateConfig, validateName, validateSize } from './validate';
 
 const base: ContainerConfig = {
   hostname: '', domainname: '', user: '', env: [], cmd: ['true'], entrypoint: [], image: 'busybox',
   workingDir: '', networkDisabled: false, attachStdin: false, attachStdout: false, attachStderr: false,
+  tty: false, openStdin: false, stdinOnce: false,
 };
 
 describe('validateConfig', () => {
@@ -48,4 +49,28 @@ describe('mergeImageDefaults', () => {
     const merged = mergeImageDefaults({ ...base, cmd: [], entrypoint: ['/bin/echo'] }, image);
     expect(merged).toMatchObject({ entrypoint: ['/bin/echo'], cmd: [] });
   });
+});
+
+describe('parseLogConfig', () => {
+  it.each<[Record<string, string>, unknown]>([
+    [{}, undefined],
+    [{ 'max-size': '10m' }, { maxSizeBytes: 10 * 1024 * 1024, maxFiles: 1 }],
+    [{ 'max-size': '512k', 'max-file': '3' }, { maxSizeBytes: 512 * 1024, maxFiles: 3 }],
+    [{ 'max-size': '4096' }, { maxSizeBytes: 4096, maxFiles: 1 }],
+  ])('%j', (config, want) => expect(parseLogConfig('', config)).toEqual(want));
+
+  it.each<[string, Record<string, string>, RegExp]>([
+    ['syslog', {}, /log_config\.type "syslog"/],
+    ['json-file', { 'max-size': 'big' }, /max-size/],
+    ['', { 'max-size': '0' }, /max-size/],
+    ['', { 'max-size': '1m', 'max-file': '0' }, /max-file/],
+    ['', { 'max-file': '3' }, /needs max-size/],
+    ['', { compress: 'true' }, /unknown json-file option/],
+  ])('%s %j is refused', (type, config, why) => expect(() => parseLogConfig(type, config)).toThrow(why));
+});
+
+describe('validateSize', () => {
+  it('treats 0x0 as not given', () => expect(validateSize({ rows: 0, cols: 0 }, 'size')).toBeUndefined());
+  it('keeps a real size', () => expect(validateSize({ rows: 40, cols: 120 }, 'size')).toEqual({ rows: 40, cols: 120 }));
+  it.each([[{ rows: 0, cols: 80 }], [{ rows: 70000, cols: 80 }]])('%j is refused', (size) => expect(() => validateSize(size, 'size')).toThrow(/^size\./));
 });

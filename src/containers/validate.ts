@@ -1,6 +1,6 @@
 // Checks a container's config before anything is written: each failure names the field and the value.
 import { invalidArgument } from '../errors';
-import type { ContainerConfig } from './model';
+import type { ContainerConfig, LogOptions } from './model';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,127}$/;
 const LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?';
@@ -59,4 +59,39 @@ export function mergeImageDefaults(c: ContainerConfig, image: { env: string[]; c
     workingDir: c.workingDir || image.workingDir,
     user: c.user || image.user,
   };
+}
+
+const SIZE = /^([0-9]+)([kmg]?)b?$/i;
+const UNITS: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+/** docker run --log-opt max-size=10m --log-opt max-file=3, for the json-file driver. */
+export function parseLogConfig(type: string, config: Record<string, string>): LogOptions | undefined {
+  if (type && type !== 'json-file') throw invalidArgument('host_config.log_config.type', type, 'only json-file is supported');
+  let maxSizeBytes = 0;
+  let maxFiles = 1;
+  for (const [key, value] of Object.entries(config)) {
+    if (key === 'max-size') {
+      const m = SIZE.exec(value);
+      if (!m || Number(m[1]) === 0) throw invalidArgument('host_config.log_config.config["max-size"]', value, 'must be a positive size like 512k, 10m or 1g');
+      maxSizeBytes = Number(m[1]) * UNITS[m[2].toLowerCase()];
+    } else if (key === 'max-file') {
+      if (!/^[0-9]+$/.test(value) || Number(value) < 1 || Number(value) > 100) {
+        throw invalidArgument('host_config.log_config.config["max-file"]', value, 'must be a count from 1 to 100');
+      }
+      maxFiles = Number(value);
+    } else {
+      throw invalidArgument('host_config.log_config.config', key, 'unknown json-file option (max-size, max-file)');
+    }
+  }
+  if (maxFiles > 1 && maxSizeBytes === 0) throw invalidArgument('host_config.log_config.config["max-file"]', String(maxFiles), 'needs max-size');
+  return maxSizeBytes ? { maxSizeBytes, maxFiles } : undefined;
+}
+
+/** A terminal size from a client: 0x0 means "not given"; anything else must fit a winsize. */
+export function validateSize(size: { rows: number; cols: number } | undefined, field: string): { rows: number; cols: number } | undefined {
+  if (!size || (size.rows === 0 && size.cols === 0)) return undefined;
+  for (const [name, v] of [['rows', size.rows], ['cols', size.cols]] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > 0xffff) throw invalidArgument(`${field}.${name}`, v, 'must be from 1 to 65535');
+  }
+  return { rows: size.rows, cols: size.cols };
 }

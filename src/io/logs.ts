@@ -1,36 +1,69 @@
-// Reads a container's json-file log (one {"log","stream","time"} object per line, Docker's format).
+// Reads a container's json-file log, rotated files included, oldest first. Each line is Docker's
+// {"log","stream","time"} plus our "seq", which lets a reader resume with no gap and no duplicate.
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import readline from 'node:readline';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
   data: Buffer;
   time: Date;
+  seq: number;
 }
 
-export interface ReadLogOptions {
+export interface LogFilter {
   stdout: boolean;
   stderr: boolean;
+  /** Entries at or after this time. */
+  since?: Date;
+  /** Entries before this time. */
+  until?: Date;
+  /** Entries with a greater seq. */
+  afterSeq?: number;
+  /** Entries with a smaller seq (the live stream takes over from there). */
+  beforeSeq?: number;
+  /** Only the last N of the selected entries. */
+  tail?: number;
 }
 
 interface JsonLine {
   log: string;
   stream: string;
   time: string;
+  seq?: number;
 }
 
-export async function* readLog(logPath: string, opts: ReadLogOptions, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+/** The log and its rotated files (<log>.1 is the newest of those), oldest first. */
+export async function logFiles(logPath: string): Promise<string[]> {
+  const rotated: string[] = [];
+  for (let i = 1; ; i++) {
+    const file = `${logPath}.${i}`;
+    if (!(await fsp.access(file).then(() => true, () => false))) break;
+    rotated.unshift(file);
+  }
+  return [...rotated, logPath];
+}
+
+export function matches(e: LogEntry, f: LogFilter): boolean {
+  if (e.stream === 'stdout' ? !f.stdout : !f.stderr) return false;
+  if (f.since && e.time < f.since) return false;
+  if (f.until && e.time >= f.until) return false;
+  if (f.afterSeq !== undefined && e.seq <= f.afterSeq) return false;
+  if (f.beforeSeq !== undefined && e.seq >= f.beforeSeq) return false;
+  return true;
+}
+
+async function* readFile(file: string, signal?: AbortSignal): AsyncGenerator<LogEntry> {
   let input: fs.ReadStream;
   try {
-    input = fs.createReadStream(logPath, { encoding: 'utf8', signal });
+    input = fs.createReadStream(file, { encoding: 'utf8', signal });
     await new Promise<void>((resolve, reject) => { input.once('open', () => resolve()); input.once('error', reject); });
   } catch (err) {
-    // A container that never started has no log yet: that is an empty log.
+    // A container that never started has no log yet, and rotation may have just dropped a file.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  for await (const line of lines) {
+  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {
     if (!line) continue;
     let parsed: JsonLine;
     try {
@@ -39,7 +72,55 @@ export async function* readLog(logPath: string, opts: ReadLogOptions, signal?: A
       // Only a torn last line from a crash can fail to parse; it carries nothing we can trust.
       continue;
     }
-    if (parsed.stream === 'stdout' ? !opts.stdout : !opts.stderr) continue;
-    yield { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data: Buffer.from(parsed.log, 'utf8'), time: new Date(parsed.time) };
+    yield { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data: Buffer.from(parsed.log, 'utf8'), time: new Date(parsed.time), seq: parsed.seq ?? 0 };
+  }
+}
+
+export async function* readLog(logPath: string, filter: LogFilter, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+  const selected = async function* () {
+    for (const file of await logFiles(logPath)) {
+      for await (const e of readFile(file, signal)) if (matches(e, filter)) yield e;
+    }
+  };
+  if (filter.tail === undefined) { yield* selected(); return; }
+  if (filter.tail <= 0) return;
+  const last: LogEntry[] = [];
+  for await (const e of selected()) {
+    last.push(e);
+    if (last.length > filter.tail) last.shift();
+  }
+  yield* last;
+}
+
+/** The seq of the newest entry in the log, 0 when there is none: a restarted container goes on from there. */
+export async function lastSeq(logPath: string): Promise<number> {
+  for (const file of (await logFiles(logPath)).reverse()) {
+    const seq = await lastSeqIn(file);
+    if (seq > 0) return seq;
+  }
+  return 0;
+}
+
+/** Reads only the file's tail: an entry is at most 16 KiB of text, escaped at most 6x. */
+async function lastSeqIn(file: string): Promise<number> {
+  let handle: fsp.FileHandle;
+  try {
+    handle = await fsp.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+  try {
+    const { size } = await handle.stat();
+    const window = Math.min(size, 128 * 1024);
+    const buf = Buffer.alloc(window);
+    await handle.read(buf, 0, window, size - window);
+    for (const line of buf.toString('utf8').split('\n').reverse()) {
+      const m = /"seq":(\d+)\}$/.exec(line);
+      if (m) return Number(m[1]);
+    }
+    return 0;
+  } finally {
+    await handle.close();
   }
 }

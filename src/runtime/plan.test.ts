@@ -7,12 +7,13 @@ const record: ContainerRecord = {
   config: {
     hostname: '', domainname: 'example.com', user: 'berth', env: ['A=1'], cmd: ['/bin/echo', 'hi'], entrypoint: [],
     image: 'busybox', workingDir: '/srv', networkDisabled: false, attachStdin: false, attachStdout: true, attachStderr: true,
+    tty: false, openStdin: false, stdinOnce: false,
   },
   hostConfig: {}, image: 'sha256:' + 'b'.repeat(64), state: initialState(),
 };
 const inputs = {
   rootfs: '/r/merged', logPath: '/c/x-json.log', hostnamePath: '/c/hostname', hostsPath: '/c/hosts', resolvConfPath: '/c/resolv.conf',
-  user: { uid: 1000, gid: 1000, additionalGids: [10], home: '/home/berth' },
+  user: { uid: 1000, gid: 1000, additionalGids: [10], home: '/home/berth' }, lastSeq: 41,
 };
 
 describe('buildSpec', () => {
@@ -22,6 +23,13 @@ describe('buildSpec', () => {
     expect(spec.args).toEqual(['/bin/echo', 'hi']);
     expect(spec.user).toEqual({ uid: 1000, gid: 1000, additionalGids: [10] });
     expect(spec.cwd).toBe('/srv');
+  });
+
+  it('numbers log entries on from the last one and sizes the console 24x80 by default', () => {
+    expect(spec.log).toEqual({ maxSizeBytes: 0, maxFiles: 1, firstSeq: 42 });
+    expect(spec.consoleSize).toEqual({ rows: 24, cols: 80 });
+    expect(spec.env).not.toContain('TERM=xterm');
+    expect(buildSpec({ ...record, config: { ...record.config, tty: true } }, inputs).env).toContain('TERM=xterm');
   });
 
   it('defaults the hostname to the short id', () => {

@@ -1,7 +1,7 @@
 // Pure builder: a container record plus where its files live -> the RuntimeSpec its monitor performs.
 import type { ContainerRecord } from '../containers/model';
 import type { ResolvedUser } from './user';
-import type { DeviceOp, MountOp, RuntimeSpec, SymlinkOp } from './spec';
+import type { DeviceOp, ExecSpec, MountOp, RuntimeSpec, SymlinkOp } from './spec';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -12,7 +12,13 @@ export interface PlanInputs {
   hostsPath: string;
   resolvConfPath: string;
   user: ResolvedUser;
+  consoleSize?: { rows: number; cols: number };
+  /** The seq of the newest entry already in the log: numbering goes on from it. */
+  lastSeq: number;
 }
+
+/** A terminal that nobody sized yet is 24x80, never 0x0. */
+export const DEFAULT_CONSOLE = { rows: 24, cols: 80 };
 
 const RW_MODE = 0o666;
 
@@ -69,7 +75,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     id: c.id,
     rootfs: inputs.rootfs,
     args: [c.path, ...c.args],
-    env: buildEnv(c.config.env, hostname, inputs.user.home),
+    env: [...buildEnv(c.config.env, hostname, inputs.user.home), ...(c.config.tty && !c.config.env.some((v) => v.startsWith('TERM=')) ? ['TERM=xterm'] : [])],
     cwd: c.config.workingDir || '/',
     user: { uid: inputs.user.uid, gid: inputs.user.gid, additionalGids: inputs.user.additionalGids },
     hostname,
@@ -83,5 +89,36 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     devices: DEFAULT_DEVICES,
     symlinks: DEFAULT_SYMLINKS,
     logPath: inputs.logPath,
+    tty: c.config.tty,
+    openStdin: c.config.openStdin,
+    stdinOnce: c.config.stdinOnce,
+    consoleSize: inputs.consoleSize ?? DEFAULT_CONSOLE,
+    log: { maxSizeBytes: c.hostConfig.log?.maxSizeBytes ?? 0, maxFiles: c.hostConfig.log?.maxFiles ?? 1, firstSeq: inputs.lastSeq + 1 },
+  };
+}
+
+export interface ExecInputs {
+  cmd: string[];
+  env: string[];
+  workingDir: string;
+  tty: boolean;
+  stdin: boolean;
+  consoleSize?: { rows: number; cols: number };
+  user: ResolvedUser;
+}
+
+/** An exec runs with the container's environment plus its own, as the container's user unless it names one. */
+export function buildExecSpec(c: ContainerRecord, e: ExecInputs): ExecSpec {
+  const hostname = c.config.hostname || c.id.slice(0, 12);
+  const base = buildEnv(c.config.env, hostname, e.user.home);
+  const keys = new Set(e.env.map((v) => v.slice(0, v.indexOf('='))));
+  return {
+    args: e.cmd,
+    env: [...base.filter((v) => !keys.has(v.slice(0, v.indexOf('=')))), ...e.env, ...(e.tty && !keys.has('TERM') ? ['TERM=xterm'] : [])],
+    cwd: e.workingDir || c.config.workingDir || '/',
+    user: { uid: e.user.uid, gid: e.user.gid, additionalGids: e.user.additionalGids },
+    tty: e.tty,
+    consoleSize: e.consoleSize ?? DEFAULT_CONSOLE,
+    stdin: e.stdin,
   };
 }

@@ -40,4 +40,20 @@ export interface RuntimeSpec {
   devices: DeviceOp[];
   symlinks: SymlinkOp[];
   logPath: string;
+  tty: boolean;
+  openStdin: boolean;
+  stdinOnce: boolean;
+  consoleSize: { rows: number; cols: number };
+  log: { maxSizeBytes: number; maxFiles: number; firstSeq: number };
+}
+
+/** What the monitor's `exec` command takes (native/README.md, "Control commands"). */
+export interface ExecSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  user: { uid: number; gid: number; additionalGids: number[] };
+  tty: boolean;
+  consoleSize: { rows: number; cols: number };
+  stdin: boolean;
 }

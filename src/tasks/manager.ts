@@ -29,7 +29,8 @@ export class TaskManager {
   constructor(private readonly monitorPath: string, private readonly onExit: (id: string, status: ExitStatus) => void) {}
 
   /** Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure. */
-  async start(dir: string, spec: RuntimeSpec): Promise<StartedTask> {
+  /** beforeGo runs while init waits: attachments connect then, so they see the first byte. */
+  async start(dir: string, spec: RuntimeSpec, beforeGo: () => Promise<void> = async () => undefined): Promise<StartedTask> {
     await fsp.rm(path.join(dir, 'exit'), { force: true });
     await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec));
     const conn = spawnMonitor(this.monitorPath, dir);
@@ -38,7 +39,13 @@ export class TaskManager {
       conn.close();
       throw startFailure(spec, created);
     }
-    // Cgroup and network wiring go here, while init waits (DESIGN.md, start step 3).
+    // Cgroup and network wiring go here too, while init waits (DESIGN.md, start step 3).
+    try {
+      await beforeGo();
+    } catch (err) {
+      conn.close(); // EOF before "go": the monitor kills init and exits
+      throw err;
+    }
     conn.send('go');
     const result = await conn.next();
     if (result?.type !== 'started') {
@@ -71,9 +78,14 @@ export class TaskManager {
   }
 
   async kill(id: string, signal: number): Promise<void> {
+    this.control(id, `kill ${signal}`);
+  }
+
+  /** Sends a control line (kill, resize, close-stdin) on the container's monitor connection. */
+  control(id: string, line: string): void {
     const conn = this.live.get(id);
     if (!conn) throw new EngineError('FailedPrecondition', `container ${id}: not running`);
-    conn.send(`kill ${signal}`);
+    conn.send(line);
   }
 
   /** Drops every connection; the monitors and their containers go on without us. */

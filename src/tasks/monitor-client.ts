@@ -91,18 +91,22 @@ export function spawnMonitor(monitorPath: string, containerDir: string): Monitor
 }
 
 /**
- * Connects to a running monitor's socket. The path goes through /proc/self/fd so that a long data root
- * never hits the 108-byte sun_path limit.
+ * Connects to a monitor's socket. The path goes through /proc/self/fd so that a long data root never
+ * hits the 108-byte sun_path limit.
  */
-export async function connectMonitor(containerDir: string): Promise<MonitorConnection> {
+export async function connectMonitorSocket(containerDir: string): Promise<net.Socket> {
   const dirFd = fs.openSync(containerDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
     const socket = net.connect(path.join(`/proc/self/fd/${dirFd}`, 'monitor.sock'));
     await once(socket, 'connect');
-    return new MonitorConnection(socket);
+    return socket;
   } catch (err) {
     throw new EngineError('Unavailable', `monitor of ${path.basename(containerDir)}: not reachable`, { cause: err });
   } finally {
     fs.closeSync(dirFd);
   }
+}
+
+export async function connectMonitor(containerDir: string): Promise<MonitorConnection> {
+  return new MonitorConnection(await connectMonitorSocket(containerDir));
 }

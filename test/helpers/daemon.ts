@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { call, connect, type Clients } from '../../src/cli/client';
 import type { ImportImageRequest, ImportImageResponse } from '../../src/gen/berth/v1/images';
-import type { Config, CreateContainerResponse, ListContainersResponse } from '../../src/gen/berth/v1/containers';
+import { ContainerLogsRequest, type Config, type CreateContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import { BERTH_CLI, BERTHD, BUSYBOX_TAR } from './paths';
 
 export interface TestDaemon {
@@ -81,7 +81,7 @@ export async function runToEnd(d: TestDaemon, cfg: Config): Promise<{ id: string
   const exit = await call<typeof d.clients.containers, unknown, { exitCode: number; signal: number }>(d.clients.containers, 'wait', { containerId: id });
   let stdout = '';
   let stderr = '';
-  for await (const e of d.clients.containers.logs({ containerId: id, stdout: true, stderr: true, timestamps: false, follow: false })) {
+  for await (const e of d.clients.containers.logs(ContainerLogsRequest.fromPartial({ containerId: id, stdout: true, stderr: true }))) {
     if (e.stream === 2) stderr += e.data.toString(); else stdout += e.data.toString();
   }
   return { id, ...exit, stdout, stderr };

@@ -62,7 +62,7 @@ describe.skipIf(!IS_ROOT)('the API', () => {
     [{ config: config('busybox', ['true']), name: 'bad name' }, grpc.status.INVALID_ARGUMENT, /name "bad name"/],
     [{ config: config('', ['true']) }, grpc.status.INVALID_ARGUMENT, /config\.image/],
     [{ config: config('nosuchimage', ['true']) }, grpc.status.NOT_FOUND, /image nosuchimage/],
-    [{ config: config('busybox', ['true'], { tty: true }) }, grpc.status.UNIMPLEMENTED, /config\.tty/],
+    [{ config: config('busybox', ['true'], { volumes: ['/data'] }) }, grpc.status.UNIMPLEMENTED, /config\.volumes/],
     [{ config: config('busybox', ['true'], { memory: 1 << 20 }) }, grpc.status.UNIMPLEMENTED, /config\.memory/],
     [{ config: config('busybox', ['true']), hostConfig: { binds: ['/a:/b'], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false } }, grpc.status.UNIMPLEMENTED, /host_config\.binds/],
     [{}, grpc.status.INVALID_ARGUMENT, /config/],

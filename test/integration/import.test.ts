@@ -2,17 +2,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import tar from 'tar-stream';
+import tar, { type Header } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportImageRequest, ImportImageResponse } from '../../src/gen/berth/v1/images';
 import { destroyDaemon, startDaemon, tempRoot, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 
-type Entry = tar.Headers & { body?: string };
+type Entry = Partial<Header> & { name: string; body?: string };
 
 async function tarOf(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
-  for (const { body, ...header } of entries) pack.entry(header, body ?? '');
+  for (const { body, ...header } of entries) pack.entry(header as Header, body ?? '');
   pack.finalize();
   const chunks: Buffer[] = [];
   for await (const c of pack) chunks.push(c as Buffer);

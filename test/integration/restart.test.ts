@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
-import type { InspectContainerResponse, ListContainersResponse, WaitContainerResponse } from '../../src/gen/berth/v1/containers';
+import { ContainerLogsRequest, type InspectContainerResponse, type ListContainersResponse, type WaitContainerResponse } from '../../src/gen/berth/v1/containers';
 import {
   config, createContainer, destroyDaemon, importBusybox, mountsUnder, runToEnd, startDaemon, stopDaemon, tempRoot, type TestDaemon,
 } from '../helpers/daemon';
@@ -58,7 +58,7 @@ describe.skipIf(!IS_ROOT)('a daemon restart', () => {
     const state = (await inspect(d, id)).state!;
     expect(state).toMatchObject({ status: 'exited', exitCode: 5, running: false });
     let log = '';
-    for await (const e of d.clients.containers.logs({ containerId: id, stdout: true, stderr: true, timestamps: false, follow: false })) log += e.data.toString();
+    for await (const e of d.clients.containers.logs(ContainerLogsRequest.fromPartial({ containerId: id, stdout: true, stderr: true }))) log += e.data.toString();
     expect(log).toBe('started\ndone\n');
     expect(mountsUnder(root)).toEqual([]);
   });

@@ -10,9 +10,11 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type handleBidiStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -114,7 +116,22 @@ export interface KeyValue {
   value: string;
 }
 
-/** The host-specific part of a container. */
+/**
+ * The host-specific part of a container.
+ * How the container's log is kept: json-file, optionally rotated.
+ */
+export interface LogConfig {
+  /** "json-file" (the default when empty). */
+  type: string;
+  /** "max-size" ("10m", "512k", bytes) and "max-file" (a count), as docker run --log-opt. */
+  config: { [key: string]: string };
+}
+
+export interface LogConfig_ConfigEntry {
+  key: string;
+  value: string;
+}
+
 export interface HostConfig {
   binds: string[];
   containerIdFile: string;
@@ -123,6 +140,7 @@ export interface HostConfig {
   portBindings: { [key: string]: PortBindings };
   links: string[];
   publishAllPorts: boolean;
+  logConfig: LogConfig | undefined;
 }
 
 export interface HostConfig_PortBindingsEntry {
@@ -240,14 +258,132 @@ export interface ContainerLogsRequest {
   stderr: boolean;
   /** Include each entry's time in the response. */
   timestamps: boolean;
+  /** Keep streaming new entries until the container exits. */
   follow: boolean;
+  /** Only entries written at or after since, and before until. */
+  since: Date | undefined;
+  until:
+    | Date
+    | undefined;
+  /** Only the last N entries (of those selected); unset means all. */
+  tail?:
+    | number
+    | undefined;
+  /** Resume: only entries whose seq is greater (0 means from the start). */
+  afterSeq: number;
 }
 
 export interface ContainerLogsResponse {
   stream: LogStream;
   data: Buffer;
   /** Set when timestamps was asked for. */
-  time: Date | undefined;
+  time:
+    | Date
+    | undefined;
+  /** The entry's sequence number in this container's log: resume with after_seq. */
+  seq: number;
+}
+
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  signal: number;
+}
+
+export interface AttachOptions {
+  containerId: string;
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** Replay the log before live output. */
+  logs: boolean;
+  /** Keys that end the attach and leave the container running, "ctrl-p,ctrl-q" by default. */
+  detachKeys: string;
+  /** The terminal size to set before anything runs (containers with tty). */
+  size:
+    | TerminalSize
+    | undefined;
+  /** Start the container once attached: start-and-attach in one call. */
+  start: boolean;
+}
+
+export interface AttachRequest {
+  frame: { $case: "options"; value: AttachOptions } | { $case: "stdin"; value: Buffer } | {
+    $case: "resize";
+    value: TerminalSize;
+  } | //
+  /** A name ("TERM") or number for the container's init. */
+  { $case: "signal"; value: string } | //
+  /** This client is done sending stdin (closes the container's stdin when it has StdinOnce). */
+  { $case: "closeStdin"; value: boolean } | undefined;
+}
+
+export interface Attached {
+}
+
+export interface AttachResponse {
+  frame: { $case: "attached"; value: Attached } | { $case: "stdout"; value: Buffer } | {
+    $case: "stderr";
+    value: Buffer;
+  } | //
+  /** The container ended; the last frame. */
+  { $case: "exit"; value: ExitStatus } | //
+  /** The detach keys were typed; the last frame, the container goes on. */
+  { $case: "detached"; value: boolean } | undefined;
+}
+
+export interface ResizeContainerRequest {
+  containerId: string;
+  rows: number;
+  cols: number;
+}
+
+export interface ResizeContainerResponse {
+}
+
+export interface ExecOptions {
+  containerId: string;
+  cmd: string[];
+  /** Added to the container's environment. */
+  env: string[];
+  /** As Config.user; the container's user when empty. */
+  user: string;
+  /** The container's working dir when empty. */
+  workingDir: string;
+  tty: boolean;
+  stdin: boolean;
+  size: TerminalSize | undefined;
+  detachKeys: string;
+}
+
+export interface ExecRequest {
+  frame:
+    | { $case: "options"; value: ExecOptions }
+    | { $case: "stdin"; value: Buffer }
+    | { $case: "resize"; value: TerminalSize }
+    | { $case: "signal"; value: string }
+    | { $case: "closeStdin"; value: boolean }
+    | undefined;
+}
+
+export interface ExecStarted {
+  execId: string;
+  /** The process on the host. */
+  pid: number;
+}
+
+export interface ExecResponse {
+  frame:
+    | { $case: "started"; value: ExecStarted }
+    | { $case: "stdout"; value: Buffer }
+    | { $case: "stderr"; value: Buffer }
+    | { $case: "exit"; value: ExitStatus }
+    | { $case: "detached"; value: boolean }
+    | undefined;
 }
 
 function createBaseConfig(): Config {
@@ -1002,6 +1138,206 @@ export const KeyValue: MessageFns<KeyValue> = {
   },
 };
 
+function createBaseLogConfig(): LogConfig {
+  return { type: "", config: {} };
+}
+
+export const LogConfig: MessageFns<LogConfig> = {
+  encode(message: LogConfig, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    globalThis.Object.entries(message.config).forEach(([key, value]: [string, string]) => {
+      LogConfig_ConfigEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogConfig {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogConfig();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = LogConfig_ConfigEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.config[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogConfig {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      config: isObject(object.config)
+        ? (globalThis.Object.entries(object.config) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: LogConfig): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.config) {
+      const entries = globalThis.Object.entries(message.config) as [string, string][];
+      if (entries.length > 0) {
+        obj.config = {};
+        entries.forEach(([k, v]) => {
+          obj.config[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogConfig>, I>>(base?: I): LogConfig {
+    return LogConfig.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogConfig>, I>>(object: I): LogConfig {
+    const message = createBaseLogConfig();
+    message.type = object.type ?? "";
+    message.config = (globalThis.Object.entries(object.config ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseLogConfig_ConfigEntry(): LogConfig_ConfigEntry {
+  return { key: "", value: "" };
+}
+
+export const LogConfig_ConfigEntry: MessageFns<LogConfig_ConfigEntry> = {
+  encode(message: LogConfig_ConfigEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogConfig_ConfigEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogConfig_ConfigEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogConfig_ConfigEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: LogConfig_ConfigEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogConfig_ConfigEntry>, I>>(base?: I): LogConfig_ConfigEntry {
+    return LogConfig_ConfigEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogConfig_ConfigEntry>, I>>(object: I): LogConfig_ConfigEntry {
+    const message = createBaseLogConfig_ConfigEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
 function createBaseHostConfig(): HostConfig {
   return {
     binds: [],
@@ -1011,6 +1347,7 @@ function createBaseHostConfig(): HostConfig {
     portBindings: {},
     links: [],
     publishAllPorts: false,
+    logConfig: undefined,
   };
 }
 
@@ -1036,6 +1373,9 @@ export const HostConfig: MessageFns<HostConfig> = {
     }
     if (message.publishAllPorts !== false) {
       writer.uint32(56).bool(message.publishAllPorts);
+    }
+    if (message.logConfig !== undefined) {
+      LogConfig.encode(message.logConfig, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1112,6 +1452,14 @@ export const HostConfig: MessageFns<HostConfig> = {
             message.publishAllPorts = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.logConfig = LogConfig.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1171,6 +1519,11 @@ export const HostConfig: MessageFns<HostConfig> = {
         : isSet(object.publish_all_ports)
         ? globalThis.Boolean(object.publish_all_ports)
         : false,
+      logConfig: isSet(object.logConfig)
+        ? LogConfig.fromJSON(object.logConfig)
+        : isSet(object.log_config)
+        ? LogConfig.fromJSON(object.log_config)
+        : undefined,
     };
   },
 
@@ -1203,6 +1556,9 @@ export const HostConfig: MessageFns<HostConfig> = {
     if (message.publishAllPorts !== false) {
       obj.publishAllPorts = message.publishAllPorts;
     }
+    if (message.logConfig !== undefined) {
+      obj.logConfig = LogConfig.toJSON(message.logConfig);
+    }
     return obj;
   },
 
@@ -1226,6 +1582,9 @@ export const HostConfig: MessageFns<HostConfig> = {
     );
     message.links = object.links?.map((e) => e) || [];
     message.publishAllPorts = object.publishAllPorts ?? false;
+    message.logConfig = (object.logConfig !== undefined && object.logConfig !== null)
+      ? LogConfig.fromPartial(object.logConfig)
+      : undefined;
     return message;
   },
 };
@@ -2881,7 +3240,17 @@ export const InspectContainerResponse: MessageFns<InspectContainerResponse> = {
 };
 
 function createBaseContainerLogsRequest(): ContainerLogsRequest {
-  return { containerId: "", stdout: false, stderr: false, timestamps: false, follow: false };
+  return {
+    containerId: "",
+    stdout: false,
+    stderr: false,
+    timestamps: false,
+    follow: false,
+    since: undefined,
+    until: undefined,
+    tail: undefined,
+    afterSeq: 0,
+  };
 }
 
 export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
@@ -2900,6 +3269,18 @@ export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
     }
     if (message.follow !== false) {
       writer.uint32(40).bool(message.follow);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(50).fork()).join();
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(toTimestamp(message.until), writer.uint32(58).fork()).join();
+    }
+    if (message.tail !== undefined) {
+      writer.uint32(64).int64(message.tail);
+    }
+    if (message.afterSeq !== 0) {
+      writer.uint32(72).uint64(message.afterSeq);
     }
     return writer;
   },
@@ -2957,6 +3338,38 @@ export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
             message.follow = reader.bool();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.until = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.tail = longToNumber(reader.int64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.afterSeq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2980,6 +3393,14 @@ export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
       stderr: isSet(object.stderr) ? globalThis.Boolean(object.stderr) : false,
       timestamps: isSet(object.timestamps) ? globalThis.Boolean(object.timestamps) : false,
       follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
+      tail: isSet(object.tail) ? globalThis.Number(object.tail) : undefined,
+      afterSeq: isSet(object.afterSeq)
+        ? globalThis.Number(object.afterSeq)
+        : isSet(object.after_seq)
+        ? globalThis.Number(object.after_seq)
+        : 0,
     };
   },
 
@@ -3000,6 +3421,18 @@ export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
     if (message.follow !== false) {
       obj.follow = message.follow;
     }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.until !== undefined) {
+      obj.until = message.until.toISOString();
+    }
+    if (message.tail !== undefined) {
+      obj.tail = Math.round(message.tail);
+    }
+    if (message.afterSeq !== 0) {
+      obj.afterSeq = Math.round(message.afterSeq);
+    }
     return obj;
   },
 
@@ -3013,12 +3446,16 @@ export const ContainerLogsRequest: MessageFns<ContainerLogsRequest> = {
     message.stderr = object.stderr ?? false;
     message.timestamps = object.timestamps ?? false;
     message.follow = object.follow ?? false;
+    message.since = object.since ?? undefined;
+    message.until = object.until ?? undefined;
+    message.tail = object.tail ?? undefined;
+    message.afterSeq = object.afterSeq ?? 0;
     return message;
   },
 };
 
 function createBaseContainerLogsResponse(): ContainerLogsResponse {
-  return { stream: 0, data: Buffer.alloc(0), time: undefined };
+  return { stream: 0, data: Buffer.alloc(0), time: undefined, seq: 0 };
 }
 
 export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
@@ -3031,6 +3468,9 @@ export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
     }
     if (message.time !== undefined) {
       Timestamp.encode(toTimestamp(message.time), writer.uint32(26).fork()).join();
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).uint64(message.seq);
     }
     return writer;
   },
@@ -3072,6 +3512,14 @@ export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
             message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3089,6 +3537,7 @@ export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
       stream: isSet(object.stream) ? logStreamFromJSON(object.stream) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
     };
   },
 
@@ -3103,6 +3552,9 @@ export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
     if (message.time !== undefined) {
       obj.time = message.time.toISOString();
     }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
     return obj;
   },
 
@@ -3114,6 +3566,1560 @@ export const ContainerLogsResponse: MessageFns<ContainerLogsResponse> = {
     message.stream = object.stream ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
     message.time = object.time ?? undefined;
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
+function createBaseTerminalSize(): TerminalSize {
+  return { rows: 0, cols: 0 };
+}
+
+export const TerminalSize: MessageFns<TerminalSize> = {
+  encode(message: TerminalSize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.rows !== 0) {
+      writer.uint32(8).uint32(message.rows);
+    }
+    if (message.cols !== 0) {
+      writer.uint32(16).uint32(message.cols);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TerminalSize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTerminalSize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TerminalSize {
+    return {
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+    };
+  },
+
+  toJSON(message: TerminalSize): unknown {
+    const obj: any = {};
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TerminalSize>, I>>(base?: I): TerminalSize {
+    return TerminalSize.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TerminalSize>, I>>(object: I): TerminalSize {
+    const message = createBaseTerminalSize();
+    message.rows = object.rows ?? 0;
+    message.cols = object.cols ?? 0;
+    return message;
+  },
+};
+
+function createBaseExitStatus(): ExitStatus {
+  return { exitCode: 0, signal: 0 };
+}
+
+export const ExitStatus: MessageFns<ExitStatus> = {
+  encode(message: ExitStatus, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.exitCode !== 0) {
+      writer.uint32(8).int32(message.exitCode);
+    }
+    if (message.signal !== 0) {
+      writer.uint32(16).int32(message.signal);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExitStatus {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExitStatus();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.signal = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExitStatus {
+    return {
+      exitCode: isSet(object.exitCode)
+        ? globalThis.Number(object.exitCode)
+        : isSet(object.exit_code)
+        ? globalThis.Number(object.exit_code)
+        : 0,
+      signal: isSet(object.signal) ? globalThis.Number(object.signal) : 0,
+    };
+  },
+
+  toJSON(message: ExitStatus): unknown {
+    const obj: any = {};
+    if (message.exitCode !== 0) {
+      obj.exitCode = Math.round(message.exitCode);
+    }
+    if (message.signal !== 0) {
+      obj.signal = Math.round(message.signal);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExitStatus>, I>>(base?: I): ExitStatus {
+    return ExitStatus.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExitStatus>, I>>(object: I): ExitStatus {
+    const message = createBaseExitStatus();
+    message.exitCode = object.exitCode ?? 0;
+    message.signal = object.signal ?? 0;
+    return message;
+  },
+};
+
+function createBaseAttachOptions(): AttachOptions {
+  return {
+    containerId: "",
+    stdin: false,
+    stdout: false,
+    stderr: false,
+    logs: false,
+    detachKeys: "",
+    size: undefined,
+    start: false,
+  };
+}
+
+export const AttachOptions: MessageFns<AttachOptions> = {
+  encode(message: AttachOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.stdin !== false) {
+      writer.uint32(16).bool(message.stdin);
+    }
+    if (message.stdout !== false) {
+      writer.uint32(24).bool(message.stdout);
+    }
+    if (message.stderr !== false) {
+      writer.uint32(32).bool(message.stderr);
+    }
+    if (message.logs !== false) {
+      writer.uint32(40).bool(message.logs);
+    }
+    if (message.detachKeys !== "") {
+      writer.uint32(50).string(message.detachKeys);
+    }
+    if (message.size !== undefined) {
+      TerminalSize.encode(message.size, writer.uint32(58).fork()).join();
+    }
+    if (message.start !== false) {
+      writer.uint32(64).bool(message.start);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stdin = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.stdout = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stderr = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.logs = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.detachKeys = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.size = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.start = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachOptions {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
+      stdout: isSet(object.stdout) ? globalThis.Boolean(object.stdout) : false,
+      stderr: isSet(object.stderr) ? globalThis.Boolean(object.stderr) : false,
+      logs: isSet(object.logs) ? globalThis.Boolean(object.logs) : false,
+      detachKeys: isSet(object.detachKeys)
+        ? globalThis.String(object.detachKeys)
+        : isSet(object.detach_keys)
+        ? globalThis.String(object.detach_keys)
+        : "",
+      size: isSet(object.size) ? TerminalSize.fromJSON(object.size) : undefined,
+      start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+    };
+  },
+
+  toJSON(message: AttachOptions): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.stdin !== false) {
+      obj.stdin = message.stdin;
+    }
+    if (message.stdout !== false) {
+      obj.stdout = message.stdout;
+    }
+    if (message.stderr !== false) {
+      obj.stderr = message.stderr;
+    }
+    if (message.logs !== false) {
+      obj.logs = message.logs;
+    }
+    if (message.detachKeys !== "") {
+      obj.detachKeys = message.detachKeys;
+    }
+    if (message.size !== undefined) {
+      obj.size = TerminalSize.toJSON(message.size);
+    }
+    if (message.start !== false) {
+      obj.start = message.start;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachOptions>, I>>(base?: I): AttachOptions {
+    return AttachOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachOptions>, I>>(object: I): AttachOptions {
+    const message = createBaseAttachOptions();
+    message.containerId = object.containerId ?? "";
+    message.stdin = object.stdin ?? false;
+    message.stdout = object.stdout ?? false;
+    message.stderr = object.stderr ?? false;
+    message.logs = object.logs ?? false;
+    message.detachKeys = object.detachKeys ?? "";
+    message.size = (object.size !== undefined && object.size !== null)
+      ? TerminalSize.fromPartial(object.size)
+      : undefined;
+    message.start = object.start ?? false;
+    return message;
+  },
+};
+
+function createBaseAttachRequest(): AttachRequest {
+  return { frame: undefined };
+}
+
+export const AttachRequest: MessageFns<AttachRequest> = {
+  encode(message: AttachRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "options":
+        AttachOptions.encode(message.frame.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.frame.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.frame.value, writer.uint32(26).fork()).join();
+        break;
+      case "signal":
+        writer.uint32(34).string(message.frame.value);
+        break;
+      case "closeStdin":
+        writer.uint32(40).bool(message.frame.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "options", value: AttachOptions.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "signal", value: reader.string() };
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.frame = { $case: "closeStdin", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachRequest {
+    return {
+      frame: isSet(object.options)
+        ? { $case: "options", value: AttachOptions.fromJSON(object.options) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : isSet(object.signal)
+        ? { $case: "signal", value: globalThis.String(object.signal) }
+        : isSet(object.closeStdin)
+        ? { $case: "closeStdin", value: globalThis.Boolean(object.closeStdin) }
+        : isSet(object.close_stdin)
+        ? { $case: "closeStdin", value: globalThis.Boolean(object.close_stdin) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AttachRequest): unknown {
+    const obj: any = {};
+    if (message.frame?.$case === "options") {
+      obj.options = AttachOptions.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "signal") {
+      obj.signal = message.frame.value;
+    } else if (message.frame?.$case === "closeStdin") {
+      obj.closeStdin = message.frame.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachRequest>, I>>(base?: I): AttachRequest {
+    return AttachRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachRequest>, I>>(object: I): AttachRequest {
+    const message = createBaseAttachRequest();
+    switch (object.frame?.$case) {
+      case "options": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "options", value: AttachOptions.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stdin", value: object.frame.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "resize", value: TerminalSize.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "signal": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "signal", value: object.frame.value };
+        }
+        break;
+      }
+      case "closeStdin": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "closeStdin", value: object.frame.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseAttached(): Attached {
+  return {};
+}
+
+export const Attached: MessageFns<Attached> = {
+  encode(_: Attached, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Attached {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttached();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): Attached {
+    return {};
+  },
+
+  toJSON(_: Attached): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Attached>, I>>(base?: I): Attached {
+    return Attached.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Attached>, I>>(_: I): Attached {
+    const message = createBaseAttached();
+    return message;
+  },
+};
+
+function createBaseAttachResponse(): AttachResponse {
+  return { frame: undefined };
+}
+
+export const AttachResponse: MessageFns<AttachResponse> = {
+  encode(message: AttachResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "attached":
+        Attached.encode(message.frame.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdout":
+        writer.uint32(18).bytes(message.frame.value);
+        break;
+      case "stderr":
+        writer.uint32(26).bytes(message.frame.value);
+        break;
+      case "exit":
+        ExitStatus.encode(message.frame.value, writer.uint32(34).fork()).join();
+        break;
+      case "detached":
+        writer.uint32(40).bool(message.frame.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttachResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttachResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "attached", value: Attached.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "stdout", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "stderr", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "exit", value: ExitStatus.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.frame = { $case: "detached", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttachResponse {
+    return {
+      frame: isSet(object.attached)
+        ? { $case: "attached", value: Attached.fromJSON(object.attached) }
+        : isSet(object.stdout)
+        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
+        : isSet(object.stderr)
+        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
+        : isSet(object.exit)
+        ? { $case: "exit", value: ExitStatus.fromJSON(object.exit) }
+        : isSet(object.detached)
+        ? { $case: "detached", value: globalThis.Boolean(object.detached) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: AttachResponse): unknown {
+    const obj: any = {};
+    if (message.frame?.$case === "attached") {
+      obj.attached = Attached.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "stdout") {
+      obj.stdout = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "stderr") {
+      obj.stderr = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "exit") {
+      obj.exit = ExitStatus.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "detached") {
+      obj.detached = message.frame.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AttachResponse>, I>>(base?: I): AttachResponse {
+    return AttachResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AttachResponse>, I>>(object: I): AttachResponse {
+    const message = createBaseAttachResponse();
+    switch (object.frame?.$case) {
+      case "attached": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "attached", value: Attached.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "stdout": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stdout", value: object.frame.value };
+        }
+        break;
+      }
+      case "stderr": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stderr", value: object.frame.value };
+        }
+        break;
+      }
+      case "exit": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "exit", value: ExitStatus.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "detached": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "detached", value: object.frame.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseResizeContainerRequest(): ResizeContainerRequest {
+  return { containerId: "", rows: 0, cols: 0 };
+}
+
+export const ResizeContainerRequest: MessageFns<ResizeContainerRequest> = {
+  encode(message: ResizeContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint32(message.rows);
+    }
+    if (message.cols !== 0) {
+      writer.uint32(24).uint32(message.cols);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResizeContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResizeContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResizeContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      rows: isSet(object.rows) ? globalThis.Number(object.rows) : 0,
+      cols: isSet(object.cols) ? globalThis.Number(object.cols) : 0,
+    };
+  },
+
+  toJSON(message: ResizeContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.rows !== 0) {
+      obj.rows = Math.round(message.rows);
+    }
+    if (message.cols !== 0) {
+      obj.cols = Math.round(message.cols);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResizeContainerRequest>, I>>(base?: I): ResizeContainerRequest {
+    return ResizeContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResizeContainerRequest>, I>>(object: I): ResizeContainerRequest {
+    const message = createBaseResizeContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.rows = object.rows ?? 0;
+    message.cols = object.cols ?? 0;
+    return message;
+  },
+};
+
+function createBaseResizeContainerResponse(): ResizeContainerResponse {
+  return {};
+}
+
+export const ResizeContainerResponse: MessageFns<ResizeContainerResponse> = {
+  encode(_: ResizeContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResizeContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResizeContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ResizeContainerResponse {
+    return {};
+  },
+
+  toJSON(_: ResizeContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ResizeContainerResponse>, I>>(base?: I): ResizeContainerResponse {
+    return ResizeContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ResizeContainerResponse>, I>>(_: I): ResizeContainerResponse {
+    const message = createBaseResizeContainerResponse();
+    return message;
+  },
+};
+
+function createBaseExecOptions(): ExecOptions {
+  return {
+    containerId: "",
+    cmd: [],
+    env: [],
+    user: "",
+    workingDir: "",
+    tty: false,
+    stdin: false,
+    size: undefined,
+    detachKeys: "",
+  };
+}
+
+export const ExecOptions: MessageFns<ExecOptions> = {
+  encode(message: ExecOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    for (const v of message.cmd) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.env) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.user !== "") {
+      writer.uint32(34).string(message.user);
+    }
+    if (message.workingDir !== "") {
+      writer.uint32(42).string(message.workingDir);
+    }
+    if (message.tty !== false) {
+      writer.uint32(48).bool(message.tty);
+    }
+    if (message.stdin !== false) {
+      writer.uint32(56).bool(message.stdin);
+    }
+    if (message.size !== undefined) {
+      TerminalSize.encode(message.size, writer.uint32(66).fork()).join();
+    }
+    if (message.detachKeys !== "") {
+      writer.uint32(74).string(message.detachKeys);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.cmd.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.env.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.workingDir = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.stdin = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.size = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.detachKeys = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecOptions {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      cmd: globalThis.Array.isArray(object?.cmd) ? object.cmd.map((e: any) => globalThis.String(e)) : [],
+      env: globalThis.Array.isArray(object?.env) ? object.env.map((e: any) => globalThis.String(e)) : [],
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      workingDir: isSet(object.workingDir)
+        ? globalThis.String(object.workingDir)
+        : isSet(object.working_dir)
+        ? globalThis.String(object.working_dir)
+        : "",
+      tty: isSet(object.tty) ? globalThis.Boolean(object.tty) : false,
+      stdin: isSet(object.stdin) ? globalThis.Boolean(object.stdin) : false,
+      size: isSet(object.size) ? TerminalSize.fromJSON(object.size) : undefined,
+      detachKeys: isSet(object.detachKeys)
+        ? globalThis.String(object.detachKeys)
+        : isSet(object.detach_keys)
+        ? globalThis.String(object.detach_keys)
+        : "",
+    };
+  },
+
+  toJSON(message: ExecOptions): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.cmd?.length) {
+      obj.cmd = message.cmd;
+    }
+    if (message.env?.length) {
+      obj.env = message.env;
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.workingDir !== "") {
+      obj.workingDir = message.workingDir;
+    }
+    if (message.tty !== false) {
+      obj.tty = message.tty;
+    }
+    if (message.stdin !== false) {
+      obj.stdin = message.stdin;
+    }
+    if (message.size !== undefined) {
+      obj.size = TerminalSize.toJSON(message.size);
+    }
+    if (message.detachKeys !== "") {
+      obj.detachKeys = message.detachKeys;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecOptions>, I>>(base?: I): ExecOptions {
+    return ExecOptions.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecOptions>, I>>(object: I): ExecOptions {
+    const message = createBaseExecOptions();
+    message.containerId = object.containerId ?? "";
+    message.cmd = object.cmd?.map((e) => e) || [];
+    message.env = object.env?.map((e) => e) || [];
+    message.user = object.user ?? "";
+    message.workingDir = object.workingDir ?? "";
+    message.tty = object.tty ?? false;
+    message.stdin = object.stdin ?? false;
+    message.size = (object.size !== undefined && object.size !== null)
+      ? TerminalSize.fromPartial(object.size)
+      : undefined;
+    message.detachKeys = object.detachKeys ?? "";
+    return message;
+  },
+};
+
+function createBaseExecRequest(): ExecRequest {
+  return { frame: undefined };
+}
+
+export const ExecRequest: MessageFns<ExecRequest> = {
+  encode(message: ExecRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "options":
+        ExecOptions.encode(message.frame.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdin":
+        writer.uint32(18).bytes(message.frame.value);
+        break;
+      case "resize":
+        TerminalSize.encode(message.frame.value, writer.uint32(26).fork()).join();
+        break;
+      case "signal":
+        writer.uint32(34).string(message.frame.value);
+        break;
+      case "closeStdin":
+        writer.uint32(40).bool(message.frame.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "options", value: ExecOptions.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "stdin", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "resize", value: TerminalSize.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "signal", value: reader.string() };
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.frame = { $case: "closeStdin", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecRequest {
+    return {
+      frame: isSet(object.options)
+        ? { $case: "options", value: ExecOptions.fromJSON(object.options) }
+        : isSet(object.stdin)
+        ? { $case: "stdin", value: Buffer.from(bytesFromBase64(object.stdin)) }
+        : isSet(object.resize)
+        ? { $case: "resize", value: TerminalSize.fromJSON(object.resize) }
+        : isSet(object.signal)
+        ? { $case: "signal", value: globalThis.String(object.signal) }
+        : isSet(object.closeStdin)
+        ? { $case: "closeStdin", value: globalThis.Boolean(object.closeStdin) }
+        : isSet(object.close_stdin)
+        ? { $case: "closeStdin", value: globalThis.Boolean(object.close_stdin) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecRequest): unknown {
+    const obj: any = {};
+    if (message.frame?.$case === "options") {
+      obj.options = ExecOptions.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "stdin") {
+      obj.stdin = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "resize") {
+      obj.resize = TerminalSize.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "signal") {
+      obj.signal = message.frame.value;
+    } else if (message.frame?.$case === "closeStdin") {
+      obj.closeStdin = message.frame.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecRequest>, I>>(base?: I): ExecRequest {
+    return ExecRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecRequest>, I>>(object: I): ExecRequest {
+    const message = createBaseExecRequest();
+    switch (object.frame?.$case) {
+      case "options": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "options", value: ExecOptions.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "stdin": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stdin", value: object.frame.value };
+        }
+        break;
+      }
+      case "resize": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "resize", value: TerminalSize.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "signal": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "signal", value: object.frame.value };
+        }
+        break;
+      }
+      case "closeStdin": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "closeStdin", value: object.frame.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseExecStarted(): ExecStarted {
+  return { execId: "", pid: 0 };
+}
+
+export const ExecStarted: MessageFns<ExecStarted> = {
+  encode(message: ExecStarted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.execId !== "") {
+      writer.uint32(10).string(message.execId);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).int32(message.pid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStarted {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStarted();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.execId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecStarted {
+    return {
+      execId: isSet(object.execId)
+        ? globalThis.String(object.execId)
+        : isSet(object.exec_id)
+        ? globalThis.String(object.exec_id)
+        : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+    };
+  },
+
+  toJSON(message: ExecStarted): unknown {
+    const obj: any = {};
+    if (message.execId !== "") {
+      obj.execId = message.execId;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecStarted>, I>>(base?: I): ExecStarted {
+    return ExecStarted.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecStarted>, I>>(object: I): ExecStarted {
+    const message = createBaseExecStarted();
+    message.execId = object.execId ?? "";
+    message.pid = object.pid ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecResponse(): ExecResponse {
+  return { frame: undefined };
+}
+
+export const ExecResponse: MessageFns<ExecResponse> = {
+  encode(message: ExecResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.frame?.$case) {
+      case "started":
+        ExecStarted.encode(message.frame.value, writer.uint32(10).fork()).join();
+        break;
+      case "stdout":
+        writer.uint32(18).bytes(message.frame.value);
+        break;
+      case "stderr":
+        writer.uint32(26).bytes(message.frame.value);
+        break;
+      case "exit":
+        ExitStatus.encode(message.frame.value, writer.uint32(34).fork()).join();
+        break;
+      case "detached":
+        writer.uint32(40).bool(message.frame.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.frame = { $case: "started", value: ExecStarted.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.frame = { $case: "stdout", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = { $case: "stderr", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.frame = { $case: "exit", value: ExitStatus.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.frame = { $case: "detached", value: reader.bool() };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExecResponse {
+    return {
+      frame: isSet(object.started)
+        ? { $case: "started", value: ExecStarted.fromJSON(object.started) }
+        : isSet(object.stdout)
+        ? { $case: "stdout", value: Buffer.from(bytesFromBase64(object.stdout)) }
+        : isSet(object.stderr)
+        ? { $case: "stderr", value: Buffer.from(bytesFromBase64(object.stderr)) }
+        : isSet(object.exit)
+        ? { $case: "exit", value: ExitStatus.fromJSON(object.exit) }
+        : isSet(object.detached)
+        ? { $case: "detached", value: globalThis.Boolean(object.detached) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: ExecResponse): unknown {
+    const obj: any = {};
+    if (message.frame?.$case === "started") {
+      obj.started = ExecStarted.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "stdout") {
+      obj.stdout = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "stderr") {
+      obj.stderr = base64FromBytes(message.frame.value);
+    } else if (message.frame?.$case === "exit") {
+      obj.exit = ExitStatus.toJSON(message.frame.value);
+    } else if (message.frame?.$case === "detached") {
+      obj.detached = message.frame.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExecResponse>, I>>(base?: I): ExecResponse {
+    return ExecResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecResponse>, I>>(object: I): ExecResponse {
+    const message = createBaseExecResponse();
+    switch (object.frame?.$case) {
+      case "started": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "started", value: ExecStarted.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "stdout": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stdout", value: object.frame.value };
+        }
+        break;
+      }
+      case "stderr": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "stderr", value: object.frame.value };
+        }
+        break;
+      }
+      case "exit": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "exit", value: ExitStatus.fromPartial(object.frame.value) };
+        }
+        break;
+      }
+      case "detached": {
+        if (object.frame?.value !== undefined && object.frame?.value !== null) {
+          message.frame = { $case: "detached", value: object.frame.value };
+        }
+        break;
+      }
+    }
     return message;
   },
 };
@@ -3200,7 +5206,7 @@ export const ContainersService = {
       Buffer.from(InspectContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InspectContainerResponse => InspectContainerResponse.decode(value),
   },
-  /** Streams the container's log. */
+  /** Streams the container's log; with follow, until the container exits. */
   logs: {
     path: "/berth.v1.Containers/Logs" as const,
     requestStream: false as const,
@@ -3210,6 +5216,41 @@ export const ContainersService = {
     responseSerialize: (value: ContainerLogsResponse): Buffer =>
       Buffer.from(ContainerLogsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ContainerLogsResponse => ContainerLogsResponse.decode(value),
+  },
+  /**
+   * Attaches to the container's stdio. The first client frame carries the options; the server
+   * answers `attached` once every later byte is guaranteed to reach this stream.
+   */
+  attach: {
+    path: "/berth.v1.Containers/Attach" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: AttachRequest): Buffer => Buffer.from(AttachRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AttachRequest => AttachRequest.decode(value),
+    responseSerialize: (value: AttachResponse): Buffer => Buffer.from(AttachResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AttachResponse => AttachResponse.decode(value),
+  },
+  /** Sets the size of the container's terminal. */
+  resize: {
+    path: "/berth.v1.Containers/Resize" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ResizeContainerRequest): Buffer =>
+      Buffer.from(ResizeContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ResizeContainerRequest => ResizeContainerRequest.decode(value),
+    responseSerialize: (value: ResizeContainerResponse): Buffer =>
+      Buffer.from(ResizeContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ResizeContainerResponse => ResizeContainerResponse.decode(value),
+  },
+  /** Runs another process inside a running container, streaming its stdio like Attach. */
+  exec: {
+    path: "/berth.v1.Containers/Exec" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecRequest): Buffer => Buffer.from(ExecRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecRequest => ExecRequest.decode(value),
+    responseSerialize: (value: ExecResponse): Buffer => Buffer.from(ExecResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecResponse => ExecResponse.decode(value),
   },
 } as const;
 
@@ -3226,8 +5267,17 @@ export interface ContainersServer extends UntypedServiceImplementation {
   remove: handleUnaryCall<RemoveContainerRequest, RemoveContainerResponse>;
   list: handleUnaryCall<ListContainersRequest, ListContainersResponse>;
   inspect: handleUnaryCall<InspectContainerRequest, InspectContainerResponse>;
-  /** Streams the container's log. */
+  /** Streams the container's log; with follow, until the container exits. */
   logs: handleServerStreamingCall<ContainerLogsRequest, ContainerLogsResponse>;
+  /**
+   * Attaches to the container's stdio. The first client frame carries the options; the server
+   * answers `attached` once every later byte is guaranteed to reach this stream.
+   */
+  attach: handleBidiStreamingCall<AttachRequest, AttachResponse>;
+  /** Sets the size of the container's terminal. */
+  resize: handleUnaryCall<ResizeContainerRequest, ResizeContainerResponse>;
+  /** Runs another process inside a running container, streaming its stdio like Attach. */
+  exec: handleBidiStreamingCall<ExecRequest, ExecResponse>;
 }
 
 export interface ContainersClient extends Client {
@@ -3341,13 +5391,40 @@ export interface ContainersClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InspectContainerResponse) => void,
   ): ClientUnaryCall;
-  /** Streams the container's log. */
+  /** Streams the container's log; with follow, until the container exits. */
   logs(request: ContainerLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<ContainerLogsResponse>;
   logs(
     request: ContainerLogsRequest,
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<ContainerLogsResponse>;
+  /**
+   * Attaches to the container's stdio. The first client frame carries the options; the server
+   * answers `attached` once every later byte is guaranteed to reach this stream.
+   */
+  attach(): ClientDuplexStream<AttachRequest, AttachResponse>;
+  attach(options: Partial<CallOptions>): ClientDuplexStream<AttachRequest, AttachResponse>;
+  attach(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<AttachRequest, AttachResponse>;
+  /** Sets the size of the container's terminal. */
+  resize(
+    request: ResizeContainerRequest,
+    callback: (error: ServiceError | null, response: ResizeContainerResponse) => void,
+  ): ClientUnaryCall;
+  resize(
+    request: ResizeContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ResizeContainerResponse) => void,
+  ): ClientUnaryCall;
+  resize(
+    request: ResizeContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ResizeContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** Runs another process inside a running container, streaming its stdio like Attach. */
+  exec(): ClientDuplexStream<ExecRequest, ExecResponse>;
+  exec(options: Partial<CallOptions>): ClientDuplexStream<ExecRequest, ExecResponse>;
+  exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecRequest, ExecResponse>;
 }
 
 export const ContainersClient = makeGenericClientConstructor(ContainersService, "berth.v1.Containers") as unknown as {

@@ -1,0 +1,97 @@
+// Attach and Exec share one bidirectional shape: options first, then stdin / resize / signal /
+// close-stdin frames in; stdout / stderr out, then the exit (or "detached") as the last frame.
+import { once } from 'node:events';
+import type { handleBidiStreamingCall, ServerDuplexStream } from '@grpc/grpc-js';
+import { EngineError } from '../errors';
+import { parseSignal } from '../containers/signals';
+import { validateSize } from '../containers/validate';
+import { DetachScanner } from '../io/detach-keys';
+import type { AttachEvent as StdioEvent, StdioSession } from '../containers/attachment';
+import { toStatus } from './status';
+
+type InFrame<Opts> =
+  | { $case: 'options'; value: Opts }
+  | { $case: 'stdin'; value: Buffer }
+  | { $case: 'resize'; value: { rows: number; cols: number } }
+  | { $case: 'signal'; value: string }
+  | { $case: 'closeStdin'; value: boolean };
+
+export interface Opened<Res> {
+  session: StdioSession;
+  /** Sent before any output: "attached" or "started". */
+  first: Res;
+  detachKeys: Buffer;
+}
+
+export interface Encoders<Res> {
+  output(ev: StdioEvent): Res;
+  detached(): Res;
+}
+
+export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
+  open: (opts: Opts) => Promise<Opened<Res>>,
+  encode: Encoders<Res>,
+): handleBidiStreamingCall<Req, Res> {
+  return (call: ServerDuplexStream<Req, Res>) => {
+    const controller = new AbortController();
+    call.on('cancelled', () => controller.abort());
+    const requests = call[Symbol.asyncIterator]() as AsyncIterator<Req>;
+    let session: StdioSession | undefined;
+    let finished = false;
+    const fail = (err: unknown) => {
+      session?.close();
+      if (finished || controller.signal.aborted) return;
+      finished = true;
+      call.emit('error', toStatus(err));
+    };
+    (async () => {
+      const first = await requests.next();
+      if (first.done || first.value.frame?.$case !== 'options') {
+        throw new EngineError('InvalidArgument', 'options: the first frame must carry the options');
+      }
+      const opened = await open(first.value.frame.value);
+      session = opened.session;
+      controller.signal.addEventListener('abort', () => opened.session.close(), { once: true });
+      call.write(opened.first);
+      let detached = false;
+      pumpInput(requests, opened.session, new DetachScanner(opened.detachKeys), () => { detached = true; })
+        .catch(fail);
+      for await (const ev of opened.session.events()) {
+        if (finished) return;
+        if (!call.write(encode.output(ev))) {
+          await Promise.race([once(call, 'drain', { signal: controller.signal }), opened.session.lost]);
+        }
+      }
+      if (finished || controller.signal.aborted) return;
+      if (detached) call.write(encode.detached());
+      finished = true;
+      call.end();
+    })().catch(fail);
+  };
+}
+
+async function pumpInput<Opts, Req extends { frame?: InFrame<Opts> }>(
+  requests: AsyncIterator<Req>, session: StdioSession, scanner: DetachScanner, onDetach: () => void,
+): Promise<void> {
+  for (let r = await requests.next(); !r.done; r = await requests.next()) {
+    const frame = r.value.frame;
+    switch (frame?.$case) {
+      case 'stdin': {
+        const { forward, detached } = scanner.push(frame.value);
+        if (forward.length) await session.writeStdin(forward);
+        if (detached) { onDetach(); session.close(); return; }
+        break;
+      }
+      case 'resize': {
+        const size = validateSize(frame.value, 'resize');
+        if (size) await session.resize(size.rows, size.cols);
+        break;
+      }
+      case 'signal': await session.signal(parseSignal(frame.value, 'signal')); break;
+      case 'closeStdin': await session.closeStdin(); break;
+      default: throw new EngineError('InvalidArgument', `frame: only stdin, resize, signal and close_stdin may follow the options, got ${frame?.$case ?? 'nothing'}`);
+    }
+  }
+  // The client closed its side: that is the end of its stdin.
+  await session.closeStdin();
+}

@@ -1,0 +1,90 @@
+// Exec: another process inside a running container's namespaces, started by the container's monitor
+// (so it is never a child of berthd and never carries berthd's fds, cwd or binary into the container).
+import { EngineError, invalidArgument } from '../errors';
+import { buildExecSpec } from '../runtime/plan';
+import { MonitorStream } from '../tasks/monitor-stream';
+import { randomId } from '../util/ids';
+import type { AttachEvent, StdioSession } from './attachment';
+import type { ContainerService } from './service';
+import { validateConfig } from './validate';
+
+export interface ExecRequest {
+  cmd: string[];
+  env: string[];
+  user: string;
+  workingDir: string;
+  tty: boolean;
+  stdin: boolean;
+  size?: { rows: number; cols: number };
+}
+
+export interface StartedExec {
+  execId: string;
+  pid: number;
+  session: StdioSession;
+}
+
+/** An exec's stdio: its stream ends with its exit; closing stdin always closes the process's stdin. */
+class ExecSession implements StdioSession {
+  readonly lost: Promise<void>;
+  private markLost!: () => void;
+  private closed = false;
+
+  constructor(private readonly stream: MonitorStream) {
+    this.lost = new Promise((resolve) => { this.markLost = resolve; });
+  }
+
+  async *events(): AsyncGenerator<AttachEvent> {
+    for await (const f of this.stream) {
+      if (f.type === 'stdout' || f.type === 'stderr') yield { type: f.type, data: f.data };
+      else if (f.type === 'exit') { yield { type: 'exit', exitCode: f.exitCode, signal: f.signal }; return; }
+    }
+    if (this.closed) return;
+    this.markLost();
+    throw new EngineError('ResourceExhausted', 'exec: this client read too slowly and was dropped; the process goes on');
+  }
+
+  async writeStdin(data: Uint8Array): Promise<void> {
+    if (!this.stream.writeStdin(data)) await Promise.race([this.stream.drain(), this.lost]);
+  }
+
+  closeStdin(): void { this.stream.closeStdin(); }
+  resize(rows: number, cols: number): void { this.stream.resize(rows, cols); }
+  signal(signal: number): void { this.stream.signal(signal); }
+
+  close(): void {
+    this.closed = true;
+    this.stream.close();
+    this.markLost();
+  }
+}
+
+/** errno names of a failed exec that are the request's fault, as for a start. */
+const USER_FAULTS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 'EISDIR']);
+
+export async function startExec(containers: ContainerService, ref: string, req: ExecRequest): Promise<StartedExec> {
+  const c = containers.find(ref);
+  if (req.cmd.length === 0 || req.cmd[0] === '') throw invalidArgument('options.cmd', req.cmd, 'a command is required');
+  // The same rules as a container's own settings, named for exec's fields.
+  try {
+    validateConfig({ ...c.config, env: req.env, cmd: req.cmd, user: req.user, workingDir: req.workingDir, hostname: '', domainname: '' });
+  } catch (err) {
+    throw err instanceof EngineError ? new EngineError(err.kind, err.message.replace(/^config\./, 'options.')) : err;
+  }
+  if (c.state.status !== 'running' || !containers.tasks.isLive(c.id)) {
+    throw new EngineError('FailedPrecondition', `exec in container ${c.id}: status is ${c.state.status}`);
+  }
+  const user = await containers.resolveUserIn(c, req.user || c.config.user, 'options.user');
+  const spec = buildExecSpec(c, { cmd: req.cmd, env: req.env, workingDir: req.workingDir, tty: req.tty, stdin: req.stdin, consoleSize: req.size, user });
+  const { stream, answer } = await MonitorStream.open(containers.files(c.id).dir, `exec ${JSON.stringify(spec)}`);
+  if (!stream) {
+    const doing = `exec in container ${c.id}`;
+    if (answer.type === 'failed' && answer.step === 'exec') {
+      const kind = USER_FAULTS.has(answer.code ?? '') ? 'InvalidArgument' : 'Internal';
+      throw new EngineError(kind, `${doing}: exec ${JSON.stringify(req.cmd[0])}: ${answer.message?.replace(/^exec: /, '')}`);
+    }
+    if (answer.type === 'exit') throw new EngineError('FailedPrecondition', `${doing}: the container exited`);
+    throw new EngineError('Internal', `${doing}: ${answer.message ?? JSON.stringify(answer)}`);
+  }
+  return { execId: randomId(), pid: answer.pid ?? 0, session: new ExecSession(stream) };
+}

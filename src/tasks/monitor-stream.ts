@@ -1,0 +1,169 @@
+// A monitor connection switched to binary frames (native/README.md, "Binary frames"): an attach to the
+// container's stdio or an exec'd process. Frames are pulled as an async iterable; when the consumer
+// lags, the socket is paused and the monitor's own bounded buffer decides (it drops us, never stalls).
+import type net from 'node:net';
+import path from 'node:path';
+import { EngineError } from '../errors';
+import { connectMonitorSocket } from './monitor-client';
+
+export type MonitorFrame =
+  | { type: 'stdout' | 'stderr'; seq: number; time: Date; data: Buffer }
+  | { type: 'exit'; exitCode: number; signal: number }
+  | { type: 'reply'; body: { type: string; message?: string } };
+
+const OUT_STDOUT = 1, OUT_STDERR = 2, OUT_EXIT = 3, OUT_REPLY = 4;
+const IN_STDIN = 10, IN_CLOSE_STDIN = 11, IN_RESIZE = 12, IN_SIGNAL = 13;
+const HEADER_BYTES = 5;
+/** Frames parsed but not yet taken before the socket is paused. */
+const HIGH_WATER_FRAMES = 256;
+
+export interface Handshake {
+  type: string;
+  nextSeq?: number;
+  pid?: number;
+  exitCode?: number;
+  signal?: number;
+  step?: string;
+  code?: string;
+  message?: string;
+}
+
+export class MonitorStream implements AsyncIterable<MonitorFrame> {
+  private pending: Buffer = Buffer.alloc(0);
+  private readonly frames: MonitorFrame[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+  private error: Error | undefined;
+
+  private constructor(private readonly socket: net.Socket, rest: Buffer) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => { this.error = err; });
+    socket.on('close', () => { this.ended = true; this.notify(); });
+    if (rest.length) this.onData(rest);
+  }
+
+  /** Connects, sends one control line and reads its JSON answer; on success the connection speaks frames. */
+  static async open(containerDir: string, command: string): Promise<{ stream: MonitorStream | undefined; answer: Handshake }> {
+    const socket = await connectMonitorSocket(containerDir);
+    socket.write(`${command}\n`);
+    let buf = Buffer.alloc(0);
+    while (buf.indexOf(0x0a) < 0) {
+      const chunk = await new Promise<Buffer | undefined>((resolve) => {
+        const onData = (c: Buffer) => { cleanup(); resolve(c); };
+        const onEnd = () => { cleanup(); resolve(undefined); };
+        const cleanup = () => { socket.off('data', onData); socket.off('close', onEnd); socket.off('error', onEnd); };
+        socket.on('data', onData);
+        socket.on('close', onEnd);
+        socket.on('error', onEnd);
+      });
+      if (!chunk) throw new EngineError('Unavailable', `monitor of ${path.basename(containerDir)}: hung up`);
+      buf = Buffer.concat([buf, chunk]);
+    }
+    const nl = buf.indexOf(0x0a);
+    const answer = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Handshake;
+    if (answer.type !== 'attached' && answer.type !== 'exec-started') {
+      socket.destroy();
+      return { stream: undefined, answer };
+    }
+    socket.pause();
+    const stream = new MonitorStream(socket, buf.subarray(nl + 1));
+    socket.resume();
+    return { stream, answer };
+  }
+
+  private onData(chunk: Buffer): void {
+    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+    while (this.pending.length >= HEADER_BYTES) {
+      const length = this.pending.readUInt32BE(1);
+      if (this.pending.length < HEADER_BYTES + length) break;
+      const type = this.pending[0];
+      const payload = this.pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
+      this.pending = this.pending.subarray(HEADER_BYTES + length);
+      this.frames.push(decode(type, payload));
+    }
+    if (this.frames.length > HIGH_WATER_FRAMES) this.socket.pause();
+    this.notify();
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<MonitorFrame> {
+    for (;;) {
+      const frame = this.frames.shift();
+      if (frame) {
+        if (this.frames.length < HIGH_WATER_FRAMES / 2 && this.socket.isPaused()) this.socket.resume();
+        yield frame;
+        if (frame.type === 'exit') return;
+        continue;
+      }
+      if (this.ended) {
+        if (this.error) throw this.error;
+        return;
+      }
+      await new Promise<void>((resolve) => { this.wake = resolve; });
+    }
+  }
+
+  /** False when the socket is full: wait for drain() before writing more. */
+  writeStdin(data: Uint8Array): boolean {
+    return this.send(IN_STDIN, Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  }
+
+  drain(): Promise<void> {
+    if (this.ended || !this.socket.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => { this.socket.off('drain', done); this.socket.off('close', done); resolve(); };
+      this.socket.on('drain', done);
+      this.socket.on('close', done);
+    });
+  }
+
+  closeStdin(): void {
+    this.send(IN_CLOSE_STDIN, Buffer.alloc(0));
+  }
+
+  resize(rows: number, cols: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt16BE(rows, 0);
+    b.writeUInt16BE(cols, 2);
+    this.send(IN_RESIZE, b);
+  }
+
+  signal(signal: number): void {
+    const b = Buffer.alloc(4);
+    b.writeUInt32BE(signal, 0);
+    this.send(IN_SIGNAL, b);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private send(type: number, payload: Buffer): boolean {
+    if (this.ended || this.socket.destroyed) return true;
+    const header = Buffer.alloc(HEADER_BYTES);
+    header[0] = type;
+    header.writeUInt32BE(payload.length, 1);
+    this.socket.cork();
+    this.socket.write(header);
+    const ok = this.socket.write(payload);
+    this.socket.uncork();
+    return ok;
+  }
+}
+
+function decode(type: number, payload: Buffer): MonitorFrame {
+  if (type === OUT_STDOUT || type === OUT_STDERR) {
+    const seq = Number(payload.readBigUInt64BE(0));
+    const time = new Date(Number(payload.readBigUInt64BE(8) / 1_000_000n));
+    return { type: type === OUT_STDOUT ? 'stdout' : 'stderr', seq, time, data: Buffer.from(payload.subarray(16)) };
+  }
+  const body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
+  if (type === OUT_EXIT) return { type: 'exit', exitCode: Number(body.exitCode), signal: Number(body.signal ?? 0) };
+  if (type === OUT_REPLY) return { type: 'reply', body: body as { type: string } };
+  throw new Error(`monitor sent an unknown frame type ${type}`);
+}
