@@ -139,11 +139,15 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
   });
 
   it('kill 15 through monitor.sock: ignored by a bare pid 1, ends a shell that traps it (143)', async () => {
-    const c = container(['sh', '-c', 'trap "exit 143" TERM; while :; do sleep 0.1; done']);
+    const c = container(['sh', '-c', 'trap "exit 143" TERM; echo ready; while :; do sleep 0.1; done']);
     const ch = startMonitor(c.dir);
     await ch.next();
     ch.send('go');
     expect(await ch.next()).toEqual({ type: 'started' });
+    // Until the trap is set, pid 1 has no handler and the kernel drops SIGTERM: wait for it.
+    for (let i = 0; i < 500 && !fs.readFileSync(c.logPath, 'utf8').includes('ready'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const ctl = await connectControl(c.dir);
     cleanup.push(ctl.close);
     ctl.lines.send('bogus');
