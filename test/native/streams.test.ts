@@ -133,6 +133,20 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     expect(entries[0].log).toBe(`line ${entries[0].seq - 1}\n`);
   });
 
+  it('rotation with a large maxFiles keeps every file, oldest first seq 1', async () => {
+    const c = container(['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done'], (s) => {
+      s.log = { maxSizeBytes: 4096, maxFiles: 1000, firstSeq: 1 };
+    });
+    const { ch } = await startContainer(c.dir);
+    expect(await ch.next()).toMatchObject({ type: 'exit', exitCode: 0 });
+    let k = 1;
+    while (fs.existsSync(`${c.logPath}.${k + 1}`)) k++;
+    expect(k).toBeGreaterThan(3);
+    const files = [...Array.from({ length: k }, (_, i) => `${c.logPath}.${k - i}`), c.logPath];
+    const entries = files.flatMap((f) => readLog(f));
+    expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+
   it('rotation with maxFiles 1 truncates the log in place', async () => {
     const c = container(['sh', '-c', 'i=0; while [ $i -lt 300 ]; do echo line $i; i=$((i+1)); done'], (s) => {
       s.log = { maxSizeBytes: 4096, maxFiles: 1, firstSeq: 7 };

@@ -90,10 +90,13 @@ void LogWriter::rotate() {
     if (ftruncate(fd_, 0) != 0) return;  // keep appending: losing the limit beats losing output
     return;
   }
-  // Oldest first, so each rename lands on a name already moved away (or the one dropped).
-  for (uint32_t n = spec_.max_files - 1; n >= 2; n--)
-    rename((path_ + "." + std::to_string(n - 1)).c_str(), (path_ + "." + std::to_string(n)).c_str());
-  rename(path_.c_str(), (path_ + ".1").c_str());
+  auto old = [this](uint32_t n) { return path_ + "." + std::to_string(n); };
+  // Only the run of existing old files moves (maxFiles may be large): find its end, then shift
+  // oldest first, so each rename lands on a free name or on the file being dropped.
+  uint32_t top = 1;
+  while (top < spec_.max_files - 1 && access(old(top).c_str(), F_OK) == 0) top++;
+  for (uint32_t n = top; n >= 2; n--) rename(old(n - 1).c_str(), old(n).c_str());
+  rename(path_.c_str(), old(1).c_str());
   int fd = open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
   if (fd < 0) return;  // nowhere new to write: keep the old file rather than stall the container
   // Same fd number: whoever holds fd_ (the exit path's fsync) keeps seeing the current log.
