@@ -45,6 +45,8 @@ export class Daemon {
   private lockFd: number | undefined;
   private containers: ContainerService | undefined;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
+  /** Ends every open stream with UNAVAILABLE when the daemon stops; clients resume from where they were. */
+  private readonly shutdown = new AbortController();
 
   constructor(private readonly opts: DaemonOptions) {}
 
@@ -68,7 +70,7 @@ export class Daemon {
     this.containers = containers;
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
-    server.addService(ContainersService, createContainersService(containers));
+    server.addService(ContainersService, createContainersService(containers, this.shutdown.signal));
     server.addService(ImagesService, createImagesService(images, containers));
     server.addService(SystemService, createSystemService(root, containers, images));
     this.health.addToServer(server);
@@ -92,6 +94,7 @@ export class Daemon {
   /** Stops serving and lets go of the monitors; running containers are left running. */
   async stop(): Promise<void> {
     this.health.setStatus('', 'NOT_SERVING');
+    this.shutdown.abort();
     const server = this.server;
     this.server = undefined;
     if (server) {

@@ -24,7 +24,7 @@ const OUTPUT_FRAMES = {
   detached: () => ({ frame: { $case: 'detached' as const, value: true } }),
 };
 
-export function createContainersService(containers: ContainerService): ContainersServer {
+export function createContainersService(containers: ContainerService, shutdown?: AbortSignal): ContainersServer {
   return {
     create: unary(async (req) => {
       const record = await containers.create({
@@ -76,7 +76,7 @@ export function createContainersService(containers: ContainerService): Container
           seq: e.seq,
         };
       }
-    }),
+    }, shutdown),
 
     attach: stdioStream<AttachOptions, AttachRequest, AttachResponse>(async (opts) => {
       const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS, 'options.detach_keys');
@@ -86,8 +86,10 @@ export function createContainersService(containers: ContainerService): Container
         { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, logs: opts.logs },
         { start: opts.start, size },
       );
-      return { session, detachKeys, first: { frame: { $case: 'attached', value: {} } } };
-    }, OUTPUT_FRAMES),
+      // As Docker: detach keys are read only from a terminal; binary stdin of a plain pipe must pass untouched.
+      const tty = containers.find(opts.containerId).config.tty;
+      return { session, detachKeys: tty ? detachKeys : Buffer.alloc(0), first: { frame: { $case: 'attached', value: {} } } };
+    }, OUTPUT_FRAMES, shutdown),
 
     resize: unary(async (req) => {
       const size = validateSize({ rows: req.rows, cols: req.cols }, 'size');
@@ -102,7 +104,7 @@ export function createContainersService(containers: ContainerService): Container
         cmd: opts.cmd, env: opts.env, user: opts.user, workingDir: opts.workingDir, tty: opts.tty, stdin: opts.stdin,
         size: validateSize(opts.size, 'options.size'),
       });
-      return { session: exec.session, detachKeys, first: { frame: { $case: 'started', value: { execId: exec.execId, pid: exec.pid } } } };
-    }, OUTPUT_FRAMES),
+      return { session: exec.session, detachKeys: opts.tty ? detachKeys : Buffer.alloc(0), first: { frame: { $case: 'started', value: { execId: exec.execId, pid: exec.pid } } } };
+    }, OUTPUT_FRAMES, shutdown),
   };
 }

@@ -1,34 +1,44 @@
-// The plumbing every adapter shares: abort on cancel, status mapping, backpressure on server streams.
-import { once } from 'node:events';
-import type { EventEmitter } from 'node:events';
-import type { handleClientStreamingCall, handleServerStreamingCall, handleUnaryCall } from '@grpc/grpc-js';
+// The plumbing every adapter shares: abort on cancel or daemon shutdown, status mapping, backpressure
+// on server streams.
+import { once, type EventEmitter } from 'node:events';
+import { type handleClientStreamingCall, type handleServerStreamingCall, type handleUnaryCall } from '@grpc/grpc-js';
+import { EngineError } from '../errors';
 import { toStatus } from './status';
 
-function abortOnCancel(call: EventEmitter): AbortSignal {
+/** Aborted when the client cancels, or when the daemon shuts down (then the call ends UNAVAILABLE). */
+export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal: AbortSignal; endIfShutdown(): boolean } {
   const controller = new AbortController();
   call.on('cancelled', () => controller.abort());
-  return controller.signal;
+  let byShutdown = false;
+  const onShutdown = () => {
+    byShutdown = true;
+    controller.abort();
+    call.emit('error', toStatus(new EngineError('Unavailable', 'berthd is shutting down; streams can resume when it is back')));
+  };
+  shutdown?.addEventListener('abort', onShutdown, { once: true });
+  call.on('finish', () => shutdown?.removeEventListener('abort', onShutdown));
+  return { signal: controller.signal, endIfShutdown: () => byShutdown };
 }
 
 export function unary<Req, Res>(fn: (req: Req, signal: AbortSignal) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const signal = abortOnCancel(call);
+    const { signal } = callSignal(call);
     fn(call.request, signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
   };
 }
 
 /** The domain yields messages; each write waits for 'drain' when grpc-js buffers, raced against cancel. */
-export function serverStream<Req, Res>(fn: (req: Req, signal: AbortSignal) => AsyncIterable<Res>): handleServerStreamingCall<Req, Res> {
+export function serverStream<Req, Res>(fn: (req: Req, signal: AbortSignal) => AsyncIterable<Res>, shutdown?: AbortSignal): handleServerStreamingCall<Req, Res> {
   return (call) => {
-    const signal = abortOnCancel(call);
+    const { signal } = callSignal(call, shutdown);
     (async () => {
       for await (const msg of fn(call.request, signal)) {
         if (signal.aborted) return;
         if (!call.write(msg)) await once(call, 'drain', { signal });
       }
-      call.end();
+      if (!signal.aborted) call.end();
     })().catch((err) => {
-      // After a cancel the call is gone: there is nobody to tell.
+      // After a cancel or shutdown the call is already over: there is nobody left to tell.
       if (!signal.aborted) call.emit('error', toStatus(err));
     });
   };
@@ -37,7 +47,8 @@ export function serverStream<Req, Res>(fn: (req: Req, signal: AbortSignal) => As
 /** The domain consumes the client's messages as an async iterable. */
 export function clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, signal: AbortSignal) => Promise<Res>): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
-    const signal = abortOnCancel(call);
+    const { signal } = callSignal(call);
     fn(call as AsyncIterable<Req>, signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
   };
 }
+

@@ -7,6 +7,7 @@ import { parseSignal } from '../containers/signals';
 import { validateSize } from '../containers/validate';
 import { DetachScanner } from '../io/detach-keys';
 import type { AttachEvent as StdioEvent, StdioSession } from '../containers/attachment';
+import { callSignal } from './handlers';
 import { toStatus } from './status';
 
 type InFrame<Opts> =
@@ -31,16 +32,16 @@ export interface Encoders<Res> {
 export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
   open: (opts: Opts) => Promise<Opened<Res>>,
   encode: Encoders<Res>,
+  shutdown?: AbortSignal,
 ): handleBidiStreamingCall<Req, Res> {
   return (call: ServerDuplexStream<Req, Res>) => {
-    const controller = new AbortController();
-    call.on('cancelled', () => controller.abort());
+    const { signal } = callSignal(call, shutdown);
     const requests = call[Symbol.asyncIterator]() as AsyncIterator<Req>;
     let session: StdioSession | undefined;
     let finished = false;
     const fail = (err: unknown) => {
       session?.close();
-      if (finished || controller.signal.aborted) return;
+      if (finished || signal.aborted) return;
       finished = true;
       call.emit('error', toStatus(err));
     };
@@ -51,7 +52,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       }
       const opened = await open(first.value.frame.value);
       session = opened.session;
-      controller.signal.addEventListener('abort', () => opened.session.close(), { once: true });
+      signal.addEventListener('abort', () => opened.session.close(), { once: true });
       call.write(opened.first);
       let detached = false;
       pumpInput(requests, opened.session, new DetachScanner(opened.detachKeys), () => { detached = true; })
@@ -59,10 +60,10 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       for await (const ev of opened.session.events()) {
         if (finished) return;
         if (!call.write(encode.output(ev))) {
-          await Promise.race([once(call, 'drain', { signal: controller.signal }), opened.session.lost]);
+          await Promise.race([once(call, 'drain', { signal: signal }), opened.session.lost]);
         }
       }
-      if (finished || controller.signal.aborted) return;
+      if (finished || signal.aborted) return;
       if (detached) call.write(encode.detached());
       finished = true;
       call.end();

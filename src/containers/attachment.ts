@@ -1,5 +1,6 @@
 // One client's attach to a container's stdio. It may be made before the container starts: it is then
-// connected to the monitor while init still waits for "go", so not a byte is missed.
+// connected right after the start and first replays, from the log, every entry of this run that came
+// before its live stream (entries are logged before they fan out), so not a byte is missed.
 import { EngineError } from '../errors';
 import { readLog } from '../io/logs';
 import { MonitorStream } from '../tasks/monitor-stream';
@@ -31,19 +32,22 @@ export interface StdioSession {
 export interface ExitLookup {
   /** Resolves with the container's recorded exit once it is not running. */
   waitExit(): Promise<{ exitCode: number; signal: number }>;
-  /** Whether the container's monitor is still connected (then a lost stream means we were dropped). */
-  isLive(): boolean;
 }
 
 export class Attachment implements StdioSession {
   private stream: MonitorStream | undefined;
   private nextSeq = 0;
+  /** For an attachment made before the start: the first seq of that run, replayed from the log. */
+  private replayFrom: number | undefined;
   private exitedBeforeAttach: { exitCode: number; signal: number } | undefined;
   private resolveConnected!: () => void;
   private rejectConnected!: (err: Error) => void;
   private readonly connected = new Promise<void>((resolve, reject) => { this.resolveConnected = resolve; this.rejectConnected = reject; });
   private closed = false;
-  /** Resolves when the monitor connection ended without an exit (we were dropped as too slow). */
+  /**
+   * Resolves when the monitor connection is gone: a writer blocked on a stuck client stops waiting and
+   * drains what is queued (bounded), ending with the exit or, if we were dropped, RESOURCE_EXHAUSTED.
+   */
   readonly lost: Promise<void>;
   private markLost!: () => void;
 
@@ -52,14 +56,16 @@ export class Attachment implements StdioSession {
     this.connected.catch(() => undefined); // observed by events() and writeStdin()
   }
 
-  /** Opens the monitor side. Called at once for a running container, or by start before "go". */
-  async connect(containerDir: string): Promise<void> {
+  /** Opens the monitor side: at once for a running container, or by start with that run's first seq. */
+  async connect(containerDir: string, replayFrom?: number): Promise<void> {
+    this.replayFrom = replayFrom;
     if (this.closed) return this.resolveConnected();
     try {
       const { stdin, stdout, stderr } = this.selection;
       const { stream, answer } = await MonitorStream.open(containerDir, `attach ${JSON.stringify({ stdin, stdout, stderr })}`);
       if (stream) {
         this.stream = stream;
+        void stream.closed.then(() => this.markLost());
         this.nextSeq = answer.nextSeq ?? 0;
       } else if (answer.type === 'exit') {
         this.exitedBeforeAttach = { exitCode: answer.exitCode ?? 0, signal: answer.signal ?? 0 };
@@ -87,25 +93,22 @@ export class Attachment implements StdioSession {
   async *events(): AsyncGenerator<AttachEvent> {
     await this.connected;
     const { stdout, stderr, logs } = this.selection;
-    if (logs) {
+    if (logs || this.replayFrom !== undefined) {
       const beforeSeq = this.stream ? this.nextSeq : undefined;
-      for await (const e of readLog(this.logPath, { stdout, stderr, beforeSeq })) yield { type: e.stream, data: e.data };
+      const afterSeq = logs || this.replayFrom === undefined ? undefined : this.replayFrom - 1;
+      yield* joined(readLog(this.logPath, { stdout, stderr, beforeSeq, afterSeq }));
     }
     if (!this.stream) {
       if (this.exitedBeforeAttach) yield { type: 'exit', ...this.exitedBeforeAttach };
       return;
     }
-    for await (const frame of this.stream) {
+    for await (const frame of this.stream.read(true)) {
       if (frame.type === 'stdout' || frame.type === 'stderr') yield { type: frame.type, data: frame.data };
       else if (frame.type === 'exit') { yield { type: 'exit', exitCode: frame.exitCode, signal: frame.signal }; return; }
     }
     if (this.closed) return;
-    if (this.exits.isLive()) {
-      this.markLost();
-      throw new EngineError('ResourceExhausted', 'attach: this client read too slowly and was dropped; the container goes on');
-    }
-    // The monitor itself ended without a word: report the exit berthd recorded.
-    yield { type: 'exit', ...(await this.exits.waitExit()) };
+    // No exit frame: we were dropped (or the monitor died), so this client did not see everything.
+    throw new EngineError('ResourceExhausted', 'attach: this client read too slowly and was dropped; the container goes on');
   }
 
   async writeStdin(data: Uint8Array): Promise<void> {
@@ -135,4 +138,22 @@ export class Attachment implements StdioSession {
     this.stream?.close();
     this.markLost();
   }
+}
+
+/** Replayed entries go out joined, up to 256 KiB of one stream per message: one message per line is slow. */
+async function* joined(entries: AsyncIterable<{ stream: 'stdout' | 'stderr'; data: Buffer }>): AsyncGenerator<AttachEvent> {
+  let type: 'stdout' | 'stderr' | undefined;
+  let parts: Buffer[] = [];
+  let size = 0;
+  for await (const e of entries) {
+    if ((e.stream !== type || size >= 256 * 1024) && type) {
+      yield { type, data: Buffer.concat(parts, size) };
+      parts = [];
+      size = 0;
+    }
+    type = e.stream;
+    parts.push(e.data);
+    size += e.data.length;
+  }
+  if (type && size) yield { type, data: Buffer.concat(parts, size) };
 }

@@ -32,15 +32,15 @@ class ExecSession implements StdioSession {
 
   constructor(private readonly stream: MonitorStream) {
     this.lost = new Promise((resolve) => { this.markLost = resolve; });
+    void stream.closed.then(() => this.markLost());
   }
 
   async *events(): AsyncGenerator<AttachEvent> {
-    for await (const f of this.stream) {
+    for await (const f of this.stream.read(true)) {
       if (f.type === 'stdout' || f.type === 'stderr') yield { type: f.type, data: f.data };
       else if (f.type === 'exit') { yield { type: 'exit', exitCode: f.exitCode, signal: f.signal }; return; }
     }
     if (this.closed) return;
-    this.markLost();
     throw new EngineError('ResourceExhausted', 'exec: this client read too slowly and was dropped; the process goes on');
   }
 

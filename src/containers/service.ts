@@ -38,6 +38,11 @@ export interface ContainerFiles {
 
 const SIGKILL = 9;
 
+interface PendingAttachment {
+  attachment: Attachment;
+  size?: { rows: number; cols: number };
+}
+
 export class ContainerService {
   private readonly containers = new Map<string, ContainerRecord>();
   private readonly names = new Map<string, string>();
@@ -45,13 +50,13 @@ export class ContainerService {
   /** One operation at a time per container (start, exit, remove); the value is the queue's tail. */
   private readonly locks = new Map<string, Promise<void>>();
   /** Attachments waiting for their container's next start. */
-  private readonly pending = new Map<string, Set<{ attachment: Attachment; size?: { rows: number; cols: number } }>>();
+  private readonly pending = new Map<string, Set<PendingAttachment>>();
   private readonly store: ContainerStore;
   readonly tasks: TaskManager;
 
   constructor(private readonly root: string, private readonly images: ImageStore, private readonly native: Native) {
     this.store = new ContainerStore(root);
-    this.tasks = new TaskManager(native.monitorPath, (id, status) => void this.onExit(id, status));
+    this.tasks = new TaskManager(() => native.monitorExecutable(), (id, status) => void this.onExit(id, status));
   }
 
   files(id: string): ContainerFiles {
@@ -139,45 +144,55 @@ export class ContainerService {
     return record;
   }
 
-  /** consoleSize: the first size an attached client asked for; pending attachments connect before "go". */
+  /**
+   * consoleSize: the size an attaching client asked for. Attachments made before the start connect
+   * once it is done, outside the lock (an attach to a container that already exited waits for its exit).
+   */
   async start(ref: string, consoleSize?: { rows: number; cols: number }): Promise<void> {
     const c = this.find(ref);
-    await this.withLock(c.id, async () => {
-      if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${ref}: not found`);
-      if (c.state.status === 'running') throw new EngineError('FailedPrecondition', `start container ${c.id}: status is running`);
-      const files = this.files(c.id);
-      const rootfs = await this.mountRootfs(c);
-      try {
-        const hostname = c.config.hostname || c.id.slice(0, 12);
-        await writeFileAtomic(files.hostnamePath, hostnameFile(hostname), 0o644);
-        await writeFileAtomic(files.hostsPath, hostsFile(hostname, c.config.domainname), 0o644);
-        await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
-        const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
-        const pending = [...(this.pending.get(c.id) ?? [])];
+    let pending: PendingAttachment[] = [];
+    let firstSeq = 0;
+    try {
+      await this.withLock(c.id, async () => {
+        pending = [...(this.pending.get(c.id) ?? [])];
         this.pending.delete(c.id);
-        const size = consoleSize ?? pending.find((p) => p.size)?.size;
-        const spec = buildSpec(c, { ...files, rootfs, user, consoleSize: size, lastSeq: await lastSeq(files.logPath) });
-        let task;
-        try {
-          task = await this.tasks.start(files.dir, spec, async () => {
-            for (const p of pending) await p.attachment.connect(files.dir);
-          });
-        } catch (err) {
-          for (const p of pending) p.attachment.fail(err as Error);
-          throw err;
-        }
-        c.state = {
-          ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0,
-          error: '', startedAt: new Date().toISOString(), finishedAt: '',
-        };
-      } catch (err) {
-        await this.unmountRootfs(c.id);
-        c.state = { ...c.state, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
-        await this.store.saveState(c);
-        throw err;
-      }
+        firstSeq = await this.launch(c, consoleSize ?? pending.find((p) => p.size)?.size);
+      });
+    } catch (err) {
+      for (const p of pending) p.attachment.fail(err as Error);
+      throw err;
+    }
+    const dir = this.files(c.id).dir;
+    // They replay this run from its first entry, so nothing before their connect is lost.
+    await Promise.all(pending.map((p) => p.attachment.connect(dir, firstSeq).catch((err) => p.attachment.fail(err as Error))));
+  }
+
+  /** Mounts, writes the /etc files and the spec, and starts the monitor; returns the run's first log seq. */
+  private async launch(c: ContainerRecord, consoleSize: { rows: number; cols: number } | undefined): Promise<number> {
+    if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
+    if (c.state.status === 'running') throw new EngineError('FailedPrecondition', `start container ${c.id}: status is running`);
+    const files = this.files(c.id);
+    const rootfs = await this.mountRootfs(c);
+    try {
+      const hostname = c.config.hostname || c.id.slice(0, 12);
+      await writeFileAtomic(files.hostnamePath, hostnameFile(hostname), 0o644);
+      await writeFileAtomic(files.hostsPath, hostsFile(hostname, c.config.domainname), 0o644);
+      await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
+      const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
+      const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath) });
+      const task = await this.tasks.start(files.dir, spec);
+      c.state = {
+        ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0,
+        error: '', startedAt: new Date().toISOString(), finishedAt: '',
+      };
       await this.store.saveState(c);
-    });
+      return spec.log.firstSeq;
+    } catch (err) {
+      await this.unmountRootfs(c.id);
+      c.state = { ...c.state, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
+      await this.store.saveState(c);
+      throw err;
+    }
   }
 
   /** Resolves when the container is not running; returns its last exit. */
@@ -267,7 +282,6 @@ export class ContainerService {
     const files = this.files(c.id);
     const attachment = new Attachment(selection, c.config.stdinOnce, files.logPath, {
       waitExit: () => this.wait(c.id),
-      isLive: () => this.tasks.isLive(c.id),
     });
     if (c.state.status === 'running' && this.tasks.isLive(c.id)) {
       await attachment.connect(files.dir);

@@ -79,7 +79,11 @@ async function* readFile(file: string, signal?: AbortSignal): AsyncGenerator<Log
 export async function* readLog(logPath: string, filter: LogFilter, signal?: AbortSignal): AsyncGenerator<LogEntry> {
   const selected = async function* () {
     for (const file of await logFiles(logPath)) {
-      for await (const e of readFile(file, signal)) if (matches(e, filter)) yield e;
+      for await (const e of readFile(file, signal)) {
+        // Entries are in seq order: past beforeSeq there is nothing more to take (and the file may still be growing).
+        if (filter.beforeSeq !== undefined && e.seq >= filter.beforeSeq) return;
+        if (matches(e, filter)) yield e;
+      }
     }
   };
   if (filter.tail === undefined) { yield* selected(); return; }

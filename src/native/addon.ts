@@ -9,6 +9,7 @@ interface AddonBinding {
   unmount(target: string, opts: { detach: boolean }): void;
   mknod(path: string, spec: DeviceSpec): void;
   lockFile(path: string): number;
+  sealedExecutable(path: string): number;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -35,8 +36,9 @@ function checkUint(name: string, value: number): void {
 }
 
 export class AddonNative implements Native {
-  readonly monitorPath: string;
+  private readonly monitorPath: string;
   private readonly binding: AddonBinding;
+  private sealedMonitor: string | undefined;
 
   constructor() {
     const dir = buildDir();
@@ -61,6 +63,16 @@ export class AddonNative implements Native {
     checkUint('minor', spec.minor);
     checkUint('mode', spec.mode);
     try { this.binding.mknod(file, spec); } catch (err) { throw fromNative(err); }
+  }
+
+  /** Made once per daemon: the memfd stays open (and sealed) for as long as berthd runs. */
+  monitorExecutable(): string {
+    if (!this.sealedMonitor) {
+      let fd: number;
+      try { fd = this.binding.sealedExecutable(this.monitorPath); } catch (err) { throw fromNative(err); }
+      this.sealedMonitor = `/proc/${process.pid}/fd/${fd}`;
+    }
+    return this.sealedMonitor;
   }
 
   lockFile(file: string): number {

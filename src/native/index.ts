@@ -23,6 +23,9 @@ export interface Native {
   mknod(path: string, spec: DeviceSpec): void;
   /** Opens path and takes an exclusive flock on it; throws EWOULDBLOCK when another process holds it. */
   lockFile(path: string): number;
-  /** Absolute path of the berth-monitor executable. */
-  readonly monitorPath: string;
+  /**
+   * What to execute to start a monitor: a sealed memfd copy of berth-monitor, as /proc/<pid>/fd/<fd>,
+   * so that no process in a container can reach a writable host binary through /proc/<pid>/exe.
+   */
+  monitorExecutable(): string;
 }

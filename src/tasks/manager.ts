@@ -26,26 +26,19 @@ const USER_FAULTS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 
 export class TaskManager {
   private readonly live = new Map<string, MonitorConnection>();
 
-  constructor(private readonly monitorPath: string, private readonly onExit: (id: string, status: ExitStatus) => void) {}
+  constructor(private readonly monitorExecutable: () => string, private readonly onExit: (id: string, status: ExitStatus) => void) {}
 
   /** Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure. */
-  /** beforeGo runs while init waits: attachments connect then, so they see the first byte. */
-  async start(dir: string, spec: RuntimeSpec, beforeGo: () => Promise<void> = async () => undefined): Promise<StartedTask> {
+  async start(dir: string, spec: RuntimeSpec): Promise<StartedTask> {
     await fsp.rm(path.join(dir, 'exit'), { force: true });
     await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec));
-    const conn = spawnMonitor(this.monitorPath, dir);
+    const conn = spawnMonitor(this.monitorExecutable(), dir);
     const created = await conn.next();
     if (created?.type !== 'created' || !created.pid) {
       conn.close();
       throw startFailure(spec, created);
     }
-    // Cgroup and network wiring go here too, while init waits (DESIGN.md, start step 3).
-    try {
-      await beforeGo();
-    } catch (err) {
-      conn.close(); // EOF before "go": the monitor kills init and exits
-      throw err;
-    }
+    // Cgroup and network wiring go here, while init waits (DESIGN.md, start step 3).
     conn.send('go');
     const result = await conn.next();
     if (result?.type !== 'started') {

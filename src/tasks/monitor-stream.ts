@@ -1,6 +1,7 @@
 // A monitor connection switched to binary frames (native/README.md, "Binary frames"): an attach to the
-// container's stdio or an exec'd process. Frames are pulled as an async iterable; when the consumer
-// lags, the socket is paused and the monitor's own bounded buffer decides (it drops us, never stalls).
+// container's stdio or an exec'd process. The socket is always read at once, so the monitor never has
+// to drop us for berthd's sake; frames wait here for the consumer up to MAX_QUEUED_BYTES, past which
+// the consumer (a gRPC client) is too slow and the stream ends as overflowed.
 import type net from 'node:net';
 import path from 'node:path';
 import { EngineError } from '../errors';
@@ -14,8 +15,10 @@ export type MonitorFrame =
 const OUT_STDOUT = 1, OUT_STDERR = 2, OUT_EXIT = 3, OUT_REPLY = 4;
 const IN_STDIN = 10, IN_CLOSE_STDIN = 11, IN_RESIZE = 12, IN_SIGNAL = 13;
 const HEADER_BYTES = 5;
-/** Frames parsed but not yet taken before the socket is paused. */
-const HIGH_WATER_FRAMES = 256;
+/** Output waiting for a slow consumer before it is dropped: generous, since the container never waits on it. */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/** Consecutive entries of one stream are joined up to this size when the consumer does not need them apart. */
+const COALESCE_BYTES = 256 * 1024;
 
 export interface Handshake {
   type: string;
@@ -31,14 +34,21 @@ export interface Handshake {
 export class MonitorStream implements AsyncIterable<MonitorFrame> {
   private pending: Buffer = Buffer.alloc(0);
   private readonly frames: MonitorFrame[] = [];
+  private queuedBytes = 0;
+  /** The consumer fell MAX_QUEUED_BYTES behind and the connection was dropped. */
+  overflowed = false;
   private wake: (() => void) | undefined;
   private ended = false;
   private error: Error | undefined;
+  /** Resolves when the connection is gone and every frame it carried is queued. */
+  readonly closed: Promise<void>;
 
   private constructor(private readonly socket: net.Socket, rest: Buffer) {
+    let markClosed!: () => void;
+    this.closed = new Promise((resolve) => { markClosed = resolve; });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => { this.error = err; });
-    socket.on('close', () => { this.ended = true; this.notify(); });
+    socket.on('close', () => { this.ended = true; markClosed(); this.notify(); });
     if (rest.length) this.onData(rest);
   }
 
@@ -79,9 +89,15 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
       const type = this.pending[0];
       const payload = this.pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
       this.pending = this.pending.subarray(HEADER_BYTES + length);
-      this.frames.push(decode(type, payload));
+      const frame = decode(type, payload);
+      this.frames.push(frame);
+      if (frame.type === 'stdout' || frame.type === 'stderr') this.queuedBytes += frame.data.length;
     }
-    if (this.frames.length > HIGH_WATER_FRAMES) this.socket.pause();
+    if (this.queuedBytes > MAX_QUEUED_BYTES && !this.overflowed) {
+      this.overflowed = true;
+      this.frames.length = 0;
+      this.socket.destroy();
+    }
     this.notify();
   }
 
@@ -91,21 +107,45 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
     w?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<MonitorFrame> {
+  [Symbol.asyncIterator](): AsyncGenerator<MonitorFrame> {
+    return this.read(false);
+  }
+
+  /** With coalesce, consecutive entries of one stream come as one frame (seq and time of the last). */
+  async *read(coalesce: boolean): AsyncGenerator<MonitorFrame> {
     for (;;) {
-      const frame = this.frames.shift();
+      let frame = this.frames.shift();
       if (frame) {
-        if (this.frames.length < HIGH_WATER_FRAMES / 2 && this.socket.isPaused()) this.socket.resume();
+        if (frame.type === 'stdout' || frame.type === 'stderr') {
+          this.queuedBytes -= frame.data.length;
+          if (coalesce) frame = this.join(frame);
+        }
         yield frame;
         if (frame.type === 'exit') return;
         continue;
       }
       if (this.ended) {
-        if (this.error) throw this.error;
+        if (this.error && !this.overflowed) throw this.error;
         return;
       }
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
+  }
+
+  private join(first: MonitorFrame & { type: 'stdout' | 'stderr' }): MonitorFrame {
+    const parts = [first.data];
+    let size = first.data.length;
+    let last = first;
+    while (size < COALESCE_BYTES) {
+      const next = this.frames[0];
+      if (!next || next.type !== first.type) break;
+      this.frames.shift();
+      this.queuedBytes -= next.data.length;
+      parts.push(next.data);
+      size += next.data.length;
+      last = next;
+    }
+    return parts.length === 1 ? first : { ...last, data: Buffer.concat(parts, size) };
   }
 
   /** False when the socket is full: wait for drain() before writing more. */
