@@ -36,7 +36,8 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
 ): handleBidiStreamingCall<Req, Res> {
   return (call: ServerDuplexStream<Req, Res>) => {
     const { signal } = callSignal(call, shutdown);
-    const requests = call[Symbol.asyncIterator]() as AsyncIterator<Req>;
+    // destroyOnReturn false: the client half-closing (its stdin ended) must not tear down our output side.
+    const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterator<Req>;
     let session: StdioSession | undefined;
     let finished = false;
     const fail = (err: unknown) => {

@@ -1,6 +1,6 @@
 // The berth CLI in a real terminal: tmux runs it, send-keys types, capture-pane reads the screen.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import type { ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import { cli, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
@@ -35,6 +35,10 @@ describe.skipIf(!IS_ROOT || !HAVE_TMUX)('berth in a terminal', () => {
     await importBusybox(d);
   });
 
+  afterEach(() => {
+    spawnSync('tmux', ['-L', session, 'kill-session', '-t', session]);
+  });
+
   afterAll(async () => {
     spawnSync('tmux', ['-L', session, 'kill-server']);
     await destroyDaemon(d);
@@ -42,9 +46,9 @@ describe.skipIf(!IS_ROOT || !HAVE_TMUX)('berth in a terminal', () => {
 
   it('run -it is an interactive shell: it answers a prompt, knows the window size, and exits with the code', async () => {
     startTerminal(['run', '-it', '--rm', 'busybox', 'sh']);
-    await waitScreen(/# $/m);
+    await waitScreen(/# ?$/m);
     tmux('send-keys', '-t', session, 'stty size; printf "name? "; read n; echo "hello $n"', 'Enter');
-    await waitScreen(/name\? $/m);
+    await waitScreen(/name\? ?$/m);
     tmux('send-keys', '-t', session, 'bob', 'Enter');
     const text = await waitScreen(/hello bob/);
     expect(text).toMatch(/^30 100$/m);
@@ -55,7 +59,7 @@ describe.skipIf(!IS_ROOT || !HAVE_TMUX)('berth in a terminal', () => {
 
   it('ctrl-p ctrl-q detaches and leaves the container running', async () => {
     startTerminal(['run', '-it', '--name', 'detachable', 'busybox', 'sh']);
-    await waitScreen(/# $/m);
+    await waitScreen(/# ?$/m);
     tmux('send-keys', '-t', session, 'C-p', 'C-q');
     await waitScreen(/\[exit 0\]/);
     const list = await call<typeof d.clients.containers, unknown, ListContainersResponse>(d.clients.containers, 'list', { all: false });
@@ -67,7 +71,7 @@ describe.skipIf(!IS_ROOT || !HAVE_TMUX)('berth in a terminal', () => {
   it('exec -it gets a terminal of the window size in a running container', async () => {
     expect(cli(d, ['run', '-d', '--name', 'host-for-exec', 'busybox', 'sleep', '300']).status).toBe(0);
     startTerminal(['exec', '-it', 'host-for-exec', 'sh']);
-    await waitScreen(/# $/m);
+    await waitScreen(/# ?$/m);
     tmux('send-keys', '-t', session, 'stty size; exit 4', 'Enter');
     const text = await waitScreen(/\[exit 4\]/);
     expect(text).toMatch(/^30 100$/m);
