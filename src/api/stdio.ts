@@ -10,6 +10,9 @@ import type { AttachEvent as StdioEvent, StdioSession } from '../containers/atta
 import { callSignal } from './handlers';
 import { toStatus } from './status';
 
+/** How far a client may fall behind (bytes written for it, not yet taken by HTTP/2) before it is dropped. */
+const MAX_UNFLUSHED_BYTES = 8 * 1024 * 1024;
+
 type InFrame<Opts> =
   | { $case: 'options'; value: Opts }
   | { $case: 'stdin'; value: Buffer }
@@ -58,11 +61,17 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       let detached = false;
       pumpInput(requests, opened.session, new DetachScanner(opened.detachKeys), () => { detached = true; })
         .catch(fail);
+      let unflushed = 0;
       for await (const ev of opened.session.events()) {
         if (finished) return;
-        if (!call.write(encode.output(ev))) {
-          await Promise.race([once(call, 'drain', { signal: signal }), opened.session.lost]);
+        const size = ev.type === 'exit' ? 0 : ev.data.length;
+        unflushed += size;
+        // The callback runs once grpc-js handed the message to HTTP/2, which a client that does not read holds back.
+        const ok = call.write(encode.output(ev), () => { unflushed -= size; });
+        if (unflushed > MAX_UNFLUSHED_BYTES) {
+          throw new EngineError('ResourceExhausted', 'this client read too slowly and was dropped; the container goes on');
         }
+        if (!ok) await Promise.race([once(call, 'drain', { signal }), opened.session.lost]);
       }
       if (finished || signal.aborted) return;
       if (detached) call.write(encode.detached());

@@ -2,7 +2,7 @@
 // connected right after the start and first replays, from the log, every entry of this run that came
 // before its live stream (entries are logged before they fan out), so not a byte is missed.
 import { EngineError } from '../errors';
-import { readLog } from '../io/logs';
+import { readLog, type LogEntry } from '../io/logs';
 import { MonitorStream } from '../tasks/monitor-stream';
 
 export interface AttachSelection {
@@ -36,19 +36,21 @@ export interface ExitLookup {
 
 export class Attachment implements StdioSession {
   private stream: MonitorStream | undefined;
-  private nextSeq = 0;
-  /** For an attachment made before the start: the first seq of that run, replayed from the log. */
-  private replayFrom: number | undefined;
-  private exitedBeforeAttach: { exitCode: number; signal: number } | undefined;
+  private containerDir = '';
+  /** Entries after this seq are still to be delivered; set by the first connect. */
+  private position = 0;
+  /** The first seq the current live stream carries (Infinity when the container has exited). */
+  private liveFrom = Infinity;
+  private exited: { exitCode: number; signal: number } | undefined;
   private resolveConnected!: () => void;
   private rejectConnected!: (err: Error) => void;
   private readonly connected = new Promise<void>((resolve, reject) => { this.resolveConnected = resolve; this.rejectConnected = reject; });
   private closed = false;
   /**
-   * Resolves when the monitor connection is gone: a writer blocked on a stuck client stops waiting and
-   * drains what is queued (bounded), ending with the exit or, if we were dropped, RESOURCE_EXHAUSTED.
+   * Resolves when a monitor connection is gone: a writer blocked on a stuck client stops waiting and
+   * drains what is queued (bounded), ending with the exit or, if the client fell behind, RESOURCE_EXHAUSTED.
    */
-  readonly lost: Promise<void>;
+  lost: Promise<void>;
   private markLost!: () => void;
 
   constructor(readonly selection: AttachSelection, private readonly stdinOnce: boolean, private readonly logPath: string, private readonly exits: ExitLookup) {
@@ -56,33 +58,49 @@ export class Attachment implements StdioSession {
     this.connected.catch(() => undefined); // observed by events() and writeStdin()
   }
 
-  /** Opens the monitor side: at once for a running container, or by start with that run's first seq. */
+  /**
+   * Opens the monitor side: at once for a running container (live from now, or the whole log with
+   * `logs`), or by start with that run's first seq (everything of the run).
+   */
   async connect(containerDir: string, replayFrom?: number): Promise<void> {
-    this.replayFrom = replayFrom;
+    this.containerDir = containerDir;
     if (this.closed) return this.resolveConnected();
     try {
-      const { stdin, stdout, stderr } = this.selection;
-      const { stream, answer } = await MonitorStream.open(containerDir, `attach ${JSON.stringify({ stdin, stdout, stderr })}`);
-      if (stream) {
-        this.stream = stream;
-        void stream.closed.then(() => this.markLost());
-        this.nextSeq = answer.nextSeq ?? 0;
-      } else if (answer.type === 'exit') {
-        this.exitedBeforeAttach = { exitCode: answer.exitCode ?? 0, signal: answer.signal ?? 0 };
-      } else {
-        throw new EngineError('Internal', `attach: monitor said ${answer.message ?? JSON.stringify(answer)}`);
-      }
+      await this.open();
+      const now = Number.isFinite(this.liveFrom) ? this.liveFrom - 1 : 0;
+      this.position = this.selection.logs ? 0 : replayFrom !== undefined ? replayFrom - 1 : now;
       this.resolveConnected();
     } catch (err) {
-      // The monitor went away between our look at the state and the connect: it has exited.
-      if (err instanceof EngineError && err.kind === 'Unavailable') {
-        this.exitedBeforeAttach = await this.exits.waitExit();
-        this.resolveConnected();
-        return;
-      }
       this.rejectConnected(err as Error);
       throw err;
     }
+  }
+
+  /** Connects an attach to the monitor and sets liveFrom (Infinity when the container has exited). */
+  private async open(): Promise<void> {
+    this.liveFrom = Infinity;
+    const { stdin, stdout, stderr } = this.selection;
+    let opened;
+    try {
+      opened = await MonitorStream.open(this.containerDir, `attach ${JSON.stringify({ stdin, stdout, stderr })}`);
+    } catch (err) {
+      // The monitor went away between our look at the state and the connect: it has exited.
+      if (!(err instanceof EngineError && err.kind === 'Unavailable')) throw err;
+      this.stream = undefined;
+      this.exited = await this.exits.waitExit();
+      return;
+    }
+    const { stream, answer } = opened;
+    if (!stream) {
+      if (answer.type !== 'exit') throw new EngineError('Internal', `attach: monitor said ${answer.message ?? JSON.stringify(answer)}`);
+      this.stream = undefined;
+      this.exited = { exitCode: answer.exitCode ?? 0, signal: answer.signal ?? 0 };
+      return;
+    }
+    this.stream = stream;
+    this.lost = new Promise((resolve) => { this.markLost = resolve; });
+    void stream.closed.then(() => this.markLost());
+    this.liveFrom = answer.nextSeq ?? 1;
   }
 
   /** The start this attachment waited for failed: its stream ends with that error. */
@@ -90,25 +108,53 @@ export class Attachment implements StdioSession {
     this.rejectConnected(err);
   }
 
+  /**
+   * Log entries after `position`, then live ones. If the monitor drops us (berthd fell behind a fast
+   * container), we reconnect and take what we missed from the log by seq, so the client still sees
+   * every byte; only if rotation already dropped it is that client told RESOURCE_EXHAUSTED.
+   */
   async *events(): AsyncGenerator<AttachEvent> {
     await this.connected;
-    const { stdout, stderr, logs } = this.selection;
-    if (logs || this.replayFrom !== undefined) {
-      const beforeSeq = this.stream ? this.nextSeq : undefined;
-      const afterSeq = logs || this.replayFrom === undefined ? undefined : this.replayFrom - 1;
-      yield* joined(readLog(this.logPath, { stdout, stderr, beforeSeq, afterSeq }));
+    let first = true;
+    for (;;) {
+      // The whole log (logs option) may have lost its oldest part to rotation; a catch-up may not.
+      yield* joined(this.catchUp(this.liveFrom, !(first && this.selection.logs)));
+      first = false;
+      if (!this.stream) {
+        if (this.exited) yield { type: 'exit', ...this.exited };
+        return;
+      }
+      for await (const frame of this.stream.read(true)) {
+        if (frame.type === 'stdout' || frame.type === 'stderr') {
+          this.position = frame.seq;
+          yield { type: frame.type, data: frame.data };
+        } else if (frame.type === 'exit') {
+          yield { type: 'exit', exitCode: frame.exitCode, signal: frame.signal };
+          return;
+        }
+      }
+      if (this.closed) return;
+      if (this.stream.overflowed) throw new EngineError('ResourceExhausted', 'attach: this client read too slowly and was dropped; the container goes on');
+      await this.open();
     }
-    if (!this.stream) {
-      if (this.exitedBeforeAttach) yield { type: 'exit', ...this.exitedBeforeAttach };
-      return;
+  }
+
+  /** Entries in (position, beforeSeq) from the log; with checkGap, a hole there (rotated away) is an error. */
+  private async *catchUp(beforeSeq: number, checkGap: boolean): AsyncGenerator<LogEntry> {
+    if (beforeSeq <= this.position + 1) return;
+    let expected = this.position + 1;
+    const { stdout, stderr } = this.selection;
+    for await (const e of readLog(this.logPath, { stdout: true, stderr: true, afterSeq: this.position, beforeSeq: Number.isFinite(beforeSeq) ? beforeSeq : undefined })) {
+      if (checkGap && e.seq !== expected) {
+        throw new EngineError('ResourceExhausted', `attach: output ${expected}..${e.seq - 1} was rotated out of the log before this client could read it`);
+      }
+      expected = e.seq + 1;
+      this.position = e.seq;
+      if (e.stream === 'stdout' ? stdout : stderr) yield e;
     }
-    for await (const frame of this.stream.read(true)) {
-      if (frame.type === 'stdout' || frame.type === 'stderr') yield { type: frame.type, data: frame.data };
-      else if (frame.type === 'exit') { yield { type: 'exit', exitCode: frame.exitCode, signal: frame.signal }; return; }
+    if (checkGap && Number.isFinite(beforeSeq) && expected < beforeSeq) {
+      throw new EngineError('ResourceExhausted', `attach: output ${expected}..${beforeSeq - 1} is missing from the log`);
     }
-    if (this.closed) return;
-    // No exit frame: we were dropped (or the monitor died), so this client did not see everything.
-    throw new EngineError('ResourceExhausted', 'attach: this client read too slowly and was dropped; the container goes on');
   }
 
   async writeStdin(data: Uint8Array): Promise<void> {
