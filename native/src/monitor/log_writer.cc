@@ -53,6 +53,12 @@ void LogWriter::feed(Stream s, const char* data, size_t len) {
     emit(s, buf.data() + pos, n);
     pos += n;
   }
+  if (spec_.partial_ms == 0 && pos < buf.size()) {
+    // Keep an unfinished UTF-8 character back for the bytes that complete it.
+    size_t n = utf8_cut(buf.data() + pos, buf.size() - pos);
+    if (n > 0) emit(s, buf.data() + pos, n);
+    pos += n;
+  }
   buf.erase(0, pos);
 }
 
@@ -68,8 +74,8 @@ int LogWriter::flush_stale() {
     std::string& buf = pending_[i];
     if (buf.empty()) continue;
     long age = ms_since(fed_at_[i]);
-    if (age < kPartialMs) {
-      int left = static_cast<int>(kPartialMs - age);
+    if (age < spec_.partial_ms) {
+      int left = static_cast<int>(spec_.partial_ms - age);
       next = next < 0 || left < next ? left : next;
       continue;
     }

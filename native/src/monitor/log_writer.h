@@ -28,9 +28,6 @@ class LogWriter {
  public:
   // A message's "log" holds at most this many bytes (newline included), as in Docker's copier.
   static constexpr size_t kMaxLine = 16 * 1024;
-  // A partial line waits this long for more bytes before it becomes an entry of its own, so a
-  // prompt without "\n" reaches attached clients.
-  static constexpr int kPartialMs = 100;
   using EntrySink = std::function<void(const Entry&)>;
 
   LogWriter(int fd, std::string path, const LogSpec& spec, EntrySink sink);
@@ -38,7 +35,7 @@ class LogWriter {
   void feed(Stream s, const char* data, size_t len);
   // EOF on the stream: writes what is left as a last message without "\n".
   void finish(Stream s);
-  // Emits partial lines older than kPartialMs; returns ms until the next is due, or -1 for none.
+  // Emits partial lines older than spec.partial_ms (so a prompt without "\n" reaches clients); returns ms until the next is due, or -1 for none.
   int flush_stale();
   int sync();
   // The seq the next entry gets: every smaller one is already in the file.

@@ -35,7 +35,13 @@ struct ExecSession {
 
 struct Loop {
   Loop(Launched* launched, LogWriter::EntrySink sink)
-      : l(launched), log(launched->log_fd, launched->spec->log_path, launched->spec->log, std::move(sink)) {}
+      : l(launched), log(launched->log_fd, launched->spec->log_path, log_spec(*launched->spec), std::move(sink)) {}
+  // A terminal's output is interactive: typed characters echo back without a newline.
+  static LogSpec log_spec(const Spec& spec) {
+    LogSpec s = spec.log;
+    if (spec.tty) s.partial_ms = 0;
+    return s;
+  }
   Launched* l;
   Clients clients;
   LogWriter log;

@@ -32,6 +32,8 @@ struct LogSpec {
   uint64_t max_size_bytes = 0;  // 0: never rotate
   uint32_t max_files = 1;       // >= 1; 1 means truncate instead of rotating
   uint64_t first_seq = 1;
+  // How long a partial line waits for more bytes; 0 (a tty: echo and prompts) passes it on at once.
+  int partial_ms = 100;
 };
 
 // The credentials a process runs with (spec "user", exec "user").
