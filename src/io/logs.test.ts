@@ -30,6 +30,14 @@ describe('readLog', () => {
     expect(await collect(file, false, true)).toEqual(['stderr:err 1\n']);
   });
 
+  it('takes the exact bytes from "bin" when the output was not UTF-8', async () => {
+    const bin = path.join(dir, 'bin-json.log');
+    fs.writeFileSync(bin, `${JSON.stringify({ log: '\ufffd\ufffd', bin: Buffer.from([0xff, 0xfe]).toString('base64'), stream: 'stdout', time: '2026-01-01T00:00:00Z', seq: 1 })}\n`);
+    const got: Buffer[] = [];
+    for await (const e of readLog(bin, { stdout: true, stderr: true })) got.push(e.data);
+    expect(got).toEqual([Buffer.from([0xff, 0xfe])]);
+  });
+
   it('reads a missing log as empty', async () => {
     expect(await collect(path.join(dir, 'none.log'), true, true)).toEqual([]);
   });

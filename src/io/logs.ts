@@ -1,5 +1,6 @@
 // Reads a container's json-file log, rotated files included, oldest first. Each line is Docker's
-// {"log","stream","time"} plus our "seq", which lets a reader resume with no gap and no duplicate.
+// {"log","stream","time"} plus our "seq", which lets a reader resume with no gap and no duplicate,
+// and "bin" (the exact bytes) when the output was not valid UTF-8.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import readline from 'node:readline';
@@ -28,6 +29,8 @@ export interface LogFilter {
 
 interface JsonLine {
   log: string;
+  /** The exact bytes, base64, when they are not valid UTF-8 ("log" has U+FFFD in their place). */
+  bin?: string;
   stream: string;
   time: string;
   seq?: number;
@@ -72,7 +75,8 @@ async function* readFile(file: string, signal?: AbortSignal): AsyncGenerator<Log
       // Only a torn last line from a crash can fail to parse; it carries nothing we can trust.
       continue;
     }
-    yield { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data: Buffer.from(parsed.log, 'utf8'), time: new Date(parsed.time), seq: parsed.seq ?? 0 };
+    const data = parsed.bin !== undefined ? Buffer.from(parsed.bin, 'base64') : Buffer.from(parsed.log, 'utf8');
+    yield { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data, time: new Date(parsed.time), seq: parsed.seq ?? 0 };
   }
 }
 

@@ -49,7 +49,7 @@ class Clients {
  public:
   static constexpr size_t kMaxLine = 4096;
   static constexpr size_t kMaxLinesPending = 64 * 1024;
-  static constexpr size_t kMaxFramesPending = 4 << 20;
+  static constexpr size_t kMaxFramesPending = 16 << 20;
   static constexpr size_t kMaxControlFrame = 64 * 1024;
 
   Client& add(int fd, const std::string& already_read = "");

@@ -86,4 +86,36 @@ size_t utf8_cut(const char* data, size_t len) {
   return len;
 }
 
+bool is_valid_utf8(const char* data, size_t len) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+  for (size_t i = 0; i < len;) {
+    size_t n = valid_sequence(p + i, len - i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+void append_base64(std::string* out, const char* data, size_t len) {
+  static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+  out->reserve(out->size() + (len + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < len; i += 3) {
+    uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
+    out->push_back(kAlphabet[v >> 18]);
+    out->push_back(kAlphabet[(v >> 12) & 63]);
+    out->push_back(kAlphabet[(v >> 6) & 63]);
+    out->push_back(kAlphabet[v & 63]);
+  }
+  if (i < len) {
+    uint32_t v = p[i] << 16;
+    if (i + 1 < len) v |= p[i + 1] << 8;
+    out->push_back(kAlphabet[v >> 18]);
+    out->push_back(kAlphabet[(v >> 12) & 63]);
+    out->push_back(i + 1 < len ? kAlphabet[(v >> 6) & 63] : '=');
+    out->push_back('=');
+  }
+}
+
 }  // namespace berth

@@ -19,4 +19,10 @@ inline void append_json_string(std::string* out, const std::string& s) {
 // that the following bytes could still complete. Used to cut long lines on a character boundary.
 size_t utf8_cut(const char* data, size_t len);
 
+// Whether data[0..len) is all valid UTF-8 (so the "log" string carries it without loss).
+bool is_valid_utf8(const char* data, size_t len);
+
+// Appends the standard base64 (RFC 4648, padded) of data[0..len).
+void append_base64(std::string* out, const char* data, size_t len);
+
 }  // namespace berth

@@ -117,6 +117,13 @@ void LogWriter::emit(Stream s, const char* data, size_t len) {
   line.reserve(len + 112);
   line.append("{\"log\":");
   append_json_string(&line, data, len);
+  // "log" replaced invalid UTF-8 with U+FFFD, as Docker does; the exact bytes ride along so that
+  // a reader catching up from the log (attach after a drop, logs) gets binary output unchanged.
+  if (!is_valid_utf8(data, len)) {
+    line.append(",\"bin\":\"");
+    append_base64(&line, data, len);
+    line.push_back('"');
+  }
   line.append(s == Stream::kStdout ? ",\"stream\":\"stdout\",\"time\":\"" : ",\"stream\":\"stderr\",\"time\":\"");
   line.append(rfc3339_nano(now));
   line.append("\",\"seq\":");
