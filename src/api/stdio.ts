@@ -1,6 +1,5 @@
 // Attach and Exec share one bidirectional shape: options first, then stdin / resize / signal /
 // close-stdin frames in; stdout / stderr out, then the exit (or "detached") as the last frame.
-import { once } from 'node:events';
 import type { handleBidiStreamingCall, ServerDuplexStream } from '@grpc/grpc-js';
 import { EngineError } from '../errors';
 import { parseSignal } from '../containers/signals';
@@ -71,7 +70,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
         if (unflushed > MAX_UNFLUSHED_BYTES) {
           throw new EngineError('ResourceExhausted', 'this client read too slowly and was dropped; the container goes on');
         }
-        if (!ok) await Promise.race([once(call, 'drain', { signal }), opened.session.lost]);
+        if (!ok) await drainOrLost(call, opened.session.lost, signal);
       }
       if (finished || signal.aborted) return;
       if (detached) call.write(encode.detached());
@@ -79,6 +78,23 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       call.end();
     })().catch(fail);
   };
+}
+
+/** Waits for the call to drain, the monitor connection to go, or the call to end, leaving no listener behind. */
+function drainOrLost(call: ServerDuplexStream<unknown, unknown>, lost: Promise<void>, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = () => {
+      if (settled) return;
+      settled = true;
+      call.off('drain', done);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    call.on('drain', done);
+    signal.addEventListener('abort', done, { once: true });
+    void lost.then(done);
+  });
 }
 
 async function pumpInput<Opts, Req extends { frame?: InFrame<Opts> }>(
