@@ -134,7 +134,7 @@ export class Attachment implements StdioSession {
         }
       }
       if (this.closed) return;
-      if (this.stream.overflowed) throw new EngineError('ResourceExhausted', 'attach: this client read too slowly and was dropped; the container goes on');
+      // The monitor dropped us (we fell 16 MiB behind it): reconnect and take the rest from the log.
       await this.open();
     }
   }

@@ -1,7 +1,7 @@
 // A monitor connection switched to binary frames (native/README.md, "Binary frames"): an attach to the
-// container's stdio or an exec'd process. The socket is always read at once, so the monitor never has
-// to drop us for berthd's sake; frames wait here for the consumer up to MAX_QUEUED_BYTES, past which
-// the consumer (a gRPC client) is too slow and the stream ends as overflowed.
+// container's stdio or an exec'd process. Frames wait here for the consumer; past HIGH_WATER_BYTES the
+// socket is paused, and if the monitor then drops us (its own bound), the consumer catches up from the
+// log by seq. Whether a gRPC client is too slow is decided where its writes are (api/stdio.ts).
 import type net from 'node:net';
 import path from 'node:path';
 import { EngineError } from '../errors';
@@ -15,8 +15,9 @@ export type MonitorFrame =
 const OUT_STDOUT = 1, OUT_STDERR = 2, OUT_EXIT = 3, OUT_REPLY = 4;
 const IN_STDIN = 10, IN_CLOSE_STDIN = 11, IN_RESIZE = 12, IN_SIGNAL = 13;
 const HEADER_BYTES = 5;
-/** Output waiting for a slow consumer before it is dropped: generous, since the container never waits on it. */
-const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+/** Output queued here before the socket is paused, and the level it must fall under to resume. */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+const LOW_WATER_BYTES = 1024 * 1024;
 /** Consecutive entries of one stream are joined up to this size when the consumer does not need them apart. */
 const COALESCE_BYTES = 256 * 1024;
 
@@ -35,11 +36,8 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
   private pending: Buffer = Buffer.alloc(0);
   private readonly frames: MonitorFrame[] = [];
   private queuedBytes = 0;
-  /** The consumer fell MAX_QUEUED_BYTES behind and the connection was dropped. */
-  overflowed = false;
   private wake: (() => void) | undefined;
   private ended = false;
-  private error: Error | undefined;
   /** Resolves when the connection is gone and every frame it carried is queued. */
   readonly closed: Promise<void>;
 
@@ -47,7 +45,7 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
     let markClosed!: () => void;
     this.closed = new Promise((resolve) => { markClosed = resolve; });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', (err) => { this.error = err; });
+    socket.on('error', () => undefined); // 'close' follows; see read()
     socket.on('close', () => { this.ended = true; markClosed(); this.notify(); });
     if (rest.length) this.onData(rest);
   }
@@ -93,11 +91,7 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
       this.frames.push(frame);
       if (frame.type === 'stdout' || frame.type === 'stderr') this.queuedBytes += frame.data.length;
     }
-    if (this.queuedBytes > MAX_QUEUED_BYTES && !this.overflowed) {
-      this.overflowed = true;
-      this.frames.length = 0;
-      this.socket.destroy();
-    }
+    if (this.queuedBytes > HIGH_WATER_BYTES) this.socket.pause();
     this.notify();
   }
 
@@ -119,15 +113,15 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
         if (frame.type === 'stdout' || frame.type === 'stderr') {
           this.queuedBytes -= frame.data.length;
           if (coalesce) frame = this.join(frame);
+          if (this.queuedBytes < LOW_WATER_BYTES && this.socket.isPaused()) this.socket.resume();
         }
         yield frame;
         if (frame.type === 'exit') return;
         continue;
       }
-      if (this.ended) {
-        if (this.error && !this.overflowed) throw this.error;
-        return;
-      }
+      // A reset is how a monitor drops a reader it had to give up on: the stream just ends, without
+      // an exit frame, and the consumer knows what that means.
+      if (this.ended) return;
       await new Promise<void>((resolve) => { this.wake = resolve; });
     }
   }
