@@ -10,7 +10,7 @@ import { callSignal } from './handlers';
 import { toStatus } from './status';
 
 /** How far a client may fall behind (bytes written for it, not yet taken by HTTP/2) before it is dropped. */
-const MAX_UNFLUSHED_BYTES = 8 * 1024 * 1024;
+const MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
 
 type InFrame<Opts> =
   | { $case: 'options'; value: Opts }

@@ -186,13 +186,13 @@ export class Attachment implements StdioSession {
   }
 }
 
-/** Replayed entries go out joined, up to 256 KiB of one stream per message: one message per line is slow. */
+/** Replayed entries go out joined, up to 64 KiB of one stream per message: one message per line is slow. */
 async function* joined(entries: AsyncIterable<{ stream: 'stdout' | 'stderr'; data: Buffer }>): AsyncGenerator<AttachEvent> {
   let type: 'stdout' | 'stderr' | undefined;
   let parts: Buffer[] = [];
   let size = 0;
   for await (const e of entries) {
-    if ((e.stream !== type || size >= 256 * 1024) && type) {
+    if ((e.stream !== type || size >= 64 * 1024) && type) {
       yield { type, data: Buffer.concat(parts, size) };
       parts = [];
       size = 0;

@@ -19,7 +19,7 @@ const HEADER_BYTES = 5;
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const LOW_WATER_BYTES = 1024 * 1024;
 /** Consecutive entries of one stream are joined up to this size when the consumer does not need them apart. */
-const COALESCE_BYTES = 256 * 1024;
+const COALESCE_BYTES = 64 * 1024;
 
 export interface Handshake {
   type: string;

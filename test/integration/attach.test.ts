@@ -155,7 +155,7 @@ describe.skipIf(!IS_ROOT)('attach', () => {
     const stuck = ownConnection(d).attach();
     stuck.on('error', () => undefined); // cancelled below
     stuck.write({ frame: { $case: 'options', value: AttachOptions.fromPartial({ containerId: id, stdout: true, stderr: true }) } });
-    const reader = openAttach(d, { containerId: id });
+    const reader = openAttach(d, { containerId: id }, ownConnection(d));
     await reader.ready;
     await new Promise((r) => setTimeout(r, 200));
     await call(d.clients.containers, 'start', { containerId: id });
