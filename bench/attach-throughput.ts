@@ -1,16 +1,13 @@
 // Attach throughput: a container writes N MiB to stdout and a gRPC client receives it, beside the same
 // bytes read from a plain pipe by this process. Run on demand (npm run bench:attach); prints figures only.
 // BENCH_ATTACH_MIB sets N (default 256; the issue's figure is 1024).
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { call, connect } from '../src/cli/client';
+import { call } from '../src/cli/client';
+import { withDaemon } from './daemon';
 import { AttachOptions, type CreateContainerResponse } from '../src/gen/berth/v1/containers';
 import { emptyConfig } from '../src/cli/create-request';
 
-const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 const MIB = Number(process.env.BENCH_ATTACH_MIB ?? 256);
 const BYTES = MIB * 1024 * 1024;
 
@@ -24,16 +21,7 @@ async function pipeMiBs(command: string[]): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-bench-'));
-  const socket = path.join(root, 'berth.sock');
-  const tarPath = path.join(PROJECT_ROOT, 'test', '.cache', 'busybox.tar');
-  const daemon = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', root, '--listen', `unix://${socket}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-  console.error('daemon', daemon.pid);
-  while (!fs.existsSync(socket)) await new Promise((r) => setTimeout(r, 20));
-  const host = `unix://${socket}`;
-  const clients = connect(host);
-  try {
-    execFileSync(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'src', 'cli', 'main.js'), '--host', host, 'import', tarPath, 'busybox']);
+  await withDaemon(async (clients) => {
     const kinds: [string, string][] = [
       ['binary', `head -c ${BYTES} /dev/urandom`],
       ['text', `yes "a line of text that is about sixty characters long, give or take" | head -c ${BYTES}`],
@@ -61,12 +49,7 @@ async function main(): Promise<void> {
     }
     const docker = spawnSync('docker', ['info'], { stdio: 'ignore' });
     console.log(docker.status === 0 ? 'docker: measuring docker attach is not built yet' : 'docker: skipped (no Docker engine running on this machine)');
-  } finally {
-    clients.close();
-    daemon.kill('SIGTERM');
-    await new Promise((r) => daemon.once('exit', r));
-    fs.rmSync(root, { recursive: true, force: true });
-  }
+  });
 }
 
 void main();

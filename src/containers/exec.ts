@@ -2,6 +2,7 @@
 // (so it is never a child of berthd and never carries berthd's fds, cwd or binary into the container).
 import { EngineError, invalidArgument } from '../errors';
 import { buildExecSpec } from '../runtime/plan';
+import { execFailure } from '../tasks/manager';
 import { MonitorStream } from '../tasks/monitor-stream';
 import { randomId } from '../util/ids';
 import type { AttachEvent, StdioSession } from './attachment';
@@ -59,8 +60,6 @@ class ExecSession implements StdioSession {
   }
 }
 
-/** errno names of a failed exec that are the request's fault, as for a start. */
-const USER_FAULTS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 'EISDIR']);
 
 export async function startExec(containers: ContainerService, ref: string, req: ExecRequest): Promise<StartedExec> {
   const c = containers.find(ref);
@@ -79,10 +78,7 @@ export async function startExec(containers: ContainerService, ref: string, req: 
   const { stream, answer } = await MonitorStream.open(containers.files(c.id).dir, `exec ${JSON.stringify(spec)}`);
   if (!stream) {
     const doing = `exec in container ${c.id}`;
-    if (answer.type === 'failed' && answer.step === 'exec') {
-      const kind = USER_FAULTS.has(answer.code ?? '') ? 'InvalidArgument' : 'Internal';
-      throw new EngineError(kind, `${doing}: exec ${JSON.stringify(req.cmd[0])}: ${answer.message?.replace(/^exec: /, '')}`);
-    }
+    if (answer.type === 'failed' && answer.step === 'exec') throw execFailure(doing, req.cmd[0], answer);
     if (answer.type === 'exit') throw new EngineError('FailedPrecondition', `${doing}: the container exited`);
     throw new EngineError('Internal', `${doing}: ${answer.message ?? JSON.stringify(answer)}`);
   }

@@ -20,8 +20,14 @@ export interface StartedTask {
   monitorPid: number;
 }
 
-/** errno names the start can fail with that are the request's fault, as Docker reports them (400). */
+/** errno names an exec can fail with that are the request's fault (a bad command), as Docker reports them (400). */
 const USER_FAULTS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 'EISDIR']);
+
+/** The monitor's word on a failed exec step (of a start or an exec) as an EngineError. */
+export function execFailure(doing: string, program: string, msg: MonitorMessage): EngineError {
+  const kind = USER_FAULTS.has(msg.code ?? '') ? 'InvalidArgument' : 'Internal';
+  return new EngineError(kind, `${doing}: exec ${JSON.stringify(program)}: ${msg.message?.replace(/^exec: /, '')}`);
+}
 
 export class TaskManager {
   private readonly live = new Map<string, MonitorConnection>();
@@ -107,10 +113,7 @@ function startFailure(spec: RuntimeSpec, msg: MonitorMessage | undefined): Engin
   const doing = `start container ${spec.id}`;
   if (!msg) return new EngineError('Internal', `${doing}: the monitor exited without a word`);
   if (msg.type !== 'failed') return new EngineError('Internal', `${doing}: unexpected monitor message ${JSON.stringify(msg)}`);
-  if (msg.step === 'exec') {
-    const kind = USER_FAULTS.has(msg.code ?? '') ? 'InvalidArgument' : 'Internal';
-    return new EngineError(kind, `${doing}: exec ${JSON.stringify(spec.args[0])}: ${msg.message?.replace(/^exec: /, '')}`);
-  }
+  if (msg.step === 'exec') return execFailure(doing, spec.args[0], msg);
   return new EngineError('Internal', `${doing}: ${msg.message}`);
 }
 

@@ -8,7 +8,9 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 
 export interface MonitorMessage {
-  type: 'created' | 'started' | 'failed' | 'exit' | 'ok' | 'error';
+  type: 'created' | 'started' | 'failed' | 'exit' | 'ok' | 'error' | 'attached' | 'exec-started';
+  /** attached: entries before this seq are in the log file, the rest come on the connection. */
+  nextSeq?: number;
   pid?: number;
   monitorPid?: number;
   exitCode?: number;

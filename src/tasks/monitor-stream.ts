@@ -5,7 +5,7 @@
 import type net from 'node:net';
 import path from 'node:path';
 import { EngineError } from '../errors';
-import { connectMonitorSocket } from './monitor-client';
+import { connectMonitorSocket, type MonitorMessage } from './monitor-client';
 
 export type MonitorFrame =
   | { type: 'stdout' | 'stderr'; seq: number; time: Date; data: Buffer }
@@ -21,16 +21,6 @@ const LOW_WATER_BYTES = 1024 * 1024;
 /** Consecutive entries of one stream are joined up to this size when the consumer does not need them apart. */
 const COALESCE_BYTES = 64 * 1024;
 
-export interface Handshake {
-  type: string;
-  nextSeq?: number;
-  pid?: number;
-  exitCode?: number;
-  signal?: number;
-  step?: string;
-  code?: string;
-  message?: string;
-}
 
 export class MonitorStream implements AsyncIterable<MonitorFrame> {
   private pending: Buffer = Buffer.alloc(0);
@@ -51,7 +41,7 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
   }
 
   /** Connects, sends one control line and reads its JSON answer; on success the connection speaks frames. */
-  static async open(containerDir: string, command: string): Promise<{ stream: MonitorStream | undefined; answer: Handshake }> {
+  static async open(containerDir: string, command: string): Promise<{ stream: MonitorStream | undefined; answer: MonitorMessage }> {
     const socket = await connectMonitorSocket(containerDir);
     socket.write(`${command}\n`);
     let buf = Buffer.alloc(0);
@@ -68,7 +58,7 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
       buf = Buffer.concat([buf, chunk]);
     }
     const nl = buf.indexOf(0x0a);
-    const answer = JSON.parse(buf.subarray(0, nl).toString('utf8')) as Handshake;
+    const answer = JSON.parse(buf.subarray(0, nl).toString('utf8')) as MonitorMessage;
     if (answer.type !== 'attached' && answer.type !== 'exec-started') {
       socket.destroy();
       return { stream: undefined, answer };
