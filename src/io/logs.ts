@@ -3,7 +3,6 @@
 // and "bin" (the exact bytes) when the output was not valid UTF-8.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import readline from 'node:readline';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -56,27 +55,46 @@ export function matches(e: LogEntry, f: LogFilter): boolean {
   return true;
 }
 
+/** The file's lines as Buffers, split on "\n" (JSON escapes every other line break). */
+async function* lines(input: fs.ReadStream): AsyncGenerator<Buffer> {
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of input) {
+    const buf: Buffer = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+    let start = 0;
+    for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
+      yield buf.subarray(start, nl);
+      start = nl + 1;
+    }
+    rest = buf.subarray(start);
+  }
+  if (rest.length) yield rest;
+}
+
 async function* readFile(file: string, signal?: AbortSignal): AsyncGenerator<LogEntry> {
   let input: fs.ReadStream;
   try {
-    input = fs.createReadStream(file, { encoding: 'utf8', signal });
+    input = fs.createReadStream(file, { signal, highWaterMark: 256 * 1024 });
     await new Promise<void>((resolve, reject) => { input.once('open', () => resolve()); input.once('error', reject); });
   } catch (err) {
     // A container that never started has no log yet, and rotation may have just dropped a file.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  for await (const line of readline.createInterface({ input, crlfDelay: Infinity })) {
-    if (!line) continue;
-    let parsed: JsonLine;
-    try {
-      parsed = JSON.parse(line) as JsonLine;
-    } catch {
-      // Only a torn last line from a crash can fail to parse; it carries nothing we can trust.
-      continue;
+  try {
+    for await (const line of lines(input)) {
+      if (!line.length) continue;
+      let parsed: JsonLine;
+      try {
+        parsed = JSON.parse(line.toString('utf8')) as JsonLine;
+      } catch {
+        // Only a torn last line from a crash can fail to parse; it carries nothing we can trust.
+        continue;
+      }
+      const data = parsed.bin !== undefined ? Buffer.from(parsed.bin, 'base64') : Buffer.from(parsed.log, 'utf8');
+      yield { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data, time: new Date(parsed.time), seq: parsed.seq ?? 0 };
     }
-    const data = parsed.bin !== undefined ? Buffer.from(parsed.bin, 'base64') : Buffer.from(parsed.log, 'utf8');
-    yield { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data, time: new Date(parsed.time), seq: parsed.seq ?? 0 };
+  } finally {
+    input.destroy();
   }
 }
 

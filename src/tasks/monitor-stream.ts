@@ -184,7 +184,8 @@ function decode(type: number, payload: Buffer): MonitorFrame {
   if (type === OUT_STDOUT || type === OUT_STDERR) {
     const seq = Number(payload.readBigUInt64BE(0));
     const time = new Date(Number(payload.readBigUInt64BE(8) / 1_000_000n));
-    return { type: type === OUT_STDOUT ? 'stdout' : 'stderr', seq, time, data: Buffer.from(payload.subarray(16)) };
+    // A view, not a copy: the chunk it points into lives as long as the frame does.
+    return { type: type === OUT_STDOUT ? 'stdout' : 'stderr', seq, time, data: payload.subarray(16) };
   }
   const body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
   if (type === OUT_EXIT) return { type: 'exit', exitCode: Number(body.exitCode), signal: Number(body.signal ?? 0) };
