@@ -38,8 +38,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
 ): handleBidiStreamingCall<Req, Res> {
   return (call: ServerDuplexStream<Req, Res>) => {
     const { signal } = callSignal(call, shutdown);
-    // destroyOnReturn false: the client half-closing (its stdin ended) must not tear down our output side.
-    const requests = call.iterator({ destroyOnReturn: false }) as AsyncIterator<Req>;
+    const requests = requestReader<Req>(call);
     let session: StdioSession | undefined;
     let finished = false;
     const fail = (err: unknown) => {
@@ -77,6 +76,38 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       finished = true;
       call.end();
     })().catch(fail);
+  };
+}
+
+/**
+ * The client's frames, pulled one at a time. Not the stream's own async iterator: that one destroys the
+ * call when it ends or errors, which would cut off our output (and the final status) mid-flight.
+ */
+function requestReader<Req>(call: ServerDuplexStream<Req, unknown>): AsyncIterator<Req> {
+  const queue: Req[] = [];
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => { const w = wake; wake = undefined; w?.(); };
+  call.on('data', (msg: Req) => {
+    queue.push(msg);
+    // Stdin waits for the container; past a few frames, let HTTP/2 hold the client back.
+    if (queue.length > 32) call.pause();
+    notify();
+  });
+  call.on('end', () => { ended = true; notify(); });
+  call.on('error', () => { ended = true; notify(); }); // our own status on the way out
+  return {
+    async next(): Promise<IteratorResult<Req>> {
+      for (;;) {
+        const msg = queue.shift();
+        if (msg !== undefined) {
+          if (queue.length < 8 && call.isPaused()) call.resume();
+          return { value: msg, done: false };
+        }
+        if (ended) return { value: undefined, done: true };
+        await new Promise<void>((resolve) => { wake = resolve; });
+      }
+    },
   };
 }
 

@@ -79,6 +79,8 @@ export class Attachment implements StdioSession {
   /** Connects an attach to the monitor and sets liveFrom (Infinity when the container has exited). */
   private async open(): Promise<void> {
     this.liveFrom = Infinity;
+    // A fresh one each time: a catch-up from the log after the container exited has no connection to lose.
+    this.lost = new Promise((resolve) => { this.markLost = resolve; });
     const { stdin, stdout, stderr } = this.selection;
     let opened;
     try {
@@ -98,8 +100,8 @@ export class Attachment implements StdioSession {
       return;
     }
     this.stream = stream;
-    this.lost = new Promise((resolve) => { this.markLost = resolve; });
-    void stream.closed.then(() => this.markLost());
+    const markLost = this.markLost;
+    void stream.closed.then(() => markLost());
     this.liveFrom = answer.nextSeq ?? 1;
   }
 

@@ -70,16 +70,22 @@ async function* lines(input: fs.ReadStream): AsyncGenerator<Buffer> {
   if (rest.length) yield rest;
 }
 
-async function* readFile(file: string, signal?: AbortSignal): AsyncGenerator<LogEntry> {
-  let input: fs.ReadStream;
-  try {
-    input = fs.createReadStream(file, { signal, highWaterMark: 256 * 1024 });
-    await new Promise<void>((resolve, reject) => { input.once('open', () => resolve()); input.once('error', reject); });
-  } catch (err) {
-    // A container that never started has no log yet, and rotation may have just dropped a file.
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw err;
+/** Opens every file of the log at once, so a rotation while we read renames nothing out from under us. */
+async function openAll(files: string[]): Promise<fsp.FileHandle[]> {
+  const handles: fsp.FileHandle[] = [];
+  for (const file of files) {
+    try {
+      handles.push(await fsp.open(file, 'r'));
+    } catch (err) {
+      // A container that never started has no log yet, and rotation may have just dropped a file.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
+  return handles;
+}
+
+async function* readFile(handle: fsp.FileHandle, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+  const input = handle.createReadStream({ signal, highWaterMark: 256 * 1024, autoClose: true });
   try {
     for await (const line of lines(input)) {
       if (!line.length) continue;
@@ -100,12 +106,17 @@ async function* readFile(file: string, signal?: AbortSignal): AsyncGenerator<Log
 
 export async function* readLog(logPath: string, filter: LogFilter, signal?: AbortSignal): AsyncGenerator<LogEntry> {
   const selected = async function* () {
-    for (const file of await logFiles(logPath)) {
-      for await (const e of readFile(file, signal)) {
-        // Entries are in seq order: past beforeSeq there is nothing more to take (and the file may still be growing).
-        if (filter.beforeSeq !== undefined && e.seq >= filter.beforeSeq) return;
-        if (matches(e, filter)) yield e;
+    const handles = await openAll(await logFiles(logPath));
+    try {
+      for (const handle of handles) {
+        for await (const e of readFile(handle, signal)) {
+          // Entries are in seq order: past beforeSeq there is nothing more to take (and the file may still be growing).
+          if (filter.beforeSeq !== undefined && e.seq >= filter.beforeSeq) return;
+          if (matches(e, filter)) yield e;
+        }
       }
+    } finally {
+      for (const h of handles) await h.close().catch(() => undefined); // already closed by its stream
     }
   };
   if (filter.tail === undefined) { yield* selected(); return; }
