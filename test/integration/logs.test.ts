@@ -63,9 +63,11 @@ describe.skipIf(!IS_ROOT)('logs', () => {
     await call(d.clients.containers, 'start', { containerId: id });
     let seen = 0;
     const daemon = d;
+    let stopped: Promise<void> | undefined;
     const first = await collect(d, { containerId: id, follow: true }, () => {
-      if (++seen === 30) void stopDaemon(daemon);
+      if (++seen === 30) stopped = stopDaemon(daemon);
     });
+    await stopped; // the old daemon must have let go of the root before the new one takes it
     expect(first.error).toMatchObject({ code: status.UNAVAILABLE });
     expect(first.entries.length).toBeGreaterThanOrEqual(30);
     // The container keeps writing while nobody serves.
