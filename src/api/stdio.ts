@@ -69,7 +69,9 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
         if (unflushed > MAX_UNFLUSHED_BYTES) {
           throw new EngineError('ResourceExhausted', 'this client read too slowly and was dropped; the container goes on');
         }
-        if (!ok) await drainOrLost(call, opened.session.lost, signal);
+        // Only the client's own pace matters here: if the monitor drops us meanwhile, the session
+        // catches up from the log once this client takes more.
+        if (!ok) await drained(call, signal);
       }
       if (finished || signal.aborted) return;
       if (detached) call.write(encode.detached());
@@ -111,20 +113,16 @@ function requestReader<Req>(call: ServerDuplexStream<Req, unknown>): AsyncIterat
   };
 }
 
-/** Waits for the call to drain, the monitor connection to go, or the call to end, leaving no listener behind. */
-function drainOrLost(call: ServerDuplexStream<unknown, unknown>, lost: Promise<void>, signal: AbortSignal): Promise<void> {
+/** Waits for the call to drain or to end, leaving no listener behind. */
+function drained(call: ServerDuplexStream<unknown, unknown>, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    let settled = false;
     const done = () => {
-      if (settled) return;
-      settled = true;
       call.off('drain', done);
       signal.removeEventListener('abort', done);
       resolve();
     };
     call.on('drain', done);
     signal.addEventListener('abort', done, { once: true });
-    void lost.then(done);
   });
 }
 

@@ -25,8 +25,6 @@ export interface StdioSession {
   resize(rows: number, cols: number): Promise<void> | void;
   signal(signal: number): Promise<void> | void;
   close(): void;
-  /** Resolves when the monitor dropped this session, so a blocked write must give up. */
-  readonly lost: Promise<void>;
 }
 
 export interface ExitLookup {
@@ -46,15 +44,9 @@ export class Attachment implements StdioSession {
   private rejectConnected!: (err: Error) => void;
   private readonly connected = new Promise<void>((resolve, reject) => { this.resolveConnected = resolve; this.rejectConnected = reject; });
   private closed = false;
-  /**
-   * Resolves when a monitor connection is gone: a writer blocked on a stuck client stops waiting and
-   * drains what is queued (bounded), ending with the exit or, if the client fell behind, RESOURCE_EXHAUSTED.
-   */
-  lost: Promise<void>;
-  private markLost!: () => void;
+  private readonly closeHooks: (() => void)[] = [];
 
   constructor(readonly selection: AttachSelection, private readonly stdinOnce: boolean, private readonly logPath: string, private readonly exits: ExitLookup) {
-    this.lost = new Promise((resolve) => { this.markLost = resolve; });
     this.connected.catch(() => undefined); // observed by events() and writeStdin()
   }
 
@@ -79,8 +71,6 @@ export class Attachment implements StdioSession {
   /** Connects an attach to the monitor and sets liveFrom (Infinity when the container has exited). */
   private async open(): Promise<void> {
     this.liveFrom = Infinity;
-    // A fresh one each time: a catch-up from the log after the container exited has no connection to lose.
-    this.lost = new Promise((resolve) => { this.markLost = resolve; });
     const { stdin, stdout, stderr } = this.selection;
     let opened;
     try {
@@ -100,8 +90,6 @@ export class Attachment implements StdioSession {
       return;
     }
     this.stream = stream;
-    const markLost = this.markLost;
-    void stream.closed.then(() => markLost());
     this.liveFrom = answer.nextSeq ?? 1;
   }
 
@@ -162,7 +150,7 @@ export class Attachment implements StdioSession {
   async writeStdin(data: Uint8Array): Promise<void> {
     await this.connected;
     if (!this.stream) return;
-    if (!this.stream.writeStdin(data)) await Promise.race([this.stream.drain(), this.lost]);
+    if (!this.stream.writeStdin(data)) await this.stream.drain();
   }
 
   /** This client is done with stdin; the container's stdin closes only with StdinOnce (the seed's rule). */
@@ -181,10 +169,15 @@ export class Attachment implements StdioSession {
     this.stream?.signal(signal);
   }
 
+  /** Runs when the client goes away (a pending attachment must then leave its container's list). */
+  onClose(fn: () => void): void {
+    this.closeHooks.push(fn);
+  }
+
   close(): void {
     this.closed = true;
+    for (const fn of this.closeHooks.splice(0)) fn();
     this.stream?.close();
-    this.markLost();
   }
 }
 

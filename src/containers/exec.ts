@@ -27,14 +27,9 @@ export interface StartedExec {
 
 /** An exec's stdio: its stream ends with its exit; closing stdin always closes the process's stdin. */
 class ExecSession implements StdioSession {
-  readonly lost: Promise<void>;
-  private markLost!: () => void;
   private closed = false;
 
-  constructor(private readonly stream: MonitorStream) {
-    this.lost = new Promise((resolve) => { this.markLost = resolve; });
-    void stream.closed.then(() => this.markLost());
-  }
+  constructor(private readonly stream: MonitorStream) {}
 
   async *events(): AsyncGenerator<AttachEvent> {
     for await (const f of this.stream.read(true)) {
@@ -46,7 +41,7 @@ class ExecSession implements StdioSession {
   }
 
   async writeStdin(data: Uint8Array): Promise<void> {
-    if (!this.stream.writeStdin(data)) await Promise.race([this.stream.drain(), this.lost]);
+    if (!this.stream.writeStdin(data)) await this.stream.drain();
   }
 
   closeStdin(): void { this.stream.closeStdin(); }
@@ -56,7 +51,6 @@ class ExecSession implements StdioSession {
   close(): void {
     this.closed = true;
     this.stream.close();
-    this.markLost();
   }
 }
 

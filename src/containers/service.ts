@@ -292,7 +292,7 @@ export class ContainerService {
     const set = this.pending.get(c.id) ?? new Set();
     set.add(entry);
     this.pending.set(c.id, set);
-    attachment.lost.then(() => this.pending.get(c.id)?.delete(entry), () => undefined);
+    attachment.onClose(() => this.pending.get(c.id)?.delete(entry));
     if (opts.start) {
       try {
         await this.start(c.id, opts.size);

@@ -28,15 +28,11 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
   private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private ended = false;
-  /** Resolves when the connection is gone and every frame it carried is queued. */
-  readonly closed: Promise<void>;
 
   private constructor(private readonly socket: net.Socket, rest: Buffer) {
-    let markClosed!: () => void;
-    this.closed = new Promise((resolve) => { markClosed = resolve; });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined); // 'close' follows; see read()
-    socket.on('close', () => { this.ended = true; markClosed(); this.notify(); });
+    socket.on('close', () => { this.ended = true; this.notify(); });
     if (rest.length) this.onData(rest);
   }
 
