@@ -22,11 +22,12 @@ async function pipeMiBs(command: string[]): Promise<number> {
 
 async function main(): Promise<void> {
   await withDaemon(async (clients) => {
+    const only = process.env.BENCH_ATTACH_KIND;
     const kinds: [string, string][] = [
       ['binary', `head -c ${BYTES} /dev/urandom`],
       ['text', `yes "a line of text that is about sixty characters long, give or take" | head -c ${BYTES}`],
     ];
-    for (const [kind, script] of kinds) {
+    for (const [kind, script] of kinds.filter(([k]) => !only || k === only)) {
       const pipe = await pipeMiBs(['sh', '-c', script]);
       const { id } = await call<typeof clients.containers, unknown, CreateContainerResponse>(clients.containers, 'create', {
         name: '', config: { ...emptyConfig(), image: 'busybox', cmd: ['sh', '-c', script] },

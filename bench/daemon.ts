@@ -16,7 +16,9 @@ export async function withDaemon(body: (clients: Clients) => Promise<void>): Pro
     fs.mkdirSync(path.dirname(tarPath), { recursive: true });
     execFileSync('bash', [path.join(PROJECT_ROOT, 'scripts', 'build-busybox-rootfs.sh'), tarPath], { stdio: 'inherit' });
   }
-  const daemon = spawn(process.execPath, [path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', root, '--listen', `unix://${socket}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_DAEMON_NODE_ARGS: extra node flags for berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const daemon = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', root, '--listen', `unix://${socket}`], { stdio: ['ignore', 'ignore', 'inherit'] });
   while (!fs.existsSync(socket)) {
     if (daemon.exitCode !== null) throw new Error(`berthd exited with ${daemon.exitCode}`);
     await new Promise((r) => setTimeout(r, 20));

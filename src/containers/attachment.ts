@@ -2,7 +2,7 @@
 // connected right after the start and first replays, from the log, every entry of this run that came
 // before its live stream (entries are logged before they fan out), so not a byte is missed.
 import { EngineError } from '../errors';
-import { readLog, type LogEntry } from '../io/logs';
+import { readLogRuns } from '../io/logs';
 import { MonitorStream } from '../tasks/monitor-stream';
 
 export interface AttachSelection {
@@ -74,7 +74,7 @@ export class Attachment implements StdioSession {
     const { stdin, stdout, stderr } = this.selection;
     let opened;
     try {
-      opened = await MonitorStream.open(this.containerDir, `attach ${JSON.stringify({ stdin, stdout, stderr })}`);
+      opened = await MonitorStream.open(this.containerDir, `attach ${JSON.stringify({ stdin, stdout, stderr, runs: true })}`);
     } catch (err) {
       // The monitor went away between our look at the state and the connect: it has exited.
       if (!(err instanceof EngineError && err.kind === 'Unavailable')) throw err;
@@ -108,7 +108,7 @@ export class Attachment implements StdioSession {
     let first = true;
     for (;;) {
       // The whole log (logs option) may have lost its oldest part to rotation; a catch-up may not.
-      yield* joined(this.catchUp(this.liveFrom, !(first && this.selection.logs)));
+      yield* this.catchUp(this.liveFrom, !(first && this.selection.logs));
       first = false;
       if (!this.stream) {
         if (this.exited) yield { type: 'exit', ...this.exited };
@@ -129,21 +129,20 @@ export class Attachment implements StdioSession {
     }
   }
 
-  /** Entries in (position, beforeSeq) from the log; with checkGap, a hole there (rotated away) is an error. */
-  private async *catchUp(beforeSeq: number, checkGap: boolean): AsyncGenerator<LogEntry> {
+  /** Entries in (position, beforeSeq) from the log, joined; with checkGap, a hole there (rotated away) is an error. */
+  private async *catchUp(beforeSeq: number, checkGap: boolean): AsyncGenerator<AttachEvent> {
     if (beforeSeq <= this.position + 1) return;
-    let expected = this.position + 1;
     const { stdout, stderr } = this.selection;
-    for await (const e of readLog(this.logPath, { stdout: true, stderr: true, afterSeq: this.position, beforeSeq: Number.isFinite(beforeSeq) ? beforeSeq : undefined })) {
-      if (checkGap && e.seq !== expected) {
-        throw new EngineError('ResourceExhausted', `attach: output ${expected}..${e.seq - 1} was rotated out of the log before this client could read it`);
-      }
-      expected = e.seq + 1;
-      this.position = e.seq;
-      if (e.stream === 'stdout' ? stdout : stderr) yield e;
+    const onGap = checkGap
+      ? (expected: number, found: number) => { throw new EngineError('ResourceExhausted', `attach: output ${expected}..${found - 1} was rotated out of the log before this client could read it`); }
+      : undefined;
+    const until = Number.isFinite(beforeSeq) ? beforeSeq : undefined;
+    for await (const { runs, lastSeq } of readLogRuns(this.logPath, { stdout, stderr, afterSeq: this.position, beforeSeq: until, onGap })) {
+      this.position = lastSeq;
+      for (const run of runs) yield { type: run.stream, data: run.data };
     }
-    if (checkGap && Number.isFinite(beforeSeq) && expected < beforeSeq) {
-      throw new EngineError('ResourceExhausted', `attach: output ${expected}..${beforeSeq - 1} is missing from the log`);
+    if (checkGap && until !== undefined && this.position + 1 < until) {
+      throw new EngineError('ResourceExhausted', `attach: output ${this.position + 1}..${until - 1} is missing from the log`);
     }
   }
 
@@ -179,22 +178,4 @@ export class Attachment implements StdioSession {
     for (const fn of this.closeHooks.splice(0)) fn();
     this.stream?.close();
   }
-}
-
-/** Replayed entries go out joined, up to 64 KiB of one stream per message: one message per line is slow. */
-async function* joined(entries: AsyncIterable<{ stream: 'stdout' | 'stderr'; data: Buffer }>): AsyncGenerator<AttachEvent> {
-  let type: 'stdout' | 'stderr' | undefined;
-  let parts: Buffer[] = [];
-  let size = 0;
-  for await (const e of entries) {
-    if ((e.stream !== type || size >= 64 * 1024) && type) {
-      yield { type, data: Buffer.concat(parts, size) };
-      parts = [];
-      size = 0;
-    }
-    type = e.stream;
-    parts.push(e.data);
-    size += e.data.length;
-  }
-  if (type && size) yield { type, data: Buffer.concat(parts, size) };
 }

@@ -3,6 +3,7 @@
 // and "bin" (the exact bytes) when the output was not valid UTF-8.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import { copyLineData, parseLine, scanLine, type LineShape } from './log-line';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -26,14 +27,6 @@ export interface LogFilter {
   tail?: number;
 }
 
-interface JsonLine {
-  log: string;
-  /** The exact bytes, base64, when they are not valid UTF-8 ("log" has U+FFFD in their place). */
-  bin?: string;
-  stream: string;
-  time: string;
-  seq?: number;
-}
 
 /** The log and its rotated files (<log>.1 is the newest of those), oldest first. */
 export async function logFiles(logPath: string): Promise<string[]> {
@@ -55,21 +48,6 @@ export function matches(e: LogEntry, f: LogFilter): boolean {
   return true;
 }
 
-/** The file's lines as Buffers, split on "\n" (JSON escapes every other line break). */
-async function* lines(input: fs.ReadStream): AsyncGenerator<Buffer> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of input) {
-    const buf: Buffer = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    let start = 0;
-    for (let nl = buf.indexOf(0x0a, start); nl >= 0; nl = buf.indexOf(0x0a, start)) {
-      yield buf.subarray(start, nl);
-      start = nl + 1;
-    }
-    rest = buf.subarray(start);
-  }
-  if (rest.length) yield rest;
-}
-
 /** Opens every file of the log at once, so a rotation while we read renames nothing out from under us. */
 async function openAll(files: string[]): Promise<fsp.FileHandle[]> {
   const handles: fsp.FileHandle[] = [];
@@ -84,49 +62,75 @@ async function openAll(files: string[]): Promise<fsp.FileHandle[]> {
   return handles;
 }
 
-async function* readFile(handle: fsp.FileHandle, signal?: AbortSignal): AsyncGenerator<LogEntry> {
-  const input = handle.createReadStream({ signal, highWaterMark: 256 * 1024, autoClose: true });
+/**
+ * A file's complete lines, a read's worth at a time (each chunk ends with "\n"), then a last piece
+ * without its newline if there is one (being written, or torn by a crash). Lines are handled
+ * synchronously within a chunk: one await per line would cost more than the parsing.
+ */
+async function* lineChunks(handle: fsp.FileHandle, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const input = handle.createReadStream({ signal, highWaterMark: 1024 * 1024, autoClose: true });
+  let rest: Buffer = Buffer.alloc(0);
   try {
-    for await (const line of lines(input)) {
-      if (!line.length) continue;
-      let parsed: JsonLine;
-      try {
-        parsed = JSON.parse(line.toString('utf8')) as JsonLine;
-      } catch {
-        // Only a torn last line from a crash can fail to parse; it carries nothing we can trust.
-        continue;
-      }
-      const data = parsed.bin !== undefined ? Buffer.from(parsed.bin, 'base64') : Buffer.from(parsed.log, 'utf8');
-      yield { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data, time: new Date(parsed.time), seq: parsed.seq ?? 0 };
+    for await (const chunk of input) {
+      const buf: Buffer = rest.length ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
+      const end = buf.lastIndexOf(0x0a) + 1;
+      rest = buf.subarray(end);
+      if (end > 0) yield buf.subarray(0, end);
     }
+    if (rest.length) yield rest;
   } finally {
     input.destroy();
   }
 }
 
-export async function* readLog(logPath: string, filter: LogFilter, signal?: AbortSignal): AsyncGenerator<LogEntry> {
-  const selected = async function* () {
-    const handles = await openAll(await logFiles(logPath));
-    try {
-      for (const handle of handles) {
-        for await (const e of readFile(handle, signal)) {
-          // Entries are in seq order: past beforeSeq there is nothing more to take (and the file may still be growing).
-          if (filter.beforeSeq !== undefined && e.seq >= filter.beforeSeq) return;
-          if (matches(e, filter)) yield e;
-        }
-      }
-    } finally {
-      for (const h of handles) await h.close().catch(() => undefined); // already closed by its stream
-    }
-  };
-  if (filter.tail === undefined) { yield* selected(); return; }
-  if (filter.tail <= 0) return;
-  const last: LogEntry[] = [];
-  for await (const e of selected()) {
-    last.push(e);
-    if (last.length > filter.tail) last.shift();
+/** Calls visit(start, end) for each non-empty line of chunk; stops when it returns false. */
+function eachLine(chunk: Buffer, visit: (start: number, end: number) => boolean): void {
+  let start = 0;
+  while (start < chunk.length) {
+    let nl = chunk.indexOf(0x0a, start);
+    if (nl < 0) nl = chunk.length;
+    if (nl > start && !visit(start, nl)) return;
+    start = nl + 1;
   }
-  yield* last;
+}
+
+/** The selected entries in batches (as they were read), oldest first. */
+export async function* readLogBatches(logPath: string, filter: LogFilter, signal?: AbortSignal): AsyncGenerator<LogEntry[]> {
+  const handles = await openAll(await logFiles(logPath));
+  try {
+    for (const handle of handles) {
+      for await (const chunk of lineChunks(handle, signal)) {
+        const selected: LogEntry[] = [];
+        let done = false;
+        eachLine(chunk, (start, end) => {
+          const e = parseLine(chunk, start, end);
+          if (!e) return true; // only a torn line fails, and it carries nothing we can trust
+          // Entries are in seq order: past beforeSeq there is nothing more to take (and the file may still be growing).
+          if (filter.beforeSeq !== undefined && e.seq >= filter.beforeSeq) { done = true; return false; }
+          if (matches(e, filter)) selected.push(e);
+          return true;
+        });
+        if (selected.length) yield selected;
+        if (done) return;
+      }
+    }
+  } finally {
+    for (const h of handles) await h.close().catch(() => undefined); // already closed by its stream
+  }
+}
+
+export async function* readLog(logPath: string, filter: LogFilter, signal?: AbortSignal): AsyncGenerator<LogEntry> {
+  if (filter.tail === undefined) {
+    for await (const batch of readLogBatches(logPath, filter, signal)) yield* batch;
+    return;
+  }
+  if (filter.tail <= 0) return;
+  let last: LogEntry[] = [];
+  for await (const batch of readLogBatches(logPath, filter, signal)) {
+    last = last.concat(batch);
+    if (last.length > 2 * filter.tail) last = last.slice(-filter.tail);
+  }
+  yield* last.slice(-filter.tail);
 }
 
 /** The seq of the newest entry in the log, 0 when there is none: a restarted container goes on from there. */
@@ -159,5 +163,101 @@ async function lastSeqIn(file: string): Promise<number> {
     return 0;
   } finally {
     await handle.close();
+  }
+}
+
+/** Consecutive entries of one stream, joined: what an attach catch-up sends as one message. */
+export interface LogRun {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export interface RunsRequest {
+  stdout: boolean;
+  stderr: boolean;
+  /** Entries with a greater seq... */
+  afterSeq: number;
+  /** ...and a smaller one. */
+  beforeSeq?: number;
+  /** Called when a seq is not the one after the last (the first must be afterSeq + 1): it may throw. */
+  onGap?: (expected: number, found: number) => void;
+}
+
+const RUN_BYTES = 1024 * 1024;
+
+/** Builds runs in shared 1 MiB buffers, copying each line's bytes once. */
+class RunJoiner {
+  private out = Buffer.allocUnsafe(RUN_BYTES);
+  private start = 0;
+  private at = 0;
+  private stream: 'stdout' | 'stderr' = 'stdout';
+  runs: LogRun[] = [];
+
+  add(chunk: Buffer, shape: LineShape): void {
+    const room = shape.dataEnd - shape.dataStart; // decoded bytes are never more than encoded ones
+    if (this.at > this.start && (shape.stream !== this.stream || this.at - this.start + room > RUN_BYTES)) this.end();
+    if (this.at + room > this.out.length) {
+      this.end();
+      this.out = Buffer.allocUnsafe(Math.max(RUN_BYTES, room));
+      this.start = this.at = 0;
+    }
+    this.stream = shape.stream;
+    this.at += copyLineData(chunk, shape, this.out, this.at);
+  }
+
+  end(): void {
+    if (this.at > this.start) this.runs.push({ stream: this.stream, data: this.out.subarray(this.start, this.at) });
+    this.start = this.at;
+  }
+
+  take(): LogRun[] {
+    const runs = this.runs;
+    this.runs = [];
+    return runs;
+  }
+}
+
+/**
+ * The entries in (afterSeq, beforeSeq) of the selected streams, as runs of up to 1 MiB: the catch-up
+ * of an attach that fell behind, which must be faster than a container writing flat out. Yields each
+ * read's runs with the last seq it covered (entries of streams not selected count too).
+ */
+export async function* readLogRuns(logPath: string, req: RunsRequest, signal?: AbortSignal): AsyncGenerator<{ runs: LogRun[]; lastSeq: number }> {
+  const handles = await openAll(await logFiles(logPath));
+  const joiner = new RunJoiner();
+  let lastSeq = req.afterSeq;
+  try {
+    for (const handle of handles) {
+      for await (const chunk of lineChunks(handle, signal)) {
+        const before = lastSeq;
+        let done = false;
+        eachLine(chunk, (start, end) => {
+          const shape = scanLine(chunk, start, end);
+          let seq: number, stream: 'stdout' | 'stderr';
+          let entry: LogEntry | undefined;
+          if (shape) {
+            ({ seq, stream } = shape);
+          } else {
+            entry = parseLine(chunk, start, end); // another writer's line; undefined if torn
+            if (!entry) return true;
+            ({ seq, stream } = entry);
+          }
+          if (seq <= req.afterSeq) return true;
+          if (req.beforeSeq !== undefined && seq >= req.beforeSeq) { done = true; return false; }
+          if (seq !== lastSeq + 1) req.onGap?.(lastSeq + 1, seq);
+          lastSeq = seq;
+          if (stream === 'stdout' ? !req.stdout : !req.stderr) return true;
+          if (shape) joiner.add(chunk, shape);
+          else if (entry) { joiner.end(); joiner.runs.push({ stream, data: entry.data }); }
+          return true;
+        });
+        joiner.end();
+        const runs = joiner.take();
+        if (runs.length || lastSeq !== before) yield { runs, lastSeq };
+        if (done) return;
+      }
+    }
+  } finally {
+    for (const h of handles) await h.close().catch(() => undefined); // already closed by its stream
   }
 }

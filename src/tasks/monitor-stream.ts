@@ -12,7 +12,7 @@ export type MonitorFrame =
   | { type: 'exit'; exitCode: number; signal: number }
   | { type: 'reply'; body: { type: string; message?: string } };
 
-const OUT_STDOUT = 1, OUT_STDERR = 2, OUT_EXIT = 3, OUT_REPLY = 4;
+const OUT_STDOUT = 1, OUT_STDERR = 2, OUT_EXIT = 3, OUT_REPLY = 4, OUT_STDOUT_RUN = 5, OUT_STDERR_RUN = 6;
 const IN_STDIN = 10, IN_CLOSE_STDIN = 11, IN_RESIZE = 12, IN_SIGNAL = 13;
 const HEADER_BYTES = 5;
 /** Output queued here before the socket is paused, and the level it must fall under to resume. */
@@ -23,7 +23,9 @@ const COALESCE_BYTES = 64 * 1024;
 
 
 export class MonitorStream implements AsyncIterable<MonitorFrame> {
-  private pending: Buffer = Buffer.alloc(0);
+  /** Received bytes not yet parsed: joined only once a whole frame is there (a run is up to 1 MiB). */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
   private readonly frames: MonitorFrame[] = [];
   private queuedBytes = 0;
   private wake: (() => void) | undefined;
@@ -66,19 +68,30 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
   }
 
   private onData(chunk: Buffer): void {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
-    while (this.pending.length >= HEADER_BYTES) {
-      const length = this.pending.readUInt32BE(1);
-      if (this.pending.length < HEADER_BYTES + length) break;
-      const type = this.pending[0];
-      const payload = this.pending.subarray(HEADER_BYTES, HEADER_BYTES + length);
-      this.pending = this.pending.subarray(HEADER_BYTES + length);
-      const frame = decode(type, payload);
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    for (;;) {
+      const head = this.peek(HEADER_BYTES);
+      if (!head) break;
+      const length = head.readUInt32BE(1);
+      const whole = this.peek(HEADER_BYTES + length);
+      if (!whole) break;
+      this.pending[0] = whole.subarray(HEADER_BYTES + length);
+      this.pendingBytes -= HEADER_BYTES + length;
+      if (!this.pending[0].length) this.pending.shift();
+      const frame = decode(whole[0], whole.subarray(HEADER_BYTES, HEADER_BYTES + length));
       this.frames.push(frame);
       if (frame.type === 'stdout' || frame.type === 'stderr') this.queuedBytes += frame.data.length;
     }
     if (this.queuedBytes > HIGH_WATER_BYTES) this.socket.pause();
     this.notify();
+  }
+
+  /** The first n pending bytes as pending[0] (joining chunks once, when all are there), or undefined. */
+  private peek(n: number): Buffer | undefined {
+    if (this.pendingBytes < n) return undefined;
+    if (this.pending[0].length < n) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
+    return this.pending[0];
   }
 
   private notify(): void {
@@ -177,6 +190,12 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
 }
 
 function decode(type: number, payload: Buffer): MonitorFrame {
+  if (type === OUT_STDOUT_RUN || type === OUT_STDERR_RUN) {
+    // A run: count consecutive entries of one stream; it stands for its last one (seq and time).
+    const seq = Number(payload.readBigUInt64BE(0)) + payload.readUInt32BE(16) - 1;
+    const time = new Date(Number(payload.readBigUInt64BE(8) / 1_000_000n));
+    return { type: type === OUT_STDOUT_RUN ? 'stdout' : 'stderr', seq, time, data: payload.subarray(20) };
+  }
   if (type === OUT_STDOUT || type === OUT_STDERR) {
     const seq = Number(payload.readBigUInt64BE(0));
     const time = new Date(Number(payload.readBigUInt64BE(8) / 1_000_000n));

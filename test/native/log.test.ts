@@ -42,4 +42,13 @@ describe.skipIf(!canRunContainers())('berth-monitor log', () => {
     const [line] = readLog(c.logPath);
     expect(line.log).toBe('ok \u00e9 bad \ufffd\ufffd ctl \u0001 "q" \\ end\n');
   });
+
+  it('binary output (over a quarter of its bytes from 0x80 up) gets an empty "log" and its exact bytes in "bin"', async () => {
+    const c = makeContainer(['printf', '\\377\\376\\375\\374 ab\\n']);
+    cleanup.push(c.remove);
+    await run(c.dir);
+    const line = JSON.parse(fs.readFileSync(c.logPath, 'utf8').trim()) as { log: string; bin: string };
+    expect(line.log).toBe('');
+    expect(Buffer.from(line.bin, 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0xfd, 0xfc, 0x20, 0x61, 0x62, 0x0a]));
+  });
 });

@@ -23,7 +23,7 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     cleanup.push(c.remove);
     return c;
   };
-  const attach = async (dir: string, what: { stdin?: boolean; stdout?: boolean; stderr?: boolean }) => {
+  const attach = async (dir: string, what: { stdin?: boolean; stdout?: boolean; stderr?: boolean; runs?: boolean }) => {
     const a = await FrameClient.connect(dir);
     cleanup.push(() => a.close());
     const reply = await a.command(`attach ${JSON.stringify(what)}`);
@@ -115,6 +115,37 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     expect(outFrames[0].timeNs).toBe(ns);
     expect(one.a.frames.at(-1)!.type).toBe(FRAME.exit);
     expect(one.a.exitFrame()).toEqual({ exitCode: 0, signal: 0 });
+  });
+
+  it('runs: entries in a row of one stream come joined, with first seq, count and the bytes of the log', async () => {
+    // A burst of stdout lines, then stdout and stderr taking turns.
+    const script = 'read x; i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done; for j in 1 2 3; do echo o$j; echo e$j >&2; done';
+    const c = container(['sh', '-c', script], (s) => { s.openStdin = true; });
+    await startContainer(c.dir);
+    const { a, reply } = await attach(c.dir, { stdin: true, stdout: true, stderr: true, runs: true });
+    expect(reply).toEqual({ type: 'attached', nextSeq: 1 });
+    a.stdin('go\n');
+    await a.exited();
+    const runs = a.frames.filter((f) => f.type === 5 || f.type === 6).map((f) => ({
+      stream: f.type === 5 ? 'stdout' : 'stderr', first: Number(f.payload.readBigUInt64BE(0)),
+      count: f.payload.readUInt32BE(16), data: f.payload.subarray(20).toString(),
+    }));
+    expect(a.frames.filter((f) => f.type === FRAME.stdout || f.type === FRAME.stderr)).toEqual([]);
+    const log = readLog(c.logPath);
+    expect(log).toHaveLength(2006);
+    // The runs cover the log's entries in order, each a stretch of one stream.
+    let next = 1;
+    for (const r of runs) {
+      expect(r.first).toBe(next);
+      const entries = log.slice(r.first - 1, r.first - 1 + r.count);
+      expect(entries.every((l) => l.stream === r.stream)).toBe(true);
+      expect(r.data).toBe(entries.map((l) => l.log).join(''));
+      next += r.count;
+    }
+    expect(next).toBe(2007);
+    expect(runs.length).toBeLessThan(2006);
+    // The two pipes are read in turns, so how stderr lines fall between stdout ones may vary.
+    expect(runs.filter((r) => r.stream === 'stderr').map((r) => r.data).join('')).toBe('e1\ne2\ne3\n');
   });
 
   it('rotation: maxSizeBytes 4096, maxFiles 3 leaves log, log.1, log.2 with contiguous seqs', async () => {

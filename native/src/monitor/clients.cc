@@ -95,40 +95,56 @@ void Clients::parse_frames(Client& c, const ClientHandlers& h) {
 }
 
 void Clients::on_writable(Client& c) {
-  while (!c.dead && !c.out.empty()) {
-    ssize_t n = write(c.fd, c.out.data(), c.out.size());
+  while (!c.dead && c.pending() > 0) {
+    ssize_t n = write(c.fd, c.out.data() + c.out_at, c.pending());
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0 && errno == EAGAIN) break;
     if (n < 0) {
       drop(c);
       return;
     }
-    c.out.erase(0, static_cast<size_t>(n));
+    c.out_at += static_cast<size_t>(n);
   }
-  if (!c.dead && c.closing && c.out.empty()) drop(c);
+  // Written bytes are cut off the front only now and then: erasing per write is quadratic.
+  if (c.out_at == c.out.size()) {
+    c.out.clear();
+    c.out_at = 0;
+  } else if (c.out_at > (1 << 20) && c.out_at > c.out.size() / 2) {
+    c.out.erase(0, c.out_at);
+    c.out_at = 0;
+  }
+  if (!c.dead && c.closing && c.pending() == 0) drop(c);
+}
+
+bool Clients::queue(Client& c, const char* data, size_t len) {
+  if (c.dead) return false;
+  size_t limit = c.mode == ClientMode::kLines ? kMaxLinesPending : kMaxFramesPending;
+  if (c.pending() + len > limit) {
+    drop(c);  // never block on a client, never grow without bound
+    return false;
+  }
+  c.out.append(data, len);
+  return true;
 }
 
 void Clients::send(Client& c, const std::string& bytes) {
-  if (c.dead) return;
-  size_t limit = c.mode == ClientMode::kLines ? kMaxLinesPending : kMaxFramesPending;
-  if (c.out.size() + bytes.size() > limit) {
-    drop(c);  // never block on a client, never grow without bound
-    return;
-  }
-  c.out += bytes;
-  on_writable(c);
+  if (queue(c, bytes.data(), bytes.size())) on_writable(c);
 }
 
 void Clients::send_frame(Client& c, uint8_t type, const std::string& head, const char* data, size_t len) {
-  if (c.dead) return;
   uint32_t n = static_cast<uint32_t>(head.size() + len);
-  std::string frame;
-  frame.reserve(5 + n);
-  frame.push_back(static_cast<char>(type));
-  for (int shift = 24; shift >= 0; shift -= 8) frame.push_back(static_cast<char>((n >> shift) & 0xff));
-  frame += head;
-  frame.append(data, len);
-  send(c, frame);
+  char header[5] = {static_cast<char>(type), static_cast<char>(n >> 24), static_cast<char>(n >> 16),
+                    static_cast<char>(n >> 8), static_cast<char>(n)};
+  if (c.dead || c.pending() + 5 + n > kMaxFramesPending) {
+    drop(c);
+    return;
+  }
+  queue(c, header, sizeof header) && queue(c, head.data(), head.size()) && queue(c, data, len);
+}
+
+void Clients::flush() {
+  for (Client& c : clients_)
+    if (!c.dead && c.pending() > 0) on_writable(c);
 }
 
 void Clients::close_after_flush(Client& c) {
@@ -151,13 +167,13 @@ void Clients::flush_all(int timeout_ms) {
     sweep();
     std::vector<pollfd> fds;
     for (Client& c : clients_)
-      if (!c.out.empty()) fds.push_back({c.fd, POLLOUT, 0});
+      if (c.pending() > 0) fds.push_back({c.fd, POLLOUT, 0});
     if (fds.empty()) return;
     clock_gettime(CLOCK_MONOTONIC, &now);
     long left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
     if (left <= 0 || poll(fds.data(), fds.size(), static_cast<int>(left)) < 0) return;
     for (Client& c : clients_)
-      if (!c.out.empty()) on_writable(c);
+      if (c.pending() > 0) on_writable(c);
   }
 }
 

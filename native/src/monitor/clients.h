@@ -12,7 +12,7 @@ namespace berth {
 
 // Frame types (native/README.md, "Binary frames").
 enum FrameType : uint8_t {
-  kFrameStdout = 1, kFrameStderr = 2, kFrameExit = 3, kFrameReply = 4,
+  kFrameStdout = 1, kFrameStderr = 2, kFrameExit = 3, kFrameReply = 4, kFrameStdoutRun = 5, kFrameStderrRun = 6,
   kFrameStdin = 10, kFrameCloseStdin = 11, kFrameResize = 12, kFrameSignal = 13,
 };
 
@@ -25,10 +25,13 @@ struct Client {
   int fd = -1;
   ClientMode mode = ClientMode::kLines;
   std::string in;   // partial command line or frame
-  std::string out;  // bytes not yet written
+  std::string out;  // bytes not yet written start at out_at
+  size_t out_at = 0;
+  size_t pending() const { return out.size() - out_at; }
   bool dead = false;
   bool closing = false;  // close as soon as out is written (after an exit frame)
   bool want_stdout = true, want_stderr = true, want_stdin = false;
+  bool runs = false;  // output as run frames (several entries per frame)
   ExecSession* exec = nullptr;
   // Frame parser: a stdin frame's payload is passed on piece by piece as it arrives.
   bool in_frame = false;
@@ -61,9 +64,12 @@ class Clients {
   void process(Client& c, const ClientHandlers& h);
   // POLLOUT: writes what is queued.
   void on_writable(Client& c);
+  // Queues and writes what it can now.
   void send(Client& c, const std::string& bytes);
-  // type, 4-byte BE length, head, data.
+  // Queues type, 4-byte BE length, head, data; written by flush() (once per loop round).
   void send_frame(Client& c, uint8_t type, const std::string& head, const char* data, size_t len);
+  // Writes what every client has queued, as far as its socket takes it.
+  void flush();
   void close_after_flush(Client& c);
   void drop(Client& c);
   // Closes and forgets clients marked dead.
@@ -73,6 +79,8 @@ class Clients {
 
  private:
   void parse_frames(Client& c, const ClientHandlers& h);
+  // Appends to c's queue; drops c (false) if that would pass its bound.
+  bool queue(Client& c, const char* data, size_t len);
   std::list<Client> clients_;  // a list: Client& stays valid while others come and go
   uint64_t next_id_ = 1;
 };

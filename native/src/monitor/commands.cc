@@ -52,14 +52,14 @@ std::string close_stdin(InputSink& sink, bool exists) {
 }
 
 std::string attach(Loop& loop, Client& c, const std::string& arg) {
-  bool want[3] = {false, true, true};  // stdin, stdout, stderr
+  bool want[4] = {false, true, true, false};  // stdin, stdout, stderr, runs
   if (!arg.empty()) {
     json::Value v;
     std::string why;
     if (!json::parse(arg, &v, &why) || v.kind != json::Value::Kind::Object)
       return error_reply("attach: expected {\"stdin\":bool,\"stdout\":bool,\"stderr\":bool}");
-    const char* keys[3] = {"stdin", "stdout", "stderr"};
-    for (int i = 0; i < 3; i++)
+    const char* keys[4] = {"stdin", "stdout", "stderr", "runs"};
+    for (int i = 0; i < 4; i++)
       if (const json::Value* b = v.get(keys[i]); b && b->kind == json::Value::Kind::Bool) want[i] = b->boolean;
   }
   if (loop.reaped) {
@@ -68,10 +68,12 @@ std::string attach(Loop& loop, Client& c, const std::string& arg) {
     return exit_json(loop.exit_code, loop.exit_signal);
   }
   if (want[0] && !loop.l->spec->open_stdin) return error_reply("attach: stdin requested but openStdin is false");
+  end_run(loop);
   c.mode = ClientMode::kAttach;
   c.want_stdin = want[0];
   c.want_stdout = want[1];
   c.want_stderr = want[2];
+  c.runs = want[3];
   return "{\"type\":\"attached\",\"nextSeq\":" + std::to_string(loop.log.next_seq()) + "}\n";
 }
 

@@ -67,9 +67,11 @@ void reap(Loop& loop) {
   }
 }
 
+// Reads up to 1 MiB per round, so a container that writes without pause does not keep the
+// clients waiting for their turn.
 void read_output(Loop& loop, int* fd, Stream s) {
-  char buf[65536];
-  for (;;) {
+  static char buf[256 * 1024];
+  for (int round = 0; round < 4; round++) {
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
@@ -83,14 +85,29 @@ void read_output(Loop& loop, int* fd, Stream s) {
   }
 }
 
-// Every log entry goes on, as the same entry, to the attach clients that asked for its stream.
+bool wants(const Client& c, Stream s) {
+  return !c.dead && c.mode == ClientMode::kAttach && (s == Stream::kStdout ? c.want_stdout : c.want_stderr);
+}
+
+// Every log entry goes on to the attach clients that asked for its stream: as its own frame, or
+// joined with its neighbours into a run. Both are only queued here; deliver() sends them, after
+// the log writer has written the lines.
 void on_entry(Loop& loop, const Entry& e) {
-  std::string head = entry_head(e.seq, e.time_ns);
+  Run& r = loop.run;
+  if (r.count > 0 && (r.stream != e.stream || r.bytes.size() + e.len > Run::kMaxRunBytes)) end_run(loop);
+  if (r.count == 0) {
+    r.stream = e.stream;
+    r.first_seq = e.seq;
+  }
+  r.count++;
+  r.last_time_ns = e.time_ns;
+  r.bytes.append(e.data, e.len);
+  std::string head;
   uint8_t type = e.stream == Stream::kStdout ? kFrameStdout : kFrameStderr;
   for (Client& c : loop.clients.all()) {
-    if (c.dead || c.mode != ClientMode::kAttach) continue;
-    if (e.stream == Stream::kStdout ? c.want_stdout : c.want_stderr)
-      loop.clients.send_frame(c, type, head, e.data, e.len);
+    if (c.runs || !wants(c, e.stream)) continue;
+    if (head.empty()) head = entry_head(e.seq, e.time_ns);
+    loop.clients.send_frame(c, type, head, e.data, e.len);
   }
 }
 
@@ -107,6 +124,8 @@ int min_timeout(int a, int b) { return a < 0 ? b : b < 0 ? a : (a < b ? a : b); 
 // One round: builds the poll set with a handler per slot, waits, dispatches.
 void poll_once(Loop& loop) {
   Launched* l = loop.l;
+  int stale_ms = loop.log.flush_stale();
+  deliver(loop);
   std::vector<pollfd> fds;
   std::vector<std::function<void(short)>> fns;
   auto add = [&](int fd, short ev, std::function<void(short)> fn) {
@@ -127,7 +146,7 @@ void poll_once(Loop& loop) {
   for (Client& c : loop.clients.all()) {
     // A client whose input target is full is not read: the socket fills and slows the writer.
     bool readable = !c.closing && client_can_read(loop, c);
-    short ev = static_cast<short>((readable ? POLLIN : 0) | (c.out.empty() ? 0 : POLLOUT));
+    short ev = static_cast<short>((readable ? POLLIN : 0) | (c.pending() > 0 ? POLLOUT : 0));
     if (ev == 0) continue;  // looked at again once its stdin target drains
     Client* cp = &c;
     add(c.fd, ev, [&loop, cp, readable](short re) {
@@ -135,15 +154,34 @@ void poll_once(Loop& loop) {
       if (readable && (re & (POLLIN | POLLHUP | POLLERR))) loop.clients.on_readable(*cp, loop.handlers);
     });
   }
-  int timeout = min_timeout(loop.log.flush_stale(), exec_timeout_ms(loop));
+  int timeout = min_timeout(stale_ms, exec_timeout_ms(loop));
   if (loop.reaped) timeout = min_timeout(timeout, drain_left_ms(loop.reaped_at));
   if (poll(fds.data(), fds.size(), timeout) < 0) return;  // EINTR: the next round rebuilds
   // Slots added by a handler (accept, exec) wait for the next round.
   for (size_t i = 0; i < fds.size(); i++)
     if (fds[i].revents) fns[i](fds[i].revents);
+  deliver(loop);
 }
 
 }  // namespace
+
+void end_run(Loop& loop) {
+  Run& r = loop.run;
+  if (r.count == 0) return;
+  // Head: BE first seq, BE time (of the last entry), BE entry count.
+  std::string head = entry_head(r.first_seq, r.last_time_ns);
+  for (int shift = 24; shift >= 0; shift -= 8) head.push_back(static_cast<char>((r.count >> shift) & 0xff));
+  uint8_t type = r.stream == Stream::kStdout ? kFrameStdoutRun : kFrameStderrRun;
+  for (Client& c : loop.clients.all())
+    if (c.runs && wants(c, r.stream)) loop.clients.send_frame(c, type, head, r.bytes.data(), r.bytes.size());
+  r.count = 0;
+  r.bytes.clear();
+}
+
+void deliver(Loop& loop) {
+  end_run(loop);
+  loop.clients.flush();
+}
 
 int run_event_loop(Launched* l) {
   Loop loop(l, [&loop](const Entry& e) { on_entry(loop, e); });
@@ -170,6 +208,7 @@ int run_event_loop(Launched* l) {
   }
   loop.log.finish(Stream::kStdout);
   loop.log.finish(Stream::kStderr);
+  deliver(loop);
   loop.log.sync();
   write_exit_file(loop.exit_code, loop.exit_signal);
   // Exec sessions still draining end now (their processes died with init's pid namespace).

@@ -2,6 +2,11 @@
 // nothing above U+10FFFF).
 #include "monitor/json_escape.h"
 
+#include <stdint.h>
+#include <string.h>
+
+#include <memory>
+
 namespace berth {
 
 namespace {
@@ -34,44 +39,90 @@ size_t valid_sequence(const unsigned char* p, size_t avail) {
 
 }  // namespace
 
-void append_json_string(std::string* out, const char* data, size_t len) {
+namespace {
+
+// What each byte needs: 0 goes through as it is, 1 is escaped, 2 starts a multi-byte sequence.
+struct ByteClasses {
+  unsigned char c[256];
+  ByteClasses() {
+    for (int i = 0; i < 256; i++) c[i] = i < 0x20 || i == '"' || i == '\\' ? 1 : i >= 0x80 ? 2 : 0;
+  }
+};
+const ByteClasses kClass;
+
+// Whether any of the 8 bytes in v needs more than a copy: below 0x20, '"', '\\' or from 0x80.
+// (The classic "has a zero byte" bit trick, applied to v and to v xor each special byte.)
+inline bool needs_care(uint64_t v) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+  auto has_zero = [&](uint64_t x) { return ((x - ones) & ~x & highs) != 0; };
+  auto below = [&](uint64_t x, uint64_t n) { return ((x - ones * n) & ~x & highs) != 0; };
+  return (v & highs) || below(v, 0x20) || has_zero(v ^ (ones * '"')) || has_zero(v ^ (ones * '\\'));
+}
+
+}  // namespace
+
+char* write_json_string(char* dst, const char* data, size_t len, bool* valid) {
   static const char kHex[] = "0123456789abcdef";
   const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
-  out->push_back('"');
+  *dst++ = '"';
   size_t i = 0;
   while (i < len) {
-    unsigned char c = p[i];
-    if (c >= 0x80) {
-      size_t n = valid_sequence(p + i, len - i);
-      if (n == 0) {
-        out->append("\xEF\xBF\xBD");  // U+FFFD
-        i++;
-      } else {
-        out->append(data + i, n);
-        i += n;
-      }
+    // Plain text goes 8 bytes at a time.
+    uint64_t v;
+    if (i + 8 <= len && (memcpy(&v, p + i, 8), !needs_care(v))) {
+      memcpy(dst, &v, 8);
+      dst += 8;
+      i += 8;
       continue;
     }
-    switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\n': out->append("\\n"); break;
-      case '\r': out->append("\\r"); break;
-      case '\t': out->append("\\t"); break;
-      case '\b': out->append("\\b"); break;
-      case '\f': out->append("\\f"); break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xF]);
+    unsigned char c = p[i];
+    switch (kClass.c[c]) {
+      case 0:
+        *dst++ = static_cast<char>(c);
+        i++;
+        continue;
+      case 2: {
+        size_t n = valid_sequence(p + i, len - i);
+        if (n == 0) {
+          memcpy(dst, "\xEF\xBF\xBD", 3);  // U+FFFD
+          dst += 3;
+          *valid = false;
+          i++;
         } else {
-          out->push_back(static_cast<char>(c));
+          memcpy(dst, data + i, n);
+          dst += n;
+          i += n;
         }
+        continue;
+      }
+    }
+    *dst++ = '\\';
+    switch (c) {
+      case '"': *dst++ = '"'; break;
+      case '\\': *dst++ = '\\'; break;
+      case '\n': *dst++ = 'n'; break;
+      case '\r': *dst++ = 'r'; break;
+      case '\t': *dst++ = 't'; break;
+      case '\b': *dst++ = 'b'; break;
+      case '\f': *dst++ = 'f'; break;
+      default:
+        memcpy(dst, "u00", 3);
+        dst[3] = kHex[c >> 4];
+        dst[4] = kHex[c & 0xF];
+        dst += 5;
     }
     i++;
   }
-  out->push_back('"');
+  *dst++ = '"';
+  return dst;
+}
+
+bool append_json_string(std::string* out, const char* data, size_t len) {
+  std::unique_ptr<char[]> buf(new char[2 + 6 * len]);
+  bool valid = true;
+  char* end = write_json_string(buf.get(), data, len, &valid);
+  out->append(buf.get(), static_cast<size_t>(end - buf.get()));
+  return valid;
 }
 
 size_t utf8_cut(const char* data, size_t len) {
@@ -88,7 +139,13 @@ size_t utf8_cut(const char* data, size_t len) {
 
 bool is_valid_utf8(const char* data, size_t len) {
   const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
-  for (size_t i = 0; i < len;) {
+  size_t i = 0;
+  while (i < len) {
+    uint64_t v;
+    if (i + 8 <= len && (memcpy(&v, p + i, 8), (v & 0x8080808080808080ULL) == 0)) {
+      i += 8;  // ASCII
+      continue;
+    }
     size_t n = valid_sequence(p + i, len - i);
     if (n == 0) return false;
     i += n;
@@ -96,26 +153,40 @@ bool is_valid_utf8(const char* data, size_t len) {
   return true;
 }
 
-void append_base64(std::string* out, const char* data, size_t len) {
+size_t count_non_ascii(const char* data, size_t len) {
+  size_t n = 0, i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t v;
+    memcpy(&v, data + i, 8);
+    // The high bits, moved to the bottom of each byte and summed by one multiply.
+    n += static_cast<size_t>((((v & 0x8080808080808080ULL) >> 7) * 0x0101010101010101ULL) >> 56);
+  }
+  for (; i < len; i++) n += static_cast<unsigned char>(data[i]) >= 0x80;
+  return n;
+}
+
+char* write_base64(char* dst, const char* data, size_t len) {
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
-  out->reserve(out->size() + (len + 2) / 3 * 4);
   size_t i = 0;
   for (; i + 2 < len; i += 3) {
     uint32_t v = (p[i] << 16) | (p[i + 1] << 8) | p[i + 2];
-    out->push_back(kAlphabet[v >> 18]);
-    out->push_back(kAlphabet[(v >> 12) & 63]);
-    out->push_back(kAlphabet[(v >> 6) & 63]);
-    out->push_back(kAlphabet[v & 63]);
+    dst[0] = kAlphabet[v >> 18];
+    dst[1] = kAlphabet[(v >> 12) & 63];
+    dst[2] = kAlphabet[(v >> 6) & 63];
+    dst[3] = kAlphabet[v & 63];
+    dst += 4;
   }
   if (i < len) {
     uint32_t v = p[i] << 16;
     if (i + 1 < len) v |= p[i + 1] << 8;
-    out->push_back(kAlphabet[v >> 18]);
-    out->push_back(kAlphabet[(v >> 12) & 63]);
-    out->push_back(i + 1 < len ? kAlphabet[(v >> 6) & 63] : '=');
-    out->push_back('=');
+    dst[0] = kAlphabet[v >> 18];
+    dst[1] = kAlphabet[(v >> 12) & 63];
+    dst[2] = i + 1 < len ? kAlphabet[(v >> 6) & 63] : '=';
+    dst[3] = '=';
+    dst += 4;
   }
+  return dst;
 }
 
 }  // namespace berth

@@ -8,9 +8,13 @@
 
 namespace berth {
 
+// Writes "..." (with the quotes) at dst, which has room for 2 + 6 * len bytes; returns the end.
+// Sets *valid to false if an invalid UTF-8 byte was replaced.
+char* write_json_string(char* dst, const char* data, size_t len, bool* valid);
+
 // Appends "..." (with the quotes). Each byte of an invalid UTF-8 sequence becomes U+FFFD,
-// as Go's encoding/json (and so Docker's json-file driver) does.
-void append_json_string(std::string* out, const char* data, size_t len);
+// as Go's encoding/json (and so Docker's json-file driver) does. Returns false if any was replaced.
+bool append_json_string(std::string* out, const char* data, size_t len);
 inline void append_json_string(std::string* out, const std::string& s) {
   append_json_string(out, s.data(), s.size());
 }
@@ -19,10 +23,13 @@ inline void append_json_string(std::string* out, const std::string& s) {
 // that the following bytes could still complete. Used to cut long lines on a character boundary.
 size_t utf8_cut(const char* data, size_t len);
 
-// Whether data[0..len) is all valid UTF-8 (so the "log" string carries it without loss).
+// Whether data[0..len) is all valid UTF-8 (so a JSON string carries it without loss).
 bool is_valid_utf8(const char* data, size_t len);
+// How many bytes of data[0..len) are 0x80 or above.
+size_t count_non_ascii(const char* data, size_t len);
 
-// Appends the standard base64 (RFC 4648, padded) of data[0..len).
-void append_base64(std::string* out, const char* data, size_t len);
+// Writes the standard base64 (RFC 4648, padded) of data[0..len) at dst, which has room for
+// (len + 2) / 3 * 4 bytes; returns the end.
+char* write_base64(char* dst, const char* data, size_t len);
 
 }  // namespace berth

@@ -94,7 +94,10 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
     plan.stdout_fd = outp[1];
     plan.stderr_fd = errp[1];
     plan.stdin_fd = inp[0];
-    // Our ends are non-blocking: the event loop reads and writes them until EAGAIN.
+    // Our ends are non-blocking: the event loop reads and writes them until EAGAIN. A 1 MiB
+    // pipe lets a fast writer run on while we write the log (best effort: the default also works).
+    fcntl(outp[0], F_SETPIPE_SZ, 1 << 20);
+    fcntl(errp[0], F_SETPIPE_SZ, 1 << 20);
     fcntl(outp[0], F_SETFL, O_NONBLOCK);
     fcntl(errp[0], F_SETFL, O_NONBLOCK);
     out->stdout_fd = outp[0];

@@ -16,6 +16,13 @@ namespace berth {
 
 namespace {
 
+// Copies text (without its NUL) to p; returns the end.
+char* copy(char* p, const char* text) {
+  size_t n = strlen(text);
+  memcpy(p, text, n);
+  return p + n;
+}
+
 long ms_since(const struct timespec& then) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -31,9 +38,15 @@ LogWriter::LogWriter(int fd, std::string path, const LogSpec& spec, EntrySink si
   if (fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
 }
 
+void LogWriter::stamp() {
+  clock_gettime(CLOCK_REALTIME, &now_);
+  now_text_ = rfc3339_nano(now_);
+}
+
 void LogWriter::feed(Stream s, const char* data, size_t len) {
   std::string& buf = pending_[static_cast<int>(s)];
   clock_gettime(CLOCK_MONOTONIC, &fed_at_[static_cast<int>(s)]);
+  stamp();
   buf.append(data, len);
   size_t pos = 0;
   for (;;) {
@@ -59,17 +72,21 @@ void LogWriter::feed(Stream s, const char* data, size_t len) {
     if (n > 0) emit(s, buf.data() + pos, n);
     pos += n;
   }
+  write_batch();
   buf.erase(0, pos);
 }
 
 void LogWriter::finish(Stream s) {
   std::string& buf = pending_[static_cast<int>(s)];
+  stamp();
   if (!buf.empty()) emit(s, buf.data(), buf.size());
+  write_batch();
   buf.clear();
 }
 
 int LogWriter::flush_stale() {
   int next = -1;
+  stamp();
   for (int i = 0; i < 2; i++) {
     std::string& buf = pending_[i];
     if (buf.empty()) continue;
@@ -83,6 +100,7 @@ int LogWriter::flush_stale() {
     size_t n = utf8_cut(buf.data(), buf.size());
     if (n == 0) continue;
     emit(static_cast<Stream>(i), buf.data(), n);
+    write_batch();
     buf.erase(0, n);
   }
   return next;
@@ -110,33 +128,56 @@ void LogWriter::rotate() {
   close(fd);
 }
 
+// A line goes into the batch; the batch is written once per read (write_batch), so a chunk of
+// many short lines costs one write. The sink only queues: entries reach clients after the write.
 void LogWriter::emit(Stream s, const char* data, size_t len) {
-  struct timespec now;
-  clock_gettime(CLOCK_REALTIME, &now);
-  std::string line;
-  line.reserve(len + 112);
-  line.append("{\"log\":");
-  append_json_string(&line, data, len);
-  // "log" replaced invalid UTF-8 with U+FFFD, as Docker does; the exact bytes ride along so that
-  // a reader catching up from the log (attach after a drop, logs) gets binary output unchanged.
-  if (!is_valid_utf8(data, len)) {
-    line.append(",\"bin\":\"");
-    append_base64(&line, data, len);
-    line.push_back('"');
+  static const char kStdout[] = ",\"stream\":\"stdout\",\"time\":\"";
+  static const char kStderr[] = ",\"stream\":\"stderr\",\"time\":\"";
+  size_t start = batch_.size();
+  // The worst case: every byte escaped, plus base64, plus the fixed keys, time and seq.
+  char* p = batch_.room(16 + 6 * len + (len + 2) / 3 * 4 + 64 + now_text_.size() + 32);
+  p = copy(p, "{\"log\":");
+  // Text that is not valid UTF-8 gets U+FFFD in "log" for each bad byte, as Docker's json-file
+  // does. Binary output (more than 1 byte in 4 from 0x80 up) gets an empty "log": the replacement
+  // would be noise, and it costs more than all the rest. Either way "bin" carries the exact bytes,
+  // so a reader catching up from the log (attach after a drop, logs) gets the output unchanged.
+  bool valid = is_valid_utf8(data, len);
+  if (valid || count_non_ascii(data, len) * 4 <= len) {
+    p = write_json_string(p, data, len, &valid);
+  } else {
+    p = copy(p, "\"\"");
   }
-  line.append(s == Stream::kStdout ? ",\"stream\":\"stdout\",\"time\":\"" : ",\"stream\":\"stderr\",\"time\":\"");
-  line.append(rfc3339_nano(now));
-  line.append("\",\"seq\":");
-  line.append(std::to_string(seq_));
-  line.append("}\n");
+  if (!valid) {
+    p = copy(p, ",\"bin\":\"");
+    p = write_base64(p, data, len);
+    *p++ = '"';
+  }
+  p = copy(p, s == Stream::kStdout ? kStdout : kStderr);
+  memcpy(p, now_text_.data(), now_text_.size());
+  p += now_text_.size();
+  p = copy(p, "\",\"seq\":");
+  p += snprintf(p, 24, "%llu", static_cast<unsigned long long>(seq_));
+  p = copy(p, "}\n");
+  batch_.commit(p);
   // Rotate before the entry that would pass the limit; an entry alone above it still goes in.
-  if (spec_.max_size_bytes > 0 && size_ > 0 && size_ + line.size() > spec_.max_size_bytes) rotate();
-  // One write per line: O_APPEND keeps each line whole for concurrent readers. A failed
-  // write (ENOSPC) loses this line but must never stall the container, so it is not retried.
-  if (write_all(fd_, line.data(), line.size()) == 0) size_ += line.size();
-  Entry e{s, seq_++, static_cast<uint64_t>(now.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now.tv_nsec),
-          data, len};
+  if (spec_.max_size_bytes > 0 && size_ + start > 0 && size_ + batch_.size() > spec_.max_size_bytes) {
+    std::string line(batch_.data() + start, batch_.size() - start);
+    batch_.commit(batch_.data() + start);
+    write_batch();
+    rotate();
+    batch_.append(line.data(), line.size());
+  }
+  uint64_t ns = static_cast<uint64_t>(now_.tv_sec) * 1000000000ULL + static_cast<uint64_t>(now_.tv_nsec);
+  Entry e{s, seq_++, ns, data, len};
   if (sink_) sink_(e);
+}
+
+// One write for the whole batch: O_APPEND keeps lines whole for concurrent readers. A failed write
+// (ENOSPC) loses these lines but must never stall the container, so it is not retried.
+void LogWriter::write_batch() {
+  if (batch_.empty()) return;
+  if (write_all(fd_, batch_.data(), batch_.size()) == 0) size_ += batch_.size();
+  batch_.clear();
 }
 
 }  // namespace berth

@@ -9,13 +9,15 @@
 #include <functional>
 #include <string>
 
+#include "monitor/byte_buffer.h"
 #include "monitor/spec.h"
 
 namespace berth {
 
 enum class Stream { kStdout = 0, kStderr = 1 };
 
-// One log entry as written; data is only valid during the callback.
+// One log entry; data is only valid during the callback, which runs before the line is written
+// (the writer batches): a sink queues, and hands entries on once the read is handled.
 struct Entry {
   Stream stream;
   uint64_t seq;
@@ -42,7 +44,9 @@ class LogWriter {
   uint64_t next_seq() const { return seq_; }
 
  private:
+  void stamp();
   void emit(Stream s, const char* data, size_t len);
+  void write_batch();
   void rotate();
 
   int fd_;
@@ -53,6 +57,10 @@ class LogWriter {
   uint64_t seq_;
   std::string pending_[2];
   struct timespec fed_at_[2] = {};
+  // Lines not yet written, and the time every entry of the current read gets.
+  ByteBuffer batch_;
+  struct timespec now_ = {};
+  std::string now_text_;
 };
 
 }  // namespace berth

@@ -33,6 +33,16 @@ struct ExecSession {
   struct timespec reaped_at = {};
 };
 
+// Consecutive log entries of one stream since the last delivery: one run frame for clients that
+// take runs. Ends at a change of stream, at kMaxRunBytes, or when the loop round ends.
+struct Run {
+  static constexpr size_t kMaxRunBytes = 1 << 20;
+  Stream stream = Stream::kStdout;
+  uint64_t first_seq = 0, last_time_ns = 0;
+  uint32_t count = 0;
+  std::string bytes;
+};
+
 struct Loop {
   Loop(Launched* launched, LogWriter::EntrySink sink)
       : l(launched), log(launched->log_fd, launched->spec->log_path, log_spec(*launched->spec), std::move(sink)) {}
@@ -48,6 +58,7 @@ struct Loop {
   InputSink stdin_sink;
   std::list<ExecSession> execs;
   ClientHandlers handlers;
+  Run run;
   bool reaped = false;
   int exit_code = 0, exit_signal = 0;
   struct timespec reaped_at = {};
@@ -61,6 +72,11 @@ std::string exit_body(int exit_code, int signal);
 std::string exit_json(int exit_code, int signal);
 // A stdout/stderr frame's first 16 bytes: BE seq, BE time in ns.
 std::string entry_head(uint64_t seq, uint64_t time_ns);
+// Queues the open run for the clients that take runs (a client attaching now must not get it:
+// its entries are already below the nextSeq it is told).
+void end_run(Loop& loop);
+// end_run, then writes what every client has queued.
+void deliver(Loop& loop);
 
 // commands.cc
 std::string handle_line(Loop& loop, Client& c, const std::string& line);
