@@ -1,0 +1,409 @@
+// Container cgroups on a v1 (or hybrid) or a pure v2 host: create with limits, join, freeze, stats, kill, remove.
+// The layout comes from /proc/self/mountinfo; what to write for a limit comes from resources.ts.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import util from 'node:util';
+import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
+import { fromNative } from '../native/errors';
+import { v1Writes, v2Writes, validateResources, type Resources } from './resources';
+
+export type CgroupLayout =
+  | { version: 1; mounts: Record<string, string> /* controller -> mount point */; unified?: string }
+  | { version: 2; root: string };
+
+export interface CgroupStats {
+  cpu: { usageNs: number; userNs: number; systemNs: number; periods: number; throttledPeriods: number; throttledNs: number };
+  /** limitBytes 0 = unlimited. */
+  memory: { usageBytes: number; limitBytes: number; cacheBytes: number; maxUsageBytes: number };
+  /** limit 0 = unlimited. */
+  pids: { current: number; limit: number };
+  blkio: { readBytes: number; writeBytes: number; readOps: number; writeOps: number };
+}
+
+const V1_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'devices', 'freezer', 'blkio', 'pids'];
+const V2_CONTROLLERS = ['cpu', 'cpuset', 'io', 'memory', 'pids'];
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const SIGKILL = os.constants.signals.SIGKILL;
+const WAIT_MS = 5000;
+const POLL_MS = 10;
+
+/** v1 when any v1 controller is mounted (a cgroup2 mount beside them is the hybrid's `unified`), else v2. */
+export function detectLayout(mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8')): CgroupLayout {
+  const mounts: Record<string, string> = {};
+  let unified: string | undefined;
+  for (const line of mountinfo.split('\n')) {
+    // proc(5): id parent dev root mountpoint options [optional...] - fstype source superoptions
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    if (dash < 0) continue;
+    const [fstype, , superOptions = ''] = fields.slice(dash + 1);
+    const mountPoint = fields[4].replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+    if (fstype === 'cgroup2') unified ??= mountPoint;
+    if (fstype !== 'cgroup') continue;
+    for (const option of superOptions.split(',')) if (V1_CONTROLLERS.includes(option)) mounts[option] ??= mountPoint;
+  }
+  if (Object.keys(mounts).length > 0) return { version: 1, mounts, ...(unified && { unified }) };
+  if (unified) return { version: 2, root: unified };
+  throw new EngineError('Unavailable', 'no cgroup filesystem in /proc/self/mountinfo');
+}
+
+export class Cgroups {
+  private readonly layout: CgroupLayout;
+
+  /** parent: a relative path under each hierarchy ('berth'), shared by all containers. */
+  constructor(private readonly parent: string, layout?: CgroupLayout) {
+    if (!parent.split('/').every((part) => NAME.test(part))) throw invalidArgument('cgroup parent', parent, 'not a relative path');
+    this.layout = layout ?? detectLayout();
+  }
+
+  /** Idempotent. A limit the host cannot apply removes the cgroup again, unless it existed before. */
+  async create(id: string, r: Resources): Promise<ContainerCgroup> {
+    const problem = validateResources(r);
+    if (problem) throw new EngineError('InvalidArgument', problem);
+    const cg = this.open(id);
+    let created = false;
+    try {
+      created = await makeDirs(this.layout, cg.path);
+      await cg.apply(r);
+    } catch (err) {
+      // The limit's own error is the one to report; a failed rollback leaves only an empty directory.
+      if (created) await cg.destroy().catch(() => undefined);
+      throw wrap(err, `create cgroup ${cg.path}`);
+    }
+    return cg;
+  }
+
+  /** A handle for a cgroup made earlier, e.g. by a daemon before its restart; nothing is checked. */
+  open(id: string): ContainerCgroup {
+    if (!NAME.test(id)) throw invalidArgument('cgroup id', id, 'not a single path component');
+    return new ContainerCgroup(id, `${this.parent}/${id}`, this.layout);
+  }
+
+  /** Ids of the container cgroups under the parent in any hierarchy, so leftovers can be cleaned up. */
+  async list(): Promise<string[]> {
+    const ids = new Set<string>();
+    for (const root of hierarchyRoots(this.layout)) {
+      const entries = await fs.promises.readdir(path.join(root, this.parent), { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return []; // no container was ever created here
+        throw systemError(`readdir ${path.join(root, this.parent)}`, err);
+      });
+      for (const e of entries) if (e.isDirectory()) ids.add(e.name);
+    }
+    return [...ids].sort();
+  }
+}
+
+/** One container's cgroup: `path` (parent/id) in every hierarchy. Get one from Cgroups. */
+export class ContainerCgroup {
+  constructor(readonly id: string, readonly path: string, private readonly layout: CgroupLayout) {}
+
+  async addProcess(pid: number): Promise<void> {
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw invalidArgument('pid', pid, 'not a process id');
+    for (const dir of this.dirs()) await writeValue(path.join(dir, 'cgroup.procs'), String(pid));
+  }
+
+  async update(r: Resources): Promise<void> {
+    const problem = validateResources(r);
+    if (problem) throw new EngineError('InvalidArgument', problem);
+    await this.apply(r).catch((err: unknown) => {
+      throw wrap(err, `update cgroup ${this.path}`);
+    });
+  }
+
+  /** @internal The writes behind Cgroups.create and update; r is already validated. */
+  async apply(r: Resources): Promise<void> {
+    if (this.layout.version === 2) {
+      for (const w of v2Writes(r)) await this.set(w.file.split('.')[0], w.file, w.value, w.optional);
+      return;
+    }
+    const writes = v1Writes(r);
+    for (let i = 0; i < writes.length; i++) {
+      const w = writes[i];
+      const next = writes[i + 1];
+      try {
+        await this.set(w.controller, w.file, w.value, w.optional);
+      } catch (err) {
+        // The kernel keeps memory.limit_in_bytes <= memory.memsw.limit_in_bytes, so raising both needs memsw first.
+        const swapFirst = w.file === 'memory.limit_in_bytes' && next?.file === 'memory.memsw.limit_in_bytes';
+        if (!swapFirst || kindOf(err) !== 'InvalidArgument') throw err;
+        await this.set(next.controller, next.file, next.value, next.optional);
+        await this.set(w.controller, w.file, w.value, w.optional);
+        i++;
+      }
+    }
+  }
+
+  freeze(): Promise<void> {
+    return this.setFrozen(true);
+  }
+
+  thaw(): Promise<void> {
+    return this.setFrozen(false);
+  }
+
+  async isFrozen(): Promise<boolean> {
+    if (this.layout.version === 1) return (await this.read('freezer', 'freezer.state'))?.trim() === 'FROZEN';
+    return keyValues(await this.read('cgroup', 'cgroup.events')).get('frozen') === 1;
+  }
+
+  /** Host pids of every process in the cgroup. */
+  async pids(): Promise<number[]> {
+    this.mustExist();
+    return ((await this.read('cgroup', 'cgroup.procs')) ?? '').split('\n').filter(Boolean).map(Number);
+  }
+
+  /** Zeros where a controller is missing. */
+  async stats(): Promise<CgroupStats> {
+    this.mustExist();
+    return this.layout.version === 1 ? this.statsV1() : this.statsV2();
+  }
+
+  private async statsV1(): Promise<CgroupStats> {
+    const read = (controller: string, file: string) => this.read(controller, file);
+    const cpu = keyValues(await read('cpu', 'cpu.stat'));
+    const bytes = blkioTotals(await read('blkio', 'blkio.throttle.io_service_bytes'));
+    const ops = blkioTotals(await read('blkio', 'blkio.throttle.io_serviced'));
+    return {
+      cpu: {
+        usageNs: count(await read('cpuacct', 'cpuacct.usage')), userNs: count(await read('cpuacct', 'cpuacct.usage_user')),
+        systemNs: count(await read('cpuacct', 'cpuacct.usage_sys')), periods: cpu.get('nr_periods') ?? 0,
+        throttledPeriods: cpu.get('nr_throttled') ?? 0, throttledNs: cpu.get('throttled_time') ?? 0,
+      },
+      memory: {
+        usageBytes: count(await read('memory', 'memory.usage_in_bytes')), limitBytes: limit(await read('memory', 'memory.limit_in_bytes')),
+        cacheBytes: keyValues(await read('memory', 'memory.stat')).get('total_cache') ?? 0,
+        maxUsageBytes: count(await read('memory', 'memory.max_usage_in_bytes')),
+      },
+      pids: { current: count(await read('pids', 'pids.current')), limit: limit(await read('pids', 'pids.max')) },
+      blkio: { readBytes: bytes.read, writeBytes: bytes.write, readOps: ops.read, writeOps: ops.write },
+    };
+  }
+
+  private async statsV2(): Promise<CgroupStats> {
+    const read = (controller: string, file: string) => this.read(controller, file);
+    // cgroup-v2.rst: cpu.stat has usage in every cgroup, the throttling fields only with the cpu controller.
+    const cpu = keyValues(await read('cpu', 'cpu.stat'));
+    const io = ioTotals(await read('io', 'io.stat'));
+    return {
+      cpu: {
+        usageNs: (cpu.get('usage_usec') ?? 0) * 1000, userNs: (cpu.get('user_usec') ?? 0) * 1000,
+        systemNs: (cpu.get('system_usec') ?? 0) * 1000, periods: cpu.get('nr_periods') ?? 0,
+        throttledPeriods: cpu.get('nr_throttled') ?? 0, throttledNs: (cpu.get('throttled_usec') ?? 0) * 1000,
+      },
+      memory: {
+        usageBytes: count(await read('memory', 'memory.current')), limitBytes: limit(await read('memory', 'memory.max')),
+        cacheBytes: keyValues(await read('memory', 'memory.stat')).get('file') ?? 0,
+        maxUsageBytes: count(await read('memory', 'memory.peak')),
+      },
+      pids: { current: count(await read('pids', 'pids.current')), limit: limit(await read('pids', 'pids.max')) },
+      blkio: { readBytes: io.rbytes, writeBytes: io.wbytes, readOps: io.rios, writeOps: io.wios },
+    };
+  }
+
+  /** Processes the OOM killer killed in this cgroup; 0 without a memory controller. */
+  async oomKills(): Promise<number> {
+    this.mustExist();
+    const file = this.layout.version === 1 ? 'memory.oom_control' : 'memory.events';
+    return keyValues(await this.read('memory', file)).get('oom_kill') ?? 0;
+  }
+
+  /** Signals every process; returns without waiting for them to exit (destroy() waits). */
+  async killAll(signal: number = SIGKILL): Promise<void> {
+    const dir = this.dirs()[0];
+    if (this.layout.version === 2 && signal === SIGKILL && fs.existsSync(path.join(dir, 'cgroup.kill'))) {
+      return writeValue(path.join(dir, 'cgroup.kill'), '1');
+    }
+    // Signalling pid by pid races with fork; frozen, nothing forks (runc's signalAllProcesses).
+    const canFreeze = this.layout.version === 1 ? this.layout.mounts.freezer !== undefined : fs.existsSync(path.join(dir, 'cgroup.freeze'));
+    const wasFrozen = canFreeze && (await this.isFrozen());
+    if (canFreeze) await this.freeze();
+    try {
+      for (const pid of await this.pids()) {
+        try {
+          process.kill(pid, signal);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw systemError(`kill ${pid}`, err); // ESRCH: it exited meanwhile
+        }
+      }
+    } finally {
+      // A paused container stays paused, unless killed: a frozen process acts on SIGKILL only once thawed.
+      if (canFreeze && (!wasFrozen || signal === SIGKILL)) await this.thaw();
+    }
+  }
+
+  /** Removes the cgroup from every hierarchy; rmdir fails with EBUSY until the last process has exited. */
+  async destroy(): Promise<void> {
+    for (const dir of this.dirs()) {
+      for (const deadline = Date.now() + WAIT_MS; ; await sleep(POLL_MS)) {
+        try {
+          await fs.promises.rmdir(dir);
+          break;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT') break; // never made, or removed already
+          if (code !== 'EBUSY' || Date.now() > deadline) throw systemError(`rmdir ${dir}`, err);
+        }
+      }
+    }
+  }
+
+  /** A missing cgroup is NotFound, not a missing feature or zeros. */
+  private mustExist(): void {
+    if (!fs.existsSync(this.dirs()[0])) throw new EngineError('NotFound', `cgroup ${this.path}: does not exist`);
+  }
+
+  private dirs(): string[] {
+    return hierarchyRoots(this.layout).map((root) => path.join(root, this.path));
+  }
+
+  /** The directory holding a controller's files ('cgroup' for the core files), undefined when it is not mounted. */
+  private dirOf(controller: string): string | undefined {
+    if (this.layout.version === 2) return path.join(this.layout.root, this.path);
+    const mount = controller === 'cgroup' ? Object.values(this.layout.mounts)[0] : this.layout.mounts[controller];
+    return mount && path.join(mount, this.path);
+  }
+
+  private async read(controller: string, file: string): Promise<string | undefined> {
+    const dir = this.dirOf(controller);
+    return dir && readOptional(path.join(dir, file));
+  }
+
+  /** A missing file means the host lacks the feature: fine for an optional write, an error naming it otherwise. */
+  private async set(controller: string, file: string, value: string, optional = false): Promise<void> {
+    const dir = this.dirOf(controller);
+    if (dir && fs.existsSync(path.join(dir, file))) return writeValue(path.join(dir, file), value);
+    this.mustExist();
+    if (optional) return;
+    let why = 'not supported by this kernel';
+    if (!dir) why = `cgroup controller ${controller} is not mounted`;
+    else if (this.layout.version === 2 && V2_CONTROLLERS.includes(controller)) why = `cgroup controller ${controller} is not available`;
+    throw new EngineError('Unimplemented', `${file} ${value}: ${why}`);
+  }
+
+  /** Writes the state, then polls until the kernel reports it: v1 passes through FREEZING, v2 sets cgroup.events. */
+  private async setFrozen(frozen: boolean): Promise<void> {
+    const [controller, file, value] = this.layout.version === 1
+      ? ['freezer', 'freezer.state', frozen ? 'FROZEN' : 'THAWED']
+      : ['cgroup', 'cgroup.freeze', frozen ? '1' : '0'];
+    await this.set(controller, file, value);
+    for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline; await sleep(POLL_MS)) {
+      if ((await this.isFrozen()) === frozen) return;
+    }
+    // Half frozen is the worst state to leave a container in.
+    if (frozen) await this.setFrozen(false).catch(() => undefined);
+    throw new EngineError('DeadlineExceeded', `${file} ${value}: not reached within ${WAIT_MS}ms`);
+  }
+}
+
+/** The distinct mount points to mkdir, join and rmdir in: co-mounted v1 controllers share one. */
+function hierarchyRoots(layout: CgroupLayout): string[] {
+  if (layout.version === 2) return [layout.root];
+  return [...new Set([...Object.values(layout.mounts), ...(layout.unified ? [layout.unified] : [])])];
+}
+
+/** mkdir -p of rel in every hierarchy; true when the last level was new in the first one. */
+async function makeDirs(layout: CgroupLayout, rel: string): Promise<boolean> {
+  const roots = hierarchyRoots(layout);
+  let created = false;
+  for (const root of roots) {
+    let dir = root;
+    for (const part of rel.split('/')) {
+      const above = dir;
+      // cgroup-v2.rst, top-down constraint: a cgroup may use only what its parent's subtree_control enables.
+      if (layout.version === 2) await enableControllers(above);
+      dir = path.join(above, part);
+      const made = await fs.promises.mkdir(dir).then(() => true, (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') return false;
+        throw systemError(`mkdir ${dir}`, err);
+      });
+      if (root === roots[0]) created = made;
+      // A v1 cpuset cgroup starts with no cpus and mems, and refuses tasks until given some.
+      if (layout.version === 1 && root === layout.mounts.cpuset) await inheritCpuset(above, dir);
+    }
+  }
+  return created;
+}
+
+async function enableControllers(dir: string): Promise<void> {
+  const available = ((await readOptional(path.join(dir, 'cgroup.controllers'))) ?? '').split(/\s+/);
+  const enabled = ((await readOptional(path.join(dir, 'cgroup.subtree_control'))) ?? '').split(/\s+/);
+  for (const c of V2_CONTROLLERS) {
+    if (available.includes(c) && !enabled.includes(c)) await writeValue(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
+  }
+}
+
+async function inheritCpuset(above: string, dir: string): Promise<void> {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    if ((await readOptional(path.join(dir, file)))?.trim() === '') {
+      await writeValue(path.join(dir, file), ((await readOptional(path.join(above, file))) ?? '').trim());
+    }
+  }
+}
+
+// O_WRONLY without O_CREAT or O_TRUNC: cgroupfs files exist or the feature is missing, and some are write-only.
+async function writeValue(file: string, value: string): Promise<void> {
+  try {
+    await fs.promises.writeFile(file, value, { flag: fs.constants.O_WRONLY });
+  } catch (err) {
+    throw systemError(`${path.basename(file)} ${value}`, err);
+  }
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw systemError(`read ${file}`, err);
+  }
+}
+
+/** `${what}: invalid argument (EINVAL)`, classified by errno like the addon's errors. */
+function systemError(what: string, err: unknown): EngineError {
+  const sys = err as NodeJS.ErrnoException;
+  const text = typeof sys.errno === 'number' ? util.getSystemErrorMap().get(sys.errno)?.[1] : undefined;
+  const why = text && sys.code ? `${text} (${sys.code})` : String(err);
+  return new EngineError(kindOf(fromNative(err)) ?? 'Internal', `${what}: ${why}`, { cause: err });
+}
+
+/** "key value" lines (cpu.stat, memory.stat, memory.events, cgroup.events) as numbers. */
+function keyValues(text = ''): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [key, value] = line.split(' ');
+    if (key && value !== undefined) map.set(key, Number(value));
+  }
+  return map;
+}
+
+function count(text = ''): number {
+  return Number(text.trim()) || 0;
+}
+
+/** 0 for unlimited: "max" (v2, pids) or v1 memory's page-counter maximum, near 2^63. */
+function limit(text = ''): number {
+  const n = Number(text.trim());
+  return Number.isFinite(n) && n > 0 && n < 2 ** 62 ? n : 0;
+}
+
+/** blkio.throttle.* lines "8:0 Read 4096" summed over devices; the "Total" lines are skipped. */
+function blkioTotals(text = ''): { read: number; write: number } {
+  const totals = { read: 0, write: 0 };
+  for (const [, op, value] of text.split('\n').map((line) => line.split(' '))) {
+    if (op === 'Read') totals.read += Number(value);
+    if (op === 'Write') totals.write += Number(value);
+  }
+  return totals;
+}
+
+/** io.stat lines "8:0 rbytes=4096 wbytes=0 rios=1 wios=0 ..." summed over devices. */
+function ioTotals(text = ''): Record<'rbytes' | 'wbytes' | 'rios' | 'wios', number> {
+  const totals = { rbytes: 0, wbytes: 0, rios: 0, wios: 0 };
+  for (const pair of text.split(/\s+/)) {
+    const [key, value] = pair.split('=');
+    if (Object.hasOwn(totals, key)) totals[key as keyof typeof totals] += Number(value);
+  }
+  return totals;
+}
