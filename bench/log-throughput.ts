@@ -25,7 +25,7 @@ async function main(): Promise<void> {
       });
       t0 = performance.now();
       await call(clients.containers, 'start', { containerId: id });
-      await call(clients.containers, 'wait', { containerId: id });
+      await call(clients.containers, 'wait', { containerId: id, condition: '' });
       const logged = MIB / ((performance.now() - t0) / 1000);
       await call(clients.containers, 'remove', { containerId: id, force: true });
       console.log(`${kind}: ${MIB} MiB  logged ${logged.toFixed(0)} MiB/s  to /dev/null ${devnull.toFixed(0)} MiB/s  ratio ${(logged / devnull).toFixed(2)}`);

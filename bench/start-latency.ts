@@ -21,7 +21,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const { id } = await call<typeof clients.containers, unknown, CreateContainerResponse>(clients.containers, 'create', { config, name: '' });
       await call(clients.containers, 'start', { containerId: id });
-      await call(clients.containers, 'wait', { containerId: id });
+      await call(clients.containers, 'wait', { containerId: id, condition: '' });
       await call(clients.containers, 'remove', { containerId: id, force: false });
       if (i >= WARMUP) times.push(performance.now() - t0);
     }

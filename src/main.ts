@@ -4,10 +4,12 @@ import { AddonNative } from './native/addon';
 import { Daemon } from './server';
 import { log } from './util/logger';
 
-const USAGE = `usage: berthd [--root DIR] [--listen unix:///PATH]
+const USAGE = `usage: berthd [--root DIR] [--listen unix:///PATH] [--cgroup-parent NAME]
 
-  --root DIR      data root (default /var/lib/berth)
-  --listen ADDR   where to serve gRPC (default unix:///run/berth/berth.sock)`;
+  --root DIR            data root (default /var/lib/berth)
+  --listen ADDR         where to serve gRPC (default unix:///run/berth/berth.sock)
+  --cgroup-parent NAME  the cgroup that holds the containers, in each hierarchy (default berth);
+                        each data root needs its own`;
 
 async function main(): Promise<void> {
   let values;
@@ -16,6 +18,7 @@ async function main(): Promise<void> {
       options: {
         root: { type: 'string', default: '/var/lib/berth' },
         listen: { type: 'string', default: 'unix:///run/berth/berth.sock' },
+        'cgroup-parent': { type: 'string', default: 'berth' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -28,7 +31,7 @@ async function main(): Promise<void> {
     process.stderr.write('berthd: must run as root (it creates namespaces and mounts)\n');
     process.exit(1);
   }
-  const daemon = new Daemon({ root: values.root!, listen: values.listen!, native: new AddonNative() });
+  const daemon = new Daemon({ root: values.root!, listen: values.listen!, native: new AddonNative(), cgroupParent: values['cgroup-parent'] });
   try {
     await daemon.start();
   } catch (err) {

@@ -10,7 +10,10 @@ import { HealthImplementation } from 'grpc-health-check';
 import { createContainersService } from './api/containers';
 import { createImagesService } from './api/images';
 import { createSystemService } from './api/system';
+import { Cgroups } from './cgroups/manager';
+import { loadContainers } from './containers/recovery';
 import { ContainerService } from './containers/service';
+import { EventJournal } from './events/journal';
 import { EngineError } from './errors';
 import { ContainersService } from './gen/berth/v1/containers';
 import { ImagesService } from './gen/berth/v1/images';
@@ -24,6 +27,8 @@ export interface DaemonOptions {
   /** unix:///path/to/socket */
   listen: string;
   native: Native;
+  /** The cgroup (under each hierarchy) that holds this daemon's containers; one per data root. */
+  cgroupParent?: string;
 }
 
 const PROJECT_ROOT = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..')]
@@ -44,6 +49,7 @@ export class Daemon {
   private server: grpc.Server | undefined;
   private lockFd: number | undefined;
   private containers: ContainerService | undefined;
+  private events: EventJournal | undefined;
   private readonly health = new HealthImplementation({ '': 'NOT_SERVING' });
   /** Ends every open stream with UNAVAILABLE when the daemon stops; clients resume from where they were. */
   private readonly shutdown = new AbortController();
@@ -63,16 +69,19 @@ export class Daemon {
     }
     fs.writeFileSync(path.join(root, 'berthd.pid'), `${process.pid}\n`);
 
+    const events = await EventJournal.open(path.join(root, 'events'));
+    this.events = events;
     const images = new ImageStore(root, native);
     await images.load();
-    const containers = new ContainerService(root, images, native);
-    await containers.load();
+    const cgroups = new Cgroups(this.opts.cgroupParent ?? 'berth');
+    const containers = new ContainerService(root, { images, native, cgroups, events });
+    await loadContainers(containers);
     this.containers = containers;
 
     const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
     server.addService(ContainersService, createContainersService(containers, this.shutdown.signal));
-    server.addService(ImagesService, createImagesService(images, containers));
-    server.addService(SystemService, createSystemService(root, containers, images));
+    server.addService(ImagesService, createImagesService(images, containers, events));
+    server.addService(SystemService, createSystemService(root, containers, images, events, this.shutdown.signal));
     this.health.addToServer(server);
     new ReflectionService(loadDescriptors()).addToServer(server);
 
@@ -104,6 +113,7 @@ export class Daemon {
       });
     }
     this.containers?.detach();
+    await this.events?.close();
     await fsp.rm(socketPath(this.opts.listen), { force: true });
     await fsp.rm(path.join(this.opts.root, 'berthd.pid'), { force: true });
     if (this.lockFd !== undefined) fs.closeSync(this.lockFd);

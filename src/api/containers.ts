@@ -1,17 +1,20 @@
 // The Containers adapter: check the request's shape, call the domain, convert back.
 import type { AttachEvent } from '../containers/attachment';
-import type { ContainerService } from '../containers/service';
+import { parseRestartPolicy } from '../containers/restart-policy';
+import type { ContainerService, WaitCondition } from '../containers/service';
+import { sampleStats, streamStats } from '../containers/stats';
 import { invalidArgument } from '../errors';
 import { startExec } from '../containers/exec';
 import { parseSignal } from '../containers/signals';
 import { validateSize } from '../containers/validate';
 import {
-  LogStream, type AttachOptions, type AttachRequest, type AttachResponse, type ContainerLogsResponse, type ContainersServer,
+  LogStream, type AttachOptions, type AttachRequest, type AttachResponse, type ContainerLogsResponse, type ContainersServer, type ContainerStats,
   type ExecOptions, type ExecRequest, type ExecResponse,
 } from '../gen/berth/v1/containers';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../io/detach-keys';
 import { configFromProto, containerToProto, hostConfigFromProto } from './convert';
 import { serverStream, unary } from './handlers';
+import { resourcesFromFields, type FieldNames } from './resources';
 import { stdioStream } from './stdio';
 
 /** Attach and Exec answer with the same output frames. */
@@ -24,12 +27,31 @@ const OUTPUT_FRAMES = {
   detached: () => ({ frame: { $case: 'detached' as const, value: true } }),
 };
 
+const UPDATE_FIELDS: FieldNames = {
+  memory: 'resources.memory', memorySwap: 'resources.memory_swap', cpuShares: 'resources.cpu_shares',
+  cpuQuota: 'resources.cpu_quota', cpuPeriod: 'resources.cpu_period', nanoCpus: 'resources.nano_cpus',
+  cpusetCpus: 'resources.cpuset_cpus', cpusetMems: 'resources.cpuset_mems', pidsLimit: 'resources.pids_limit',
+};
+
+const WAIT_CONDITIONS: WaitCondition[] = ['not-running', 'next-exit', 'removed'];
+
+function waitCondition(text: string): WaitCondition {
+  if (!text) return 'not-running';
+  if (!WAIT_CONDITIONS.includes(text as WaitCondition)) throw invalidArgument('condition', text, `must be one of ${WAIT_CONDITIONS.join(', ')}`);
+  return text as WaitCondition;
+}
+
+function stopTimeout(seconds: number | undefined): number | undefined {
+  if (seconds !== undefined && seconds < -1) throw invalidArgument('timeout_seconds', seconds, 'must be -1 (wait for ever), 0 or more');
+  return seconds;
+}
+
 export function createContainersService(containers: ContainerService, shutdown?: AbortSignal): ContainersServer {
   return {
     create: unary(async (req) => {
       const record = await containers.create({
         config: configFromProto(req.config),
-        hostConfig: hostConfigFromProto(req.hostConfig),
+        hostConfig: hostConfigFromProto(req.hostConfig, req.config),
         name: req.name,
       });
       return { id: record.id, warnings: [] };
@@ -40,7 +62,7 @@ export function createContainersService(containers: ContainerService, shutdown?:
       return {};
     }),
 
-    wait: unary(async (req, signal) => containers.wait(req.containerId, signal)),
+    wait: unary(async (req, signal) => containers.wait(req.containerId, signal, waitCondition(req.condition))),
 
     kill: unary(async (req) => {
       await containers.kill(req.containerId, parseSignal(req.signal));
@@ -97,6 +119,52 @@ export function createContainersService(containers: ContainerService, shutdown?:
       containers.resize(req.containerId, size);
       return {};
     }),
+
+    stop: unary(async (req) => {
+      await containers.stop(req.containerId, stopTimeout(req.timeoutSeconds));
+      return {};
+    }),
+
+    restart: unary(async (req) => {
+      await containers.restart(req.containerId, stopTimeout(req.timeoutSeconds));
+      return {};
+    }),
+
+    pause: unary(async (req) => {
+      await containers.pause(req.containerId);
+      return {};
+    }),
+
+    unpause: unary(async (req) => {
+      await containers.unpause(req.containerId);
+      return {};
+    }),
+
+    rename: unary(async (req) => {
+      await containers.rename(req.containerId, req.newName);
+      return {};
+    }),
+
+    update: unary(async (req) => {
+      const r = req.resources ?? {};
+      const resources = resourcesFromFields(r, UPDATE_FIELDS);
+      const policy = req.restartPolicy && (parseRestartPolicy(req.restartPolicy.name, req.restartPolicy.maximumRetryCount, 'restart_policy') ?? null);
+      await containers.update(req.containerId, resources, policy);
+      return { warnings: [] };
+    }),
+
+    prune: unary(async () => {
+      const { removed, bytes } = await containers.prune();
+      return { containersDeleted: removed, spaceReclaimed: bytes };
+    }),
+
+    stats: serverStream(async function* (req, signal): AsyncGenerator<ContainerStats> {
+      const input = containers.statsInput(req.containerId);
+      if (!req.stream) { yield await sampleStats(input); return; }
+      yield* streamStats(input, { signal });
+    }, shutdown),
+
+    top: unary(async (req) => ({ processes: await containers.top(req.containerId) })),
 
     exec: stdioStream<ExecOptions, ExecRequest, ExecResponse>(async (opts) => {
       const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS, 'options.detach_keys');

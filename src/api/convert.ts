@@ -1,6 +1,9 @@
 // proto <-> domain. A proto field whose behaviour is not built yet is refused with UNIMPLEMENTED, never ignored.
-import { EngineError } from '../errors';
-import type { ContainerConfig, ContainerRecord, HostConfig } from '../containers/model';
+import type { Resources } from '../cgroups/resources';
+import { EngineError, invalidArgument } from '../errors';
+import { isActive, type ContainerConfig, type ContainerRecord, type HostConfig } from '../containers/model';
+import { parseRestartPolicy } from '../containers/restart-policy';
+import { parseSignal } from '../containers/signals';
 import type { ContainerFiles } from '../containers/service';
 import { parseLogConfig } from '../containers/validate';
 import type { ImageRecord } from '../images/model';
@@ -9,6 +12,7 @@ import type {
   Config as ProtoConfig, Container as ProtoContainer, HostConfig as ProtoHostConfig,
 } from '../gen/berth/v1/containers';
 import type { Image as ProtoImage, ImageConfig as ProtoImageConfig } from '../gen/berth/v1/images';
+import { nonZero, resourcesFromFields, type FieldNames } from './resources';
 
 function isSet(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
@@ -24,26 +28,51 @@ function refuseUnbuilt(fields: Record<string, unknown>, issue: string): void {
 
 export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
   if (!c) throw new EngineError('InvalidArgument', 'config: required');
-  refuseUnbuilt({ 'config.memory': c.memory, 'config.memory_swap': c.memorySwap, 'config.cpu_shares': c.cpuShares }, 'resource limits');
+  if (c.stopTimeout !== undefined && c.stopTimeout < -1) throw invalidArgument('config.stop_timeout', c.stopTimeout, 'must be -1 (wait forever), 0 or more seconds');
+  if (c.stopSignal) parseSignal(c.stopSignal, 'config.stop_signal');
   refuseUnbuilt({ 'config.port_specs': c.portSpecs, 'config.exposed_ports': c.exposedPorts, 'config.dns': c.dns }, 'networking');
   refuseUnbuilt({ 'config.volumes': c.volumes, 'config.volumes_from': c.volumesFrom }, 'volumes');
   return {
     hostname: c.hostname, domainname: c.domainname, user: c.user, env: c.env, cmd: c.cmd, entrypoint: c.entrypoint,
     image: c.image, workingDir: c.workingDir, networkDisabled: c.networkDisabled,
     attachStdin: c.attachStdin, attachStdout: c.attachStdout, attachStderr: c.attachStderr,
-    tty: c.tty, openStdin: c.openStdin, stdinOnce: c.stdinOnce,
+    tty: c.tty, openStdin: c.openStdin, stdinOnce: c.stdinOnce, stopSignal: c.stopSignal,
+    ...(c.stopTimeout !== undefined && { stopTimeout: c.stopTimeout }),
   };
 }
 
-export function hostConfigFromProto(h: ProtoHostConfig | undefined): HostConfig {
-  if (!h) return {};
+const CREATE_FIELDS: FieldNames = {
+  memory: 'config.memory', memorySwap: 'config.memory_swap', cpuShares: 'config.cpu_shares',
+  cpuQuota: 'host_config.cpu_quota', cpuPeriod: 'host_config.cpu_period', nanoCpus: 'host_config.nano_cpus',
+  cpusetCpus: 'host_config.cpuset_cpus', cpusetMems: 'host_config.cpuset_mems', pidsLimit: 'host_config.pids_limit',
+};
+
+/** The resource limits of a create: Config keeps the seed's memory fields, HostConfig the rest. */
+function createResources(c: ProtoConfig | undefined, h: ProtoHostConfig | undefined): Resources | undefined {
+  const r = nonZero(resourcesFromFields({
+    memory: c?.memory, memorySwap: c?.memorySwap, cpuShares: c?.cpuShares,
+    cpuQuota: h?.cpuQuota, cpuPeriod: h?.cpuPeriod, nanoCpus: h?.nanoCpus,
+    cpusetCpus: h?.cpusetCpus, cpusetMems: h?.cpusetMems, pidsLimit: h?.pidsLimit,
+  }, CREATE_FIELDS));
+  return Object.keys(r).length ? r : undefined;
+}
+
+export function hostConfigFromProto(h: ProtoHostConfig | undefined, c?: ProtoConfig): HostConfig {
+  const resources = createResources(c, h);
+  if (!h) return resources ? { resources } : {};
   refuseUnbuilt({ 'host_config.binds': h.binds }, 'volumes');
   refuseUnbuilt({ 'host_config.port_bindings': h.portBindings, 'host_config.links': h.links, 'host_config.publish_all_ports': h.publishAllPorts }, 'networking');
   refuseUnbuilt({ 'host_config.privileged': h.privileged }, 'security options');
   refuseUnbuilt({ 'host_config.lxc_conf': h.lxcConf }, 'there is no LXC driver');
   refuseUnbuilt({ 'host_config.container_id_file': h.containerIdFile }, 'the CLI writes the id file itself');
   const log = h.logConfig ? parseLogConfig(h.logConfig.type, h.logConfig.config) : undefined;
-  return log ? { log } : {};
+  const restartPolicy = h.restartPolicy && parseRestartPolicy(h.restartPolicy.name, h.restartPolicy.maximumRetryCount, 'host_config.restart_policy');
+  if (restartPolicy && h.autoRemove) {
+    throw invalidArgument('host_config.auto_remove', true, `conflicts with restart policy ${restartPolicy.name}: a container cannot be both removed and restarted when it exits`);
+  }
+  return {
+    ...(log && { log }), ...(resources && { resources }), ...(restartPolicy && { restartPolicy }), ...(h.autoRemove && { autoRemove: true }),
+  };
 }
 
 function date(text: string): Date | undefined {
@@ -52,6 +81,7 @@ function date(text: string): Date | undefined {
 
 export function containerToProto(c: ContainerRecord, files: ContainerFiles): ProtoContainer {
   const cfg = c.config;
+  const res = c.hostConfig.resources ?? {};
   return {
     id: c.id,
     name: c.name,
@@ -60,19 +90,28 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles): Pro
     args: c.args,
     config: {
       hostname: cfg.hostname || c.id.slice(0, 12), domainname: cfg.domainname, user: cfg.user,
-      memory: 0, memorySwap: 0, cpuShares: 0,
+      memory: res.memoryBytes ?? 0, memorySwap: res.memorySwapBytes ?? 0, cpuShares: res.cpuShares ?? 0,
       attachStdin: cfg.attachStdin, attachStdout: cfg.attachStdout, attachStderr: cfg.attachStderr,
       portSpecs: [], exposedPorts: [], tty: cfg.tty, openStdin: cfg.openStdin, stdinOnce: cfg.stdinOnce,
       env: cfg.env, cmd: cfg.cmd, dns: [], image: cfg.image, volumes: [], volumesFrom: '',
       workingDir: cfg.workingDir, entrypoint: cfg.entrypoint, networkDisabled: cfg.networkDisabled,
+      stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
     },
     hostConfig: {
       binds: [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
       logConfig: { type: 'json-file', config: c.hostConfig.log ? { 'max-size': String(c.hostConfig.log.maxSizeBytes), 'max-file': String(c.hostConfig.log.maxFiles) } : {} },
+      cpuQuota: res.cpuQuotaUs ?? 0, cpuPeriod: res.cpuPeriodUs ?? 0, nanoCpus: 0,
+      cpusetCpus: res.cpusetCpus ?? '', cpusetMems: res.cpusetMems ?? '', pidsLimit: res.pidsLimit ?? 0,
+      restartPolicy: { name: c.hostConfig.restartPolicy?.name ?? 'no', maximumRetryCount: c.hostConfig.restartPolicy?.maxRetries ?? 0 },
+      autoRemove: Boolean(c.hostConfig.autoRemove),
     },
     state: {
       status: c.state.status,
-      running: c.state.status === 'running',
+      // As Docker: a paused container is still running.
+      running: isActive(c.state.status),
+      paused: c.state.status === 'paused',
+      restarting: c.state.status === 'restarting',
+      oomKilled: c.state.oomKilled,
       pid: c.state.pid,
       exitCode: c.state.exitCode,
       signal: c.state.signal,
@@ -86,6 +125,7 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles): Pro
     hostsPath: files.hostsPath,
     resolvConfPath: files.resolvConfPath,
     driver: 'overlay',
+    restartCount: c.state.restartCount,
   };
 }
 

@@ -1,6 +1,7 @@
 // The Images adapter: Import takes a header then tar chunks; the rest are unary.
 import { EngineError } from '../errors';
 import type { ContainerService } from '../containers/service';
+import type { EventJournal } from '../events/journal';
 import type { ImageStore } from '../images/store';
 import type { ImagesServer, ImportHeader, ImportImageRequest } from '../gen/berth/v1/images';
 import { imageConfigFromProto, imageToProto } from './convert';
@@ -24,12 +25,14 @@ async function splitImport(messages: AsyncIterable<ImportImageRequest>): Promise
   return { header: first.value.part.value, chunks };
 }
 
-export function createImagesService(images: ImageStore, containers: ContainerService): ImagesServer {
+export function createImagesService(images: ImageStore, containers: ContainerService, events: EventJournal): ImagesServer {
+  const emit = (action: string, id: string, name?: string) => events.append({ type: 'image', action, actorId: id, attributes: name ? { name } : {} });
   return {
     import: clientStream(async (messages) => {
       const { header, chunks } = await splitImport(messages);
       const config = imageConfigFromProto(header.config);
       const record = await images.import(chunks, { reference: header.reference, defaults: config, message: header.message });
+      emit('import', record.id, header.reference || undefined);
       return { id: record.id };
     }),
 
@@ -37,10 +40,18 @@ export function createImagesService(images: ImageStore, containers: ContainerSer
 
     inspect: unary(async (req) => ({ image: imageToProto(images.resolve(req.image)) })),
 
-    remove: unary(async (req) => images.remove(req.image, req.force, (id) => containers.usesImage(id))),
+    remove: unary(async (req) => {
+      let imageId = '';
+      try { imageId = images.resolve(req.image).id; } catch { /* remove reports it */ }
+      const res = await images.remove(req.image, req.force, (id) => containers.usesImage(id));
+      for (const name of res.untagged) emit('untag', imageId, name);
+      for (const id of res.deleted) emit('delete', id);
+      return res;
+    }),
 
     tag: unary(async (req) => {
       await images.tag(req.image, req.reference);
+      emit('tag', images.resolve(req.reference).id, req.reference);
       return {};
     }),
   };

@@ -73,6 +73,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
         // catches up from the log once this client takes more.
         if (!ok) await drained(call, signal);
       }
+      opened.session.close();
       if (finished || signal.aborted) return;
       if (detached) call.write(encode.detached());
       finished = true;

@@ -5,6 +5,7 @@ import { buildExecSpec } from '../runtime/plan';
 import { execFailure } from '../tasks/manager';
 import { MonitorStream } from '../tasks/monitor-stream';
 import { randomId } from '../util/ids';
+import { log } from '../util/logger';
 import type { AttachEvent, StdioSession } from './attachment';
 import type { ContainerService } from './service';
 import { validateConfig } from './validate';
@@ -29,12 +30,16 @@ export interface StartedExec {
 class ExecSession implements StdioSession {
   private closed = false;
 
-  constructor(private readonly stream: MonitorStream) {}
+  constructor(private readonly stream: MonitorStream, private readonly onExit: (exitCode: number) => void) {}
 
   async *events(): AsyncGenerator<AttachEvent> {
     for await (const f of this.stream.read(true)) {
       if (f.type === 'stdout' || f.type === 'stderr') yield { type: f.type, data: f.data };
-      else if (f.type === 'exit') { yield { type: 'exit', exitCode: f.exitCode, signal: f.signal }; return; }
+      else if (f.type === 'exit') {
+        this.onExit(f.exitCode);
+        yield { type: 'exit', exitCode: f.exitCode, signal: f.signal };
+        return;
+      }
     }
     if (this.closed) return;
     throw new EngineError('ResourceExhausted', 'exec: this client read too slowly and was dropped; the process goes on');
@@ -76,5 +81,12 @@ export async function startExec(containers: ContainerService, ref: string, req: 
     if (answer.type === 'exit') throw new EngineError('FailedPrecondition', `${doing}: the container exited`);
     throw new EngineError('Internal', `${doing}: ${answer.message ?? JSON.stringify(answer)}`);
   }
-  return { execId: randomId(), pid: answer.pid ?? 0, session: new ExecSession(stream) };
+  const execId = randomId();
+  const pid = answer.pid ?? 0;
+  // Into the container's cgroup, so its limits and its stats count this process too. The monitor
+  // started it before we could; what it forked meanwhile stays outside (it has only just run).
+  await containers.cgroups.open(c.id).addProcess(pid).catch((err) => log.warn('exec: joining the cgroup failed', { id: c.id, pid, error: String(err) }));
+  const attrs = { execID: execId, command: req.cmd.join(' ') };
+  containers.emit(c, 'exec_start', attrs);
+  return { execId, pid, session: new ExecSession(stream, (exitCode) => containers.emit(c, 'exec_die', { ...attrs, exitCode: String(exitCode) })) };
 }

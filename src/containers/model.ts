@@ -1,4 +1,5 @@
 // Container records: the portable Config, the host-specific HostConfig, and the State.
+import type { Resources } from '../cgroups/resources';
 
 export interface ContainerConfig {
   hostname: string;
@@ -16,6 +17,10 @@ export interface ContainerConfig {
   tty: boolean;
   openStdin: boolean;
   stdinOnce: boolean;
+  /** What Stop sends first; "" means SIGTERM. */
+  stopSignal: string;
+  /** Seconds Stop waits before SIGKILL; undefined means 10. */
+  stopTimeout?: number;
 }
 
 export interface LogOptions {
@@ -25,12 +30,29 @@ export interface LogOptions {
   maxFiles: number;
 }
 
+export type RestartPolicyName = 'no' | 'on-failure' | 'always' | 'unless-stopped';
+
+export interface RestartPolicy {
+  name: RestartPolicyName;
+  /** on-failure only: at most this many restarts in a row; 0 means no limit. */
+  maxRetries: number;
+}
+
 // Binds, links and ports come with their issues; the record keeps their place.
 export interface HostConfig {
   log?: LogOptions;
+  resources?: Resources;
+  restartPolicy?: RestartPolicy;
+  autoRemove?: boolean;
 }
 
-export type ContainerStatus = 'created' | 'running' | 'exited';
+/** restarting: exited, and waiting for its restart policy's next start. */
+export type ContainerStatus = 'created' | 'running' | 'paused' | 'restarting' | 'exited';
+
+/** A monitor (and so a process tree) exists for these. */
+export function isActive(status: ContainerStatus): boolean {
+  return status === 'running' || status === 'paused';
+}
 
 export interface ContainerState {
   status: ContainerStatus;
@@ -41,6 +63,14 @@ export interface ContainerState {
   error: string;
   startedAt: string;
   finishedAt: string;
+  /** The OOM killer ended a process during the last run. */
+  oomKilled: boolean;
+  /** Starts by the restart policy since the last start by a client. */
+  restartCount: number;
+  /** Stopped by a client: unless-stopped does not restart it. */
+  manuallyStopped: boolean;
+  /** The start time of init (clock ticks after boot, /proc/<pid>/stat field 22): its pid is trusted only while they agree. */
+  pidStartTime: number;
 }
 
 export interface ContainerRecord {
@@ -58,5 +88,8 @@ export interface ContainerRecord {
 }
 
 export function initialState(): ContainerState {
-  return { status: 'created', pid: 0, monitorPid: 0, exitCode: 0, signal: 0, error: '', startedAt: '', finishedAt: '' };
+  return {
+    status: 'created', pid: 0, monitorPid: 0, exitCode: 0, signal: 0, error: '', startedAt: '', finishedAt: '',
+    oomKilled: false, restartCount: 0, manuallyStopped: false, pidStartTime: 0,
+  };
 }

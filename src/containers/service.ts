@@ -1,7 +1,12 @@
-// The container lifecycle: create, start, wait, remove, list, inspect, logs; recovery at daemon start.
+// The container lifecycle: create, start, stop, kill, pause, restart policies, wait, remove, list, logs,
+// attach; each change recorded atomically and told as an event. Recovery at daemon start is in recovery.ts.
 import fsp from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
-import { EngineError, invalidArgument, wrap } from '../errors';
+import type { Resources } from '../cgroups/resources';
+import type { Cgroups, ContainerCgroup } from '../cgroups/manager';
+import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
+import type { EventJournal } from '../events/journal';
 import type { ImageStore } from '../images/store';
 import { imageDefaults } from '../images/model';
 import { lastSeq, matches, readLog, type LogEntry, type LogFilter } from '../io/logs';
@@ -14,12 +19,18 @@ import { buildSpec } from '../runtime/plan';
 import { resolveUser, type ResolvedUser } from '../runtime/user';
 import type { ExitStatus } from '../tasks/manager';
 import { TaskManager } from '../tasks/manager';
+import { processStartTime, sameProcess } from '../tasks/proc';
+import type { ContainerProcess } from '../gen/berth/v1/containers';
+import type { StatsInput } from './stats';
+import { listProcesses } from './top';
 import { writeFileAtomic } from '../util/atomic-file';
 import { randomId } from '../util/ids';
 import { log } from '../util/logger';
-import { initialState, type ContainerConfig, type ContainerRecord, type HostConfig } from './model';
+import { initialState, isActive, type ContainerConfig, type ContainerRecord, type HostConfig, type RestartPolicy } from './model';
+import { nextDelay, shouldRestart } from './restart-policy';
 import { generateName } from './names';
 import { ContainerStore } from './store';
+import { parseSignal } from './signals';
 import { mergeImageDefaults, validateConfig, validateName } from './validate';
 
 export interface CreateOptions {
@@ -36,7 +47,21 @@ export interface ContainerFiles {
   resolvConfPath: string;
 }
 
-const SIGKILL = 9;
+const SIGKILL = os.constants.signals.SIGKILL;
+const SIGTERM = os.constants.signals.SIGTERM;
+/** How long an auto-remove waits for attached clients to read the end of the output. */
+const AUTO_REMOVE_GRACE_MS = 60_000;
+/** Seconds Stop waits for the stop signal to work when neither the request nor the container says. */
+const DEFAULT_STOP_SECONDS = 10;
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface ServiceDeps {
+  images: ImageStore;
+  native: Native;
+  cgroups: Cgroups;
+  events: EventJournal;
+}
 
 interface PendingAttachment {
   attachment: Attachment;
@@ -44,19 +69,33 @@ interface PendingAttachment {
 }
 
 export class ContainerService {
-  private readonly containers = new Map<string, ContainerRecord>();
-  private readonly names = new Map<string, string>();
+  /** Read by recovery.ts, which fills them at daemon start. */
+  readonly containers = new Map<string, ContainerRecord>();
+  readonly names = new Map<string, string>();
   private readonly waiters = new Map<string, (() => void)[]>();
+  /** Exits seen per container since the daemon started (Wait's next-exit). */
+  private readonly exits = new Map<string, number>();
   /** One operation at a time per container (start, exit, remove); the value is the queue's tail. */
   private readonly locks = new Map<string, Promise<void>>();
   /** Attachments waiting for their container's next start. */
   private readonly pending = new Map<string, Set<PendingAttachment>>();
-  private readonly store: ContainerStore;
+  /** Attach sessions open per container: an auto-remove waits for them to read the end of the output. */
+  private readonly attachments = new Map<string, Set<Attachment>>();
+  private readonly removeWhenDetached = new Set<string>();
+  /** Restart policy: the pending start of each restarting container, and the last back-off. */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly restartDelays = new Map<string, number>();
+  readonly store: ContainerStore;
   readonly tasks: TaskManager;
+  readonly cgroups: Cgroups;
+  readonly events: EventJournal;
+  private readonly images: ImageStore;
+  private readonly native: Native;
 
-  constructor(private readonly root: string, private readonly images: ImageStore, private readonly native: Native) {
+  constructor(readonly root: string, deps: ServiceDeps) {
+    ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events } = deps);
     this.store = new ContainerStore(root);
-    this.tasks = new TaskManager(() => native.monitorExecutable(), (id, status) => void this.onExit(id, status));
+    this.tasks = new TaskManager(() => this.native.monitorExecutable(), (id, status) => void this.onExit(id, status));
   }
 
   files(id: string): ContainerFiles {
@@ -70,28 +109,21 @@ export class ContainerService {
     };
   }
 
-  /** Loads every container and reconciles the ones that were running with their monitors. */
-  async load(): Promise<void> {
-    for (const record of await this.store.loadAll()) {
-      this.containers.set(record.id, record);
-      this.names.set(record.name, record.id);
-      if (record.state.status !== 'running') {
-        await this.unmountRootfs(record.id);
-        continue;
-      }
-      const exited = await this.tasks.recover(record.id, this.files(record.id).dir);
-      if (exited) await this.onExit(record.id, exited);
-    }
+  /** On daemon shutdown: let go of the monitors (containers keep running) and of pending restarts (the next daemon resumes them). */
+  detach(): void {
+    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.restartTimers.clear();
+    this.tasks.detachAll();
   }
 
-  /** On daemon shutdown: let go of the monitors; containers keep running. */
-  detach(): void {
-    this.tasks.detachAll();
+  /** Tells event subscribers about a container (name and image ride along, as in Docker's events). */
+  emit(c: ContainerRecord, action: string, attributes: Record<string, string> = {}): void {
+    this.events.append({ type: 'container', action, actorId: c.id, attributes: { name: c.name, image: c.config.image, ...attributes } });
   }
 
   list(all: boolean): ContainerRecord[] {
     return [...this.containers.values()]
-      .filter((c) => all || c.state.status === 'running')
+      .filter((c) => all || isActive(c.state.status) || c.state.status === 'restarting')
       .sort((a, b) => b.created.localeCompare(a.created));
   }
 
@@ -141,6 +173,7 @@ export class ContainerService {
       throw wrap(err, `create container ${name}`);
     }
     this.containers.set(id, record);
+    this.emit(record, 'create');
     return record;
   }
 
@@ -148,12 +181,17 @@ export class ContainerService {
    * consoleSize: the size an attaching client asked for. Attachments made before the start connect
    * once it is done, outside the lock (an attach to a container that already exited waits for its exit).
    */
-  async start(ref: string, consoleSize?: { rows: number; cols: number }): Promise<void> {
+  async start(ref: string, consoleSize?: { rows: number; cols: number }, byPolicy = false): Promise<void> {
     const c = this.find(ref);
     let pending: PendingAttachment[] = [];
     let firstSeq = 0;
     try {
       await this.withLock(c.id, async () => {
+        if (isActive(c.state.status)) throw new EngineError('FailedPrecondition', `start container ${c.id}: status is ${c.state.status}`);
+        if (c.state.status === 'restarting' && !byPolicy) throw new EngineError('FailedPrecondition', `start container ${c.id}: status is restarting: its restart policy starts it, or stop it first`);
+        this.cancelRestart(c.id);
+        if (byPolicy) c.state.restartCount++;
+        else c.state = { ...c.state, restartCount: 0, manuallyStopped: false };
         pending = [...(this.pending.get(c.id) ?? [])];
         this.pending.delete(c.id);
         firstSeq = await this.launch(c, consoleSize ?? pending.find((p) => p.size)?.size);
@@ -170,9 +208,9 @@ export class ContainerService {
   /** Mounts, writes the /etc files and the spec, and starts the monitor; returns the run's first log seq. */
   private async launch(c: ContainerRecord, consoleSize: { rows: number; cols: number } | undefined): Promise<number> {
     if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
-    if (c.state.status === 'running') throw new EngineError('FailedPrecondition', `start container ${c.id}: status is running`);
     const files = this.files(c.id);
     const rootfs = await this.mountRootfs(c);
+    let cgroup: ContainerCgroup | undefined;
     try {
       const hostname = c.config.hostname || c.id.slice(0, 12);
       await writeFileAtomic(files.hostnamePath, hostnameFile(hostname), 0o644);
@@ -180,60 +218,256 @@ export class ContainerService {
       await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
       const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
       const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath) });
-      const task = await this.tasks.start(files.dir, spec);
+      const cg = await this.cgroups.create(c.id, c.hostConfig.resources ?? {});
+      cgroup = cg;
+      // Init joins its cgroup before it runs; everything it starts is born inside.
+      const task = await this.tasks.start(files.dir, spec, (pid) => cg.addProcess(pid));
       c.state = {
-        ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0,
-        error: '', startedAt: new Date().toISOString(), finishedAt: '',
+        ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
+        error: '', startedAt: new Date().toISOString(), finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,
       };
       await this.store.saveState(c);
+      this.emit(c, 'start');
       return spec.log.firstSeq;
     } catch (err) {
+      await cgroup?.destroy().catch(() => undefined);
       await this.unmountRootfs(c.id);
-      c.state = { ...c.state, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
+      c.state = { ...c.state, status: c.state.status === 'restarting' ? 'exited' : c.state.status, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
       await this.store.saveState(c);
       throw err;
     }
   }
 
-  /** Resolves when the container is not running; returns its last exit. */
-  async wait(ref: string, signal?: AbortSignal): Promise<{ exitCode: number; signal: number }> {
-    const c = this.find(ref);
-    while (c.state.status === 'running' || this.locks.has(c.id)) {
+  /**
+   * not-running: resolves once the container is not running (at once if it is not); next-exit: at its
+   * next exit from now; removed: once it is gone. Returns the last exit.
+   */
+  async wait(ref: string, signal?: AbortSignal, condition: WaitCondition = 'not-running'): Promise<{ exitCode: number; signal: number }> {
+    return this.waitOn(this.find(ref), signal, condition);
+  }
+
+  private async waitOn(c: ContainerRecord, signal?: AbortSignal, condition: WaitCondition = 'not-running'): Promise<{ exitCode: number; signal: number }> {
+    const exitsBefore = this.exits.get(c.id) ?? 0;
+    const done = (): boolean => {
+      if (!this.containers.has(c.id)) return true;
+      if (condition === 'removed') return false;
+      const settled = !isActive(c.state.status) && !this.locks.has(c.id);
+      return settled && (condition === 'not-running' || (this.exits.get(c.id) ?? 0) > exitsBefore);
+    };
+    while (!done()) {
       await new Promise<void>((resolve, reject) => {
         const list = this.waiters.get(c.id) ?? [];
         list.push(resolve);
         this.waiters.set(c.id, list);
         signal?.addEventListener('abort', () => reject(new EngineError('Canceled', `wait for container ${c.id}: cancelled`)), { once: true });
       });
-      if (!this.containers.has(c.id)) break;
     }
     return { exitCode: c.state.exitCode, signal: c.state.signal };
   }
 
+  /** wait(), but gives up after ms (then false); -1 waits for ever. */
+  private async waitFor(id: string, ms: number): Promise<boolean> {
+    if (ms < 0) { await this.wait(id); return true; }
+    const timeout = AbortSignal.timeout(Math.max(ms, 1));
+    try {
+      await this.wait(id, timeout);
+      return true;
+    } catch (err) {
+      if (timeout.aborted) return false;
+      throw err;
+    }
+  }
+
+  /** Sends a signal to init. A paused container takes only KILL (it is thawed to die); a client's kill counts as a stop for restart policies. */
   async kill(ref: string, signal: number): Promise<void> {
     const c = this.find(ref);
-    if (c.state.status !== 'running') throw new EngineError('FailedPrecondition', `kill container ${c.id}: status is ${c.state.status}`);
-    await this.tasks.kill(c.id, signal);
+    if (!isActive(c.state.status)) throw new EngineError('FailedPrecondition', `kill container ${c.id}: status is ${c.state.status}`);
+    if (c.state.status === 'paused' && signal !== SIGKILL) {
+      throw new EngineError('FailedPrecondition', `kill container ${c.id}: status is paused: unpause it first (only KILL reaches a paused container)`);
+    }
+    await this.markStopped(c);
+    await this.signal(c, signal);
+  }
+
+  /**
+   * The stop signal, up to the timeout for the container to exit, then KILL (the seed's Stop). A container
+   * that is not running is left as it is; a restarting one stays exited.
+   */
+  async stop(ref: string, timeoutSeconds?: number): Promise<void> {
+    const c = this.find(ref);
+    if (c.state.status === 'restarting') {
+      await this.withLock(c.id, async () => {
+        this.cancelRestart(c.id);
+        c.state = { ...c.state, status: 'exited', manuallyStopped: true };
+        await this.store.saveState(c);
+      });
+      this.emit(c, 'stop');
+      return;
+    }
+    if (!isActive(c.state.status)) return;
+    await this.markStopped(c);
+    const seconds = timeoutSeconds ?? c.config.stopTimeout ?? DEFAULT_STOP_SECONDS;
+    const stopSignal = c.config.stopSignal ? parseSignal(c.config.stopSignal) : SIGTERM;
+    if (seconds !== 0) {
+      await this.signal(c, stopSignal);
+      if (await this.waitFor(c.id, seconds < 0 ? -1 : seconds * 1000)) { this.emit(c, 'stop'); return; }
+    }
+    if (isActive(c.state.status)) await this.signal(c, SIGKILL);
+    await this.wait(c.id);
+    this.emit(c, 'stop');
+  }
+
+  /** Stop (if it runs), then start; the restart policy's counters start over. */
+  async restart(ref: string, timeoutSeconds?: number): Promise<void> {
+    const c = this.find(ref);
+    await this.stop(c.id, timeoutSeconds);
+    await this.start(c.id);
+    this.emit(c, 'restart');
+  }
+
+  async pause(ref: string): Promise<void> {
+    const c = this.find(ref);
+    await this.withLock(c.id, async () => {
+      if (c.state.status !== 'running') throw new EngineError('FailedPrecondition', `pause container ${c.id}: status is ${c.state.status}`);
+      await this.cgroups.open(c.id).freeze();
+      c.state = { ...c.state, status: 'paused' };
+      await this.store.saveState(c);
+    });
+    this.emit(c, 'pause');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.find(ref);
+    await this.withLock(c.id, () => this.thaw(c));
+    this.emit(c, 'unpause');
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const c = this.find(ref);
+    const name = newName.startsWith('/') ? newName.slice(1) : newName;
+    validateName(name);
+    const oldName = c.name;
+    if (name === oldName) throw invalidArgument('new_name', newName, 'is already the container\'s name');
+    if (this.names.has(name)) {
+      throw new EngineError('AlreadyExists', `container name ${JSON.stringify(name)}: already in use by container ${this.names.get(name)!.slice(0, 12)}`);
+    }
+    // Claimed before the first await, as in create.
+    this.names.set(name, c.id);
+    try {
+      await this.withLock(c.id, async () => {
+        if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
+        c.name = name;
+        await this.store.saveConfig(c);
+      });
+    } catch (err) {
+      this.names.delete(name);
+      c.name = oldName;
+      throw err;
+    }
+    this.names.delete(oldName);
+    this.emit(c, 'rename', { oldName });
+  }
+
+  /** New limits (applied at once when it runs) and restart policy; fields left undefined keep their value. */
+  async update(ref: string, resources: Resources, restartPolicy?: RestartPolicy | null): Promise<void> {
+    const c = this.find(ref);
+    await this.withLock(c.id, async () => {
+      if (restartPolicy && c.hostConfig.autoRemove) {
+        throw invalidArgument('restart_policy.name', restartPolicy.name, 'the container is removed when it exits (auto_remove): it cannot also restart');
+      }
+      const merged: Resources = { ...c.hostConfig.resources };
+      for (const [k, v] of Object.entries(resources)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+      if (isActive(c.state.status)) {
+        try {
+          await this.cgroups.open(c.id).update(resources);
+        } catch (err) {
+          throw wrap(err, `update container ${c.id}`);
+        }
+      }
+      const hostConfig: HostConfig = { ...c.hostConfig, resources: merged };
+      if (restartPolicy !== undefined) {
+        if (restartPolicy) hostConfig.restartPolicy = restartPolicy;
+        else delete hostConfig.restartPolicy;
+      }
+      await this.store.saveHostConfig(c.id, hostConfig);
+      c.hostConfig = hostConfig;
+    });
+    this.emit(c, 'update');
+  }
+
+  /** Removes every container that is not running; returns their ids and the bytes freed. */
+  async prune(): Promise<{ removed: string[]; bytes: number }> {
+    const removed: string[] = [];
+    let bytes = 0;
+    for (const c of [...this.containers.values()]) {
+      if (c.state.status !== 'created' && c.state.status !== 'exited') continue;
+      const size = await diskUsage(overlayPaths(this.root, c.id).dir) + await diskUsage(this.files(c.id).dir);
+      try {
+        await this.remove(c.id, false);
+        removed.push(c.id);
+        bytes += size;
+      } catch (err) {
+        // Started (or removed) meanwhile: not ours to prune any more.
+        if (kindOf(err) !== 'FailedPrecondition' && kindOf(err) !== 'NotFound') throw err;
+      }
+    }
+    return { removed, bytes };
   }
 
   async remove(ref: string, force: boolean): Promise<void> {
     const c = this.find(ref);
-    if (c.state.status === 'running') {
-      if (!force) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is running: stop it first or use force`);
+    if (isActive(c.state.status) || c.state.status === 'restarting') {
+      if (!force) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is ${c.state.status}: stop it first or use force`);
+      await this.markStopped(c);
+      this.cancelRestart(c.id);
       // It may have exited since the check; then there is nothing to kill, only the exit to wait for.
-      if (this.tasks.isLive(c.id)) await this.tasks.kill(c.id, SIGKILL);
+      if (this.tasks.isLive(c.id)) await this.signal(c, SIGKILL);
       await this.wait(c.id);
     }
     await this.withLock(c.id, async () => {
       if (!this.containers.has(c.id)) return; // a concurrent remove got there first
-      if (c.state.status === 'running') throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is running`);
-      await this.unmountRootfs(c.id);
-      await fsp.rm(overlayPaths(this.root, c.id).dir, { recursive: true, force: true });
-      await this.store.remove(c.id);
+      if (isActive(c.state.status)) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is ${c.state.status}`);
+      this.cancelRestart(c.id);
+      // The rename is the point of no return; the rest is cleanup a restarted daemon would also finish.
+      const doomed = await this.store.markRemoved(c.id);
       this.containers.delete(c.id);
       this.names.delete(c.name);
+      await this.cleanUpRemoved(c.id, doomed);
     });
+    this.emit(c, 'destroy');
     this.wake(c.id);
+  }
+
+  /** Everything of a removed container outside its (renamed) directory, then the directory. */
+  async cleanUpRemoved(id: string, doomedDir: string): Promise<void> {
+    await this.unmountRootfs(id);
+    await fsp.rm(overlayPaths(this.root, id).dir, { recursive: true, force: true });
+    await this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
+    await fsp.rm(doomedDir, { recursive: true, force: true });
+  }
+
+  /** A client's stop or kill: the restart policy leaves the container alone (unless-stopped stays stopped). */
+  private async markStopped(c: ContainerRecord): Promise<void> {
+    if (c.state.manuallyStopped) return;
+    c.state = { ...c.state, manuallyStopped: true };
+    await this.store.saveState(c);
+  }
+
+  /** A signal to init; a paused container is thawed so that it arrives. */
+  private async signal(c: ContainerRecord, signal: number): Promise<void> {
+    await this.tasks.kill(c.id, signal);
+    this.emit(c, 'kill', { signal: String(signal) });
+    if (c.state.status === 'paused') {
+      await this.withLock(c.id, () => this.thaw(c));
+      this.emit(c, 'unpause');
+    }
+  }
+
+  private async thaw(c: ContainerRecord): Promise<void> {
+    if (c.state.status !== 'paused') throw new EngineError('FailedPrecondition', `unpause container ${c.id}: status is ${c.state.status}`);
+    await this.cgroups.open(c.id).thaw();
+    c.state = { ...c.state, status: 'running' };
+    await this.store.saveState(c);
   }
 
   /**
@@ -281,8 +515,11 @@ export class ContainerService {
     }
     const files = this.files(c.id);
     const attachment = new Attachment(selection, c.config.stdinOnce, files.logPath, {
-      waitExit: () => this.wait(c.id),
+      // By the record, not the id: an auto-removed container may be gone by the time this is asked.
+      waitExit: () => this.waitOn(c),
     });
+    this.track(c.id, attachment);
+    this.emit(c, 'attach');
     if (c.state.status === 'running' && this.tasks.isLive(c.id)) {
       await attachment.connect(files.dir);
       if (opts.size && c.config.tty) this.tasks.control(c.id, `resize ${opts.size.rows} ${opts.size.cols}`);
@@ -311,25 +548,111 @@ export class ContainerService {
     this.tasks.control(c.id, `resize ${size.rows} ${size.cols}`);
   }
 
+  /** What a stats sample needs; init's pid only while its start time says it is still init. */
+  statsInput(ref: string): StatsInput {
+    const c = this.find(ref);
+    if (!isActive(c.state.status)) throw new EngineError('FailedPrecondition', `stats of container ${c.id}: status is ${c.state.status}`);
+    const pid = sameProcess(c.state.pid, c.state.pidStartTime) ? c.state.pid : 0;
+    return { id: c.id, name: c.name, cgroup: this.cgroups.open(c.id), pid, startedAt: new Date(c.state.startedAt) };
+  }
+
+  /** The processes in the container's cgroup, with users named from its own /etc/passwd. */
+  async top(ref: string): Promise<ContainerProcess[]> {
+    const c = this.find(ref);
+    if (!isActive(c.state.status)) throw new EngineError('FailedPrecondition', `top of container ${c.id}: status is ${c.state.status}`);
+    const pids = await this.cgroups.open(c.id).pids();
+    return listProcesses(pids, await readRootfsFile(overlayPaths(this.root, c.id).merged, 'etc/passwd'));
+  }
+
   /** Reads /etc/passwd and /etc/group of a running container's rootfs to resolve a user. */
   async resolveUserIn(c: ContainerRecord, spec: string, field: string): Promise<ResolvedUser> {
     const rootfs = overlayPaths(this.root, c.id).merged;
     return resolveUser(spec, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'), field);
   }
 
-  /** Records an exit under the container's lock, so Wait returns only once the rootfs is released and the state saved. */
-  private onExit(id: string, status: ExitStatus): Promise<void> {
+  /**
+   * Records an exit under the container's lock, so Wait returns only once the rootfs is released and the
+   * state saved; then the restart policy or auto-remove takes it from there.
+   */
+  onExit(id: string, status: ExitStatus): Promise<void> {
+    let autoRemove = false;
     return this.withLock(id, async () => {
       const c = this.containers.get(id);
       if (!c) return;
+      const ranMs = c.state.startedAt ? Date.parse(status.finishedAt) - Date.parse(c.state.startedAt) : 0;
+      const cgroup = this.cgroups.open(id);
+      const oomKilled = (await cgroup.oomKills().catch(() => 0)) > 0;
+      // Whatever is left (the monitor died and init's tree lives on) goes with the cgroup.
+      await cgroup.killAll().catch(() => undefined);
+      await cgroup.destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
       c.state = {
-        ...c.state, status: 'exited', pid: 0, monitorPid: 0, exitCode: status.exitCode, signal: status.signal,
-        finishedAt: status.finishedAt, error: status.error ?? '',
+        ...c.state, status: 'exited', pid: 0, monitorPid: 0, pidStartTime: 0, exitCode: status.exitCode, signal: status.signal,
+        finishedAt: status.finishedAt, error: status.error ?? '', oomKilled,
       };
       if (status.error) log.warn('container ended without its own exit status', { id, error: status.error });
       await this.unmountRootfs(id);
+      if (shouldRestart(c.hostConfig.restartPolicy, c.state)) {
+        c.state.status = 'restarting';
+        this.scheduleRestart(c, ranMs);
+      }
+      autoRemove = Boolean(c.hostConfig.autoRemove) && c.state.status === 'exited';
       await this.store.saveState(c);
+      this.exits.set(id, (this.exits.get(id) ?? 0) + 1);
+      if (oomKilled) this.emit(c, 'oom');
+      this.emit(c, 'die', { exitCode: String(status.exitCode), ...(status.signal && { signal: String(status.signal) }) });
+    }).then(async () => {
+      if (autoRemove) await this.autoRemove(id);
     }).catch((err) => log.error('recording a container exit failed', { id, error: String(err) }));
+  }
+
+  /** Removes an exited auto-remove container, once its attached clients have read to the end. */
+  private async autoRemove(id: string): Promise<void> {
+    if ((this.attachments.get(id)?.size ?? 0) === 0) {
+      await this.remove(id, false);
+      return;
+    }
+    this.removeWhenDetached.add(id);
+    // A client that never reads its end must not keep the container for ever.
+    setTimeout(() => this.removeDetached(id), AUTO_REMOVE_GRACE_MS).unref();
+  }
+
+  private track(id: string, attachment: Attachment): void {
+    const set = this.attachments.get(id) ?? new Set();
+    set.add(attachment);
+    this.attachments.set(id, set);
+    attachment.onClose(() => {
+      set.delete(attachment);
+      if (set.size === 0) {
+        this.attachments.delete(id);
+        this.removeDetached(id);
+      }
+    });
+  }
+
+  private removeDetached(id: string): void {
+    if (!this.removeWhenDetached.delete(id)) return;
+    this.remove(id, false).catch((err) => {
+      if (kindOf(err) !== 'NotFound') log.warn('auto-remove failed', { id, error: String(err) });
+    });
+  }
+
+  /** The restart policy's next start, after the back-off. */
+  scheduleRestart(c: ContainerRecord, ranMs: number): void {
+    const delay = nextDelay(this.restartDelays.get(c.id) ?? 0, ranMs);
+    this.restartDelays.set(c.id, delay);
+    this.cancelRestart(c.id);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(c.id);
+      if (this.containers.get(c.id)?.state.status !== 'restarting') return;
+      this.start(c.id, undefined, true).catch((err) => log.warn('restart policy: start failed', { id: c.id, error: String(err) }));
+    }, delay);
+    this.restartTimers.set(c.id, timer);
+  }
+
+  private cancelRestart(id: string): void {
+    const timer = this.restartTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.restartTimers.delete(id);
   }
 
   private wake(id: string): void {
@@ -362,7 +685,7 @@ export class ContainerService {
     return paths.merged;
   }
 
-  private async unmountRootfs(id: string): Promise<void> {
+  async unmountRootfs(id: string): Promise<void> {
     const { merged } = overlayPaths(this.root, id);
     if (await isMounted(merged)) this.native.unmount(merged, { detach: true });
   }
@@ -373,6 +696,23 @@ export class ContainerService {
       if (!this.names.has(name)) return name;
     }
   }
+}
+
+/** Bytes used by the files under dir (0 when it is missing). */
+async function diskUsage(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await fsp.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const full = path.join(dir, e.name);
+    if (e.isDirectory()) total += await diskUsage(full);
+    else total += await fsp.lstat(full).then((st) => st.blocks * 512, () => 0);
+  }
+  return total;
 }
 
 async function readHostFile(file: string): Promise<string> {

@@ -6,9 +6,11 @@ import { EngineError } from '../errors';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
 import { FULL_ID } from '../util/ids';
 import { log } from '../util/logger';
-import type { ContainerRecord, ContainerState, HostConfig } from './model';
+import { initialState, type ContainerRecord, type ContainerState, type HostConfig } from './model';
 
 type StoredConfig = Omit<ContainerRecord, 'state' | 'hostConfig'>;
+
+const REMOVING = '.removing-';
 
 export class ContainerStore {
   readonly dir: string;
@@ -21,13 +23,15 @@ export class ContainerStore {
     return path.join(this.dir, id);
   }
 
-  async loadAll(): Promise<ContainerRecord[]> {
+  /** The containers, and the removals a crash interrupted (id and renamed directory): the caller finishes those. */
+  async loadAll(): Promise<{ records: ContainerRecord[]; removals: { id: string; dir: string }[] }> {
     await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
     const records: ContainerRecord[] = [];
+    const removals: { id: string; dir: string }[] = [];
     for (const entry of await fsp.readdir(this.dir)) {
       const dir = path.join(this.dir, entry);
-      // A removal that a crash interrupted: the rename already took it out of the store; finish it.
-      if (entry.startsWith('.removing-')) { await fsp.rm(dir, { recursive: true, force: true }); continue; }
+      // The rename already took it out of the store; what is left is cleanup.
+      if (entry.startsWith(REMOVING)) { removals.push({ id: entry.slice(REMOVING.length), dir }); continue; }
       if (!FULL_ID.test(entry)) continue;
       const config = await readJsonFile<StoredConfig>(path.join(dir, 'config.json'));
       const state = await readJsonFile<ContainerState>(path.join(dir, 'state.json'));
@@ -38,9 +42,10 @@ export class ContainerStore {
         continue;
       }
       const hostConfig = (await readJsonFile<HostConfig>(path.join(dir, 'hostconfig.json'))) ?? {};
-      records.push({ ...config, hostConfig, state });
+      // Fields added since the record was written take their defaults.
+      records.push({ ...config, config: { ...config.config, stopSignal: config.config.stopSignal ?? '' }, hostConfig, state: { ...initialState(), ...state } });
     }
-    return records;
+    return { records, removals };
   }
 
   /** Creates the directory and writes every file; config.json last, so its presence means "created". */
@@ -51,9 +56,13 @@ export class ContainerStore {
     } catch (err) {
       throw new EngineError('AlreadyExists', `container ${record.id}: directory exists`, { cause: err });
     }
-    await writeFileAtomic(path.join(dir, 'hostconfig.json'), JSON.stringify(record.hostConfig));
+    await this.saveHostConfig(record.id, record.hostConfig);
     await this.saveState(record);
     await this.saveConfig(record);
+  }
+
+  async saveHostConfig(id: string, hostConfig: HostConfig): Promise<void> {
+    await writeFileAtomic(path.join(this.containerDir(id), 'hostconfig.json'), JSON.stringify(hostConfig));
   }
 
   async saveConfig(record: ContainerRecord): Promise<void> {
@@ -65,10 +74,13 @@ export class ContainerStore {
     await writeFileAtomic(path.join(this.containerDir(record.id), 'state.json'), JSON.stringify(record.state, null, 2));
   }
 
-  /** Renames the directory out of the store first: a crash mid-delete never leaves half a container. */
-  async remove(id: string): Promise<void> {
-    const doomed = path.join(this.dir, `.removing-${id}`);
+  /**
+   * Takes the container out of the store with one rename: a crash after it leaves no half container,
+   * only the renamed directory, which the next loadAll reports. Returns that directory.
+   */
+  async markRemoved(id: string): Promise<string> {
+    const doomed = path.join(this.dir, `${REMOVING}${id}`);
     await fsp.rename(this.containerDir(id), doomed);
-    await fsp.rm(doomed, { recursive: true, force: true });
+    return doomed;
   }
 }

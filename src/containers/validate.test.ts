@@ -5,7 +5,7 @@ import { mergeImageDefaults, parseLogConfig, validateConfig, validateName, valid
 const base: ContainerConfig = {
   hostname: '', domainname: '', user: '', env: [], cmd: ['true'], entrypoint: [], image: 'busybox',
   workingDir: '', networkDisabled: false, attachStdin: false, attachStdout: false, attachStderr: false,
-  tty: false, openStdin: false, stdinOnce: false,
+  tty: false, openStdin: false, stdinOnce: false, stopSignal: '',
 };
 
 describe('validateConfig', () => {

@@ -20,6 +20,14 @@ export interface StartedTask {
   monitorPid: number;
 }
 
+/** What a daemon start finds of a container's monitor. */
+export type Recovered =
+  | { state: 'live'; pid: number; monitorPid: number }
+  | { state: 'exited'; status: ExitStatus }
+  | { state: 'gone' };
+
+const MONITOR_DIED = 'monitor exited without an exit status';
+
 /** errno names an exec can fail with that are the request's fault (a bad command), as Docker reports them (400). */
 const USER_FAULTS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 'EISDIR']);
 
@@ -34,8 +42,11 @@ export class TaskManager {
 
   constructor(private readonly monitorExecutable: () => string, private readonly onExit: (id: string, status: ExitStatus) => void) {}
 
-  /** Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure. */
-  async start(dir: string, spec: RuntimeSpec): Promise<StartedTask> {
+  /**
+   * Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure.
+   * beforeGo runs while init waits, with its pid (DESIGN.md, start step 3: cgroup, network).
+   */
+  async start(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
     await fsp.rm(path.join(dir, 'exit'), { force: true });
     await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec));
     const conn = spawnMonitor(this.monitorExecutable(), dir);
@@ -44,7 +55,14 @@ export class TaskManager {
       conn.close();
       throw startFailure(spec, created);
     }
-    // Cgroup and network wiring go here, while init waits (DESIGN.md, start step 3).
+    if (beforeGo) {
+      try {
+        await beforeGo(created.pid);
+      } catch (err) {
+        conn.close(); // the monitor sees berthd go before go: init never runs, the monitor exits
+        throw err;
+      }
+    }
     conn.send('go');
     const result = await conn.next();
     if (result?.type !== 'started') {
@@ -57,19 +75,28 @@ export class TaskManager {
   }
 
   /**
-   * After a daemon restart: reattaches to a container's monitor. Returns undefined when it is still
-   * running, or its exit status when it ended while the daemon was away.
+   * After a daemon restart: reattaches to a container's monitor if one answers (and asks it for the
+   * pids, which may be newer than what was stored), else reads the exit file it left.
    */
-  async recover(id: string, dir: string): Promise<ExitStatus | undefined> {
+  async recover(id: string, dir: string): Promise<Recovered> {
     let conn: MonitorConnection;
     try {
       conn = await connectMonitor(dir);
     } catch {
-      // No monitor to talk to: it finished (the exit file says how) or it died without one.
-      return (await readExit(dir)) ?? { exitCode: 255, signal: 0, finishedAt: new Date().toISOString(), error: 'monitor exited without an exit status' };
+      const status = await readExit(dir);
+      return status ? { state: 'exited', status } : { state: 'gone' };
     }
+    conn.send('state');
+    const answer = await conn.next();
+    if (answer?.type !== 'state' || !answer.pid) {
+      // It exited between the connect and the question: its exit file tells.
+      conn.close();
+      const status = await readExit(dir);
+      return status ? { state: 'exited', status } : { state: 'gone' };
+    }
+    conn.release();
     this.watch(id, dir, conn);
-    return undefined;
+    return { state: 'live', pid: answer.pid, monitorPid: answer.monitorPid ?? 0 };
   }
 
   isLive(id: string): boolean {
@@ -101,9 +128,7 @@ export class TaskManager {
     // The exit file is written before the monitor hangs up, so a close always finds it (or the monitor died).
     conn.on('close', () => {
       this.live.delete(id);
-      void readExit(dir).then((status) => this.onExit(id, status ?? {
-        exitCode: 255, signal: 0, finishedAt: new Date().toISOString(), error: 'monitor exited without an exit status',
-      }));
+      void readExit(dir).then((status) => this.onExit(id, status ?? monitorDied()));
     });
   }
 }
@@ -115,6 +140,11 @@ function startFailure(spec: RuntimeSpec, msg: MonitorMessage | undefined): Engin
   if (msg.type !== 'failed') return new EngineError('Internal', `${doing}: unexpected monitor message ${JSON.stringify(msg)}`);
   if (msg.step === 'exec') return execFailure(doing, spec.args[0], msg);
   return new EngineError('Internal', `${doing}: ${msg.message}`);
+}
+
+/** The exit recorded for a container whose monitor vanished without writing one (killed, crashed). */
+export function monitorDied(): ExitStatus {
+  return { exitCode: 255, signal: 0, finishedAt: new Date().toISOString(), error: MONITOR_DIED };
 }
 
 async function readExit(dir: string): Promise<ExitStatus | undefined> {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 
 export interface MonitorMessage {
-  type: 'created' | 'started' | 'failed' | 'exit' | 'ok' | 'error' | 'attached' | 'exec-started';
+  type: 'created' | 'started' | 'failed' | 'exit' | 'ok' | 'error' | 'attached' | 'exec-started' | 'state';
   /** attached: entries before this seq are in the log file, the rest come on the connection. */
   nextSeq?: number;
   pid?: number;

@@ -23,10 +23,16 @@ export function tempRoot(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'berth-it-'));
 }
 
+/** The cgroup parent of a test root's daemon: its own, and the same across restarts on that root. */
+export function cgroupParent(root: string): string {
+  return `berth-test-${path.basename(root)}`;
+}
+
 /** Starts berthd on root (a new temp dir by default) and waits until it answers. */
 export async function startDaemon(root = tempRoot()): Promise<TestDaemon> {
   const socket = path.join(root, 'berth.sock');
-  const child = spawn(process.execPath, [BERTHD, '--root', root, '--listen', `unix://${socket}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const args = [BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root)];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const host = `unix://${socket}`;
@@ -65,7 +71,7 @@ export function config(image: string, cmd: string[], patch: Partial<Config> = {}
   return {
     hostname: '', domainname: '', user: '', memory: 0, memorySwap: 0, cpuShares: 0, attachStdin: false, attachStdout: true,
     attachStderr: true, portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false, env: [], cmd, dns: [],
-    image, volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, ...patch,
+    image, volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, stopSignal: '', ...patch,
   };
 }
 
@@ -78,7 +84,7 @@ export async function createContainer(d: TestDaemon, cfg: Config, name = ''): Pr
 export async function runToEnd(d: TestDaemon, cfg: Config): Promise<{ id: string; exitCode: number; signal: number; stdout: string; stderr: string }> {
   const id = await createContainer(d, cfg);
   await call(d.clients.containers, 'start', { containerId: id });
-  const exit = await call<typeof d.clients.containers, unknown, { exitCode: number; signal: number }>(d.clients.containers, 'wait', { containerId: id });
+  const exit = await call<typeof d.clients.containers, unknown, { exitCode: number; signal: number }>(d.clients.containers, 'wait', { containerId: id, condition: '' });
   let stdout = '';
   let stderr = '';
   for await (const e of d.clients.containers.logs(ContainerLogsRequest.fromPartial({ containerId: id, stdout: true, stderr: true }))) {
@@ -106,4 +112,18 @@ export async function destroyDaemon(d: TestDaemon): Promise<void> {
   // Anything a failed test left mounted goes before the directory does.
   for (const m of mountsUnder(d.root).reverse()) spawnSync('umount', ['-l', m]);
   fs.rmSync(d.root, { recursive: true, force: true });
+  removeCgroupParent(cgroupParent(d.root));
+}
+
+/** Removes a test daemon's cgroup parent in every hierarchy (its containers' cgroups are gone by now). */
+export function removeCgroupParent(parent: string): void {
+  // v1 (one hierarchy per controller) or v2 (one at the top).
+  for (const hierarchy of ['', ...fs.readdirSync('/sys/fs/cgroup')]) {
+    const dir = path.join('/sys/fs/cgroup', hierarchy, parent);
+    if (!fs.existsSync(dir)) continue;
+    for (const child of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (child.isDirectory()) try { fs.rmdirSync(path.join(dir, child.name)); } catch { /* busy: a process a failed test left */ }
+    }
+    try { fs.rmdirSync(dir); } catch { /* as above */ }
+  }
 }

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
-import type { ListContainersResponse } from '../../src/gen/berth/v1/containers';
+import { HostConfig, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import type { InspectImageResponse, ListImagesResponse, RemoveImageResponse } from '../../src/gen/berth/v1/images';
 import { config, createContainer, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { BERTHD, IS_ROOT, PROJECT_ROOT } from '../helpers/paths';
@@ -63,8 +63,13 @@ describe.skipIf(!IS_ROOT)('the API', () => {
     [{ config: config('', ['true']) }, grpc.status.INVALID_ARGUMENT, /config\.image/],
     [{ config: config('nosuchimage', ['true']) }, grpc.status.NOT_FOUND, /image nosuchimage/],
     [{ config: config('busybox', ['true'], { volumes: ['/data'] }) }, grpc.status.UNIMPLEMENTED, /config\.volumes/],
-    [{ config: config('busybox', ['true'], { memory: 1 << 20 }) }, grpc.status.UNIMPLEMENTED, /config\.memory/],
-    [{ config: config('busybox', ['true']), hostConfig: { binds: ['/a:/b'], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false } }, grpc.status.UNIMPLEMENTED, /host_config\.binds/],
+    [{ config: config('busybox', ['true'], { memory: 1 << 20 }) }, grpc.status.INVALID_ARGUMENT, /config\.memory 1048576: below the 6 MiB minimum/],
+    [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ nanoCpus: 1e15 }) }, grpc.status.INVALID_ARGUMENT, /host_config\.nano_cpus/],
+    [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ cpusetCpus: '0-99' }) }, grpc.status.INVALID_ARGUMENT, /host_config\.cpuset_cpus "0-99"/],
+    [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ restartPolicy: { name: 'sometimes', maximumRetryCount: 0 } }) }, grpc.status.INVALID_ARGUMENT, /host_config\.restart_policy\.name "sometimes"/],
+    [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ restartPolicy: { name: 'always', maximumRetryCount: 0 }, autoRemove: true }) }, grpc.status.INVALID_ARGUMENT, /host_config\.auto_remove/],
+    [{ config: config('busybox', ['true'], { stopSignal: 'SIGNOPE' }) }, grpc.status.INVALID_ARGUMENT, /config\.stop_signal "SIGNOPE"/],
+    [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ binds: ['/a:/b'] }) }, grpc.status.UNIMPLEMENTED, /host_config\.binds/],
     [{}, grpc.status.INVALID_ARGUMENT, /config/],
   ])('a bad create %# is refused with the field named and changes nothing', async (req, code, details) => {
     const before = treeOf(path.join(d.root, 'containers'));

@@ -204,7 +204,7 @@ describe.skipIf(!IS_ROOT)('attach', () => {
     const stuck = stuckAttach(id);
     await new Promise((r) => setTimeout(r, 200));
     await call(d.clients.containers, 'start', { containerId: id });
-    expect(await call(d.clients.containers, 'wait', { containerId: id })).toEqual({ exitCode: 0, signal: 0 });
+    expect(await call(d.clients.containers, 'wait', { containerId: id, condition: '' })).toEqual({ exitCode: 0, signal: 0 });
     const late = await stuck.drain();
     expect(late.status).toBe(String(status.RESOURCE_EXHAUSTED));
     expect(late.received).toBeLessThan(FILLED);

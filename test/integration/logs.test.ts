@@ -93,7 +93,7 @@ describe.skipIf(!IS_ROOT)('logs', () => {
     expect(text((await collect(d, { containerId: r.id, until: all[2].time })).entries)).toBe('a\nb\n');
     // A restarted container numbers on from where its log ended.
     await call(d.clients.containers, 'start', { containerId: r.id });
-    await call(d.clients.containers, 'wait', { containerId: r.id });
+    await call(d.clients.containers, 'wait', { containerId: r.id, condition: '' });
     const twice = (await collect(d, { containerId: r.id })).entries;
     expect(twice.map((e) => e.seq)).toEqual(Array.from({ length: 8 }, (_, i) => all[0].seq + i));
   });

@@ -73,7 +73,7 @@ describe.skipIf(!IS_ROOT)('a daemon restart', () => {
 
     d = await startDaemon(root);
     expect((await inspect(d, id)).state).toMatchObject({ status: 'running', running: true });
-    const waiting = call<typeof d.clients.containers, unknown, WaitContainerResponse>(d.clients.containers, 'wait', { containerId: id });
+    const waiting = call<typeof d.clients.containers, unknown, WaitContainerResponse>(d.clients.containers, 'wait', { containerId: id, condition: '' });
     fs.writeFileSync(`${root}/overlay/${id}/merged/tmp/go`, '');
     expect(await waiting).toEqual({ exitCode: 9, signal: 0 });
   });

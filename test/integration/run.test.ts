@@ -52,7 +52,7 @@ describe.skipIf(!IS_ROOT)('running containers', () => {
     const id = await createContainer(d, config('busybox', ['sleep', '60']));
     await call(d.clients.containers, 'start', { containerId: id });
     await call(d.clients.containers, 'kill', { containerId: id, signal: 'KILL' });
-    const exit = await call<typeof d.clients.containers, unknown, { exitCode: number; signal: number }>(d.clients.containers, 'wait', { containerId: id });
+    const exit = await call<typeof d.clients.containers, unknown, { exitCode: number; signal: number }>(d.clients.containers, 'wait', { containerId: id, condition: '' });
     expect(exit).toEqual({ exitCode: 137, signal: 9 });
     await expect(call(d.clients.containers, 'kill', { containerId: id, signal: 'KILL' })).rejects.toMatchObject({
       code: status.FAILED_PRECONDITION, details: expect.stringContaining('status is exited'),

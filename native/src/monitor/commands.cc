@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "monitor/json.h"
 #include "monitor/loop.h"
@@ -89,6 +90,9 @@ std::string handle_line(Loop& loop, Client& c, const std::string& line) {
   std::string cmd = line.substr(0, sp);
   std::string arg = sp == std::string::npos ? "" : line.substr(sp + 1);
   if (line == "go") return kOk;  // already released; harmless to repeat
+  if (line == "state") {
+    return "{\"type\":\"state\",\"pid\":" + std::to_string(loop.l->init) + ",\"monitorPid\":" + std::to_string(getpid()) + "}\n";
+  }
   if (cmd == "kill") {
     int sig = parse_signal(arg);
     if (sig < 0) return error_reply("kill: bad signal '" + arg + "'");

@@ -100,6 +100,10 @@ export interface Config {
   workingDir: string;
   entrypoint: string[];
   networkDisabled: boolean;
+  /** The signal Stop sends first ("SIGTERM" when empty). */
+  stopSignal: string;
+  /** Seconds Stop waits before KILL (10 when unset). */
+  stopTimeout?: number | undefined;
 }
 
 export interface PortBinding {
@@ -132,6 +136,15 @@ export interface LogConfig_ConfigEntry {
   value: string;
 }
 
+/**
+ * When a container that exits is started again: "no" (or empty), "on-failure" (a non-zero exit,
+ * at most maximum_retry_count times when that is above 0), "always", "unless-stopped".
+ */
+export interface RestartPolicy {
+  name: string;
+  maximumRetryCount: number;
+}
+
 export interface HostConfig {
   binds: string[];
   containerIdFile: string;
@@ -140,7 +153,24 @@ export interface HostConfig {
   portBindings: { [key: string]: PortBindings };
   links: string[];
   publishAllPorts: boolean;
-  logConfig: LogConfig | undefined;
+  logConfig:
+    | LogConfig
+    | undefined;
+  /** CPU time per period, in microseconds (0: no quota), and the period (100000 when 0). */
+  cpuQuota: number;
+  cpuPeriod: number;
+  /** CPUs as a fraction times 1e9 (docker run --cpus); sets the quota for a 100 ms period. */
+  nanoCpus: number;
+  /** CPUs and memory nodes the container may use ("0-1", "0,2"). */
+  cpusetCpus: string;
+  cpusetMems: string;
+  /** At most this many processes (0 or -1: no limit). */
+  pidsLimit: number;
+  restartPolicy:
+    | RestartPolicy
+    | undefined;
+  /** Remove the container once it exits (docker run --rm), also when it exits while berthd is down. */
+  autoRemove: boolean;
 }
 
 export interface HostConfig_PortBindingsEntry {
@@ -149,7 +179,10 @@ export interface HostConfig_PortBindingsEntry {
 }
 
 export interface ContainerState {
-  /** "created", "running" or "exited". */
+  /**
+   * "created", "running", "paused", "restarting" (waiting to be started again by its restart
+   * policy) or "exited".
+   */
   status: string;
   running: boolean;
   /** The container's init on the host; 0 when not running. */
@@ -161,6 +194,10 @@ export interface ContainerState {
   error: string;
   startedAt: Date | undefined;
   finishedAt: Date | undefined;
+  paused: boolean;
+  restarting: boolean;
+  /** The kernel's OOM killer ended a process of the container during its last run. */
+  oomKilled: boolean;
 }
 
 export interface Container {
@@ -184,6 +221,8 @@ export interface Container {
   hostsPath: string;
   resolvConfPath: string;
   driver: string;
+  /** Starts made by the restart policy since the last start by a client. */
+  restartCount: number;
 }
 
 export interface CreateContainerRequest {
@@ -210,6 +249,11 @@ export interface StartContainerResponse {
 
 export interface WaitContainerRequest {
   containerId: string;
+  /**
+   * "not-running" (the default: returns at once for a container that is not running),
+   * "next-exit" (the next exit from now) or "removed" (until the container is removed).
+   */
+  condition: string;
 }
 
 export interface WaitContainerResponse {
@@ -386,6 +430,190 @@ export interface ExecResponse {
     | undefined;
 }
 
+export interface StopContainerRequest {
+  containerId: string;
+  /** Seconds to wait before KILL; the container's stop_timeout (or 10) when unset. */
+  timeoutSeconds?: number | undefined;
+}
+
+export interface StopContainerResponse {
+}
+
+export interface RestartContainerRequest {
+  containerId: string;
+  timeoutSeconds?: number | undefined;
+}
+
+export interface RestartContainerResponse {
+}
+
+export interface PauseContainerRequest {
+  containerId: string;
+}
+
+export interface PauseContainerResponse {
+}
+
+export interface UnpauseContainerRequest {
+  containerId: string;
+}
+
+export interface UnpauseContainerResponse {
+}
+
+export interface RenameContainerRequest {
+  containerId: string;
+  newName: string;
+}
+
+export interface RenameContainerResponse {
+}
+
+/** Only the fields that are set change. */
+export interface Resources {
+  memory?:
+    | number
+    | undefined;
+  /** Memory plus swap (-1: unlimited swap). */
+  memorySwap?: number | undefined;
+  cpuShares?: number | undefined;
+  cpuQuota?: number | undefined;
+  cpuPeriod?: number | undefined;
+  nanoCpus?: number | undefined;
+  cpusetCpus?: string | undefined;
+  cpusetMems?: string | undefined;
+  pidsLimit?: number | undefined;
+}
+
+export interface UpdateContainerRequest {
+  containerId: string;
+  resources:
+    | Resources
+    | undefined;
+  /** Replaces the restart policy when set. */
+  restartPolicy: RestartPolicy | undefined;
+}
+
+export interface UpdateContainerResponse {
+  warnings: string[];
+}
+
+export interface PruneContainersRequest {
+}
+
+export interface PruneContainersResponse {
+  containersDeleted: string[];
+  /** Bytes of the removed containers' own layers and logs. */
+  spaceReclaimed: number;
+}
+
+export interface ContainerStatsRequest {
+  containerId: string;
+  /** One sample a second until the container stops, or the client leaves; else one sample. */
+  stream: boolean;
+}
+
+/**
+ * CPU time in microseconds: nanoseconds since boot pass 2^53 within weeks on a large host, beyond
+ * what a double (JavaScript, JSON) holds exactly.
+ */
+export interface CpuStats {
+  /** CPU time of the container's processes: all, in user mode, in kernel mode. */
+  totalUsageUs: number;
+  userUs: number;
+  systemUs: number;
+  /** CPU time of the whole host, for the share the container had (as Docker's system_cpu_usage). */
+  systemUsageUs: number;
+  onlineCpus: number;
+  throttledPeriods: number;
+  throttledUs: number;
+}
+
+export interface MemoryStats {
+  usageBytes: number;
+  /** 0 when there is no limit below the host's memory. */
+  limitBytes: number;
+  cacheBytes: number;
+  maxUsageBytes: number;
+}
+
+export interface PidsStats {
+  current: number;
+  /** 0: no limit. */
+  limit: number;
+}
+
+export interface NetworkStats {
+  interface: string;
+  rxBytes: number;
+  rxPackets: number;
+  rxErrors: number;
+  rxDropped: number;
+  txBytes: number;
+  txPackets: number;
+  txErrors: number;
+  txDropped: number;
+}
+
+export interface BlkioStats {
+  readBytes: number;
+  writeBytes: number;
+  readOps: number;
+  writeOps: number;
+}
+
+export interface ContainerStats {
+  id: string;
+  name: string;
+  read:
+    | Date
+    | undefined;
+  /** The sample before (absent in the first): cpu_percent is the change between the two. */
+  preread: Date | undefined;
+  cpu: CpuStats | undefined;
+  precpu: CpuStats | undefined;
+  memory: MemoryStats | undefined;
+  pids: PidsStats | undefined;
+  networks: NetworkStats[];
+  blkio:
+    | BlkioStats
+    | undefined;
+  /**
+   * Share of one CPU times online CPUs, as `docker stats` shows it (100 = one full CPU); for the
+   * first sample, since the container started.
+   */
+  cpuPercent: number;
+  /** usage / limit (host memory when there is no limit), in percent. */
+  memoryPercent: number;
+}
+
+export interface TopContainerRequest {
+  containerId: string;
+}
+
+export interface ContainerProcess {
+  /** The pid on the host and inside the container's pid namespace. */
+  hostPid: number;
+  pid: number;
+  /** The parent inside the container (0 for its init). */
+  ppid: number;
+  uid: number;
+  /** The user name in the container's /etc/passwd, or the uid. */
+  user: string;
+  /** R running, S sleeping, D disk sleep, Z zombie, T stopped... */
+  state: string;
+  /** CPU time used, in milliseconds. */
+  cpuTimeMs: number;
+  started: Date | undefined;
+  rssBytes: number;
+  /** The full command line. */
+  args: string[];
+}
+
+export interface TopContainerResponse {
+  processes: ContainerProcess[];
+}
+
 function createBaseConfig(): Config {
   return {
     hostname: "",
@@ -411,6 +639,8 @@ function createBaseConfig(): Config {
     workingDir: "",
     entrypoint: [],
     networkDisabled: false,
+    stopSignal: "",
+    stopTimeout: undefined,
   };
 }
 
@@ -484,6 +714,12 @@ export const Config: MessageFns<Config> = {
     }
     if (message.networkDisabled !== false) {
       writer.uint32(184).bool(message.networkDisabled);
+    }
+    if (message.stopSignal !== "") {
+      writer.uint32(194).string(message.stopSignal);
+    }
+    if (message.stopTimeout !== undefined) {
+      writer.uint32(200).int32(message.stopTimeout);
     }
     return writer;
   },
@@ -685,6 +921,22 @@ export const Config: MessageFns<Config> = {
             message.networkDisabled = reader.bool();
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.stopSignal = reader.string();
+            continue;
+          }
+          case 25: {
+            if (tag !== 200) {
+              break;
+            }
+
+            message.stopTimeout = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -780,6 +1032,16 @@ export const Config: MessageFns<Config> = {
         : isSet(object.network_disabled)
         ? globalThis.Boolean(object.network_disabled)
         : false,
+      stopSignal: isSet(object.stopSignal)
+        ? globalThis.String(object.stopSignal)
+        : isSet(object.stop_signal)
+        ? globalThis.String(object.stop_signal)
+        : "",
+      stopTimeout: isSet(object.stopTimeout)
+        ? globalThis.Number(object.stopTimeout)
+        : isSet(object.stop_timeout)
+        ? globalThis.Number(object.stop_timeout)
+        : undefined,
     };
   },
 
@@ -854,6 +1116,12 @@ export const Config: MessageFns<Config> = {
     if (message.networkDisabled !== false) {
       obj.networkDisabled = message.networkDisabled;
     }
+    if (message.stopSignal !== "") {
+      obj.stopSignal = message.stopSignal;
+    }
+    if (message.stopTimeout !== undefined) {
+      obj.stopTimeout = Math.round(message.stopTimeout);
+    }
     return obj;
   },
 
@@ -885,6 +1153,8 @@ export const Config: MessageFns<Config> = {
     message.workingDir = object.workingDir ?? "";
     message.entrypoint = object.entrypoint?.map((e) => e) || [];
     message.networkDisabled = object.networkDisabled ?? false;
+    message.stopSignal = object.stopSignal ?? "";
+    message.stopTimeout = object.stopTimeout ?? undefined;
     return message;
   },
 };
@@ -1338,6 +1608,95 @@ export const LogConfig_ConfigEntry: MessageFns<LogConfig_ConfigEntry> = {
   },
 };
 
+function createBaseRestartPolicy(): RestartPolicy {
+  return { name: "", maximumRetryCount: 0 };
+}
+
+export const RestartPolicy: MessageFns<RestartPolicy> = {
+  encode(message: RestartPolicy, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.maximumRetryCount !== 0) {
+      writer.uint32(16).int32(message.maximumRetryCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartPolicy {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartPolicy();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.maximumRetryCount = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartPolicy {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      maximumRetryCount: isSet(object.maximumRetryCount)
+        ? globalThis.Number(object.maximumRetryCount)
+        : isSet(object.maximum_retry_count)
+        ? globalThis.Number(object.maximum_retry_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: RestartPolicy): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.maximumRetryCount !== 0) {
+      obj.maximumRetryCount = Math.round(message.maximumRetryCount);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartPolicy>, I>>(base?: I): RestartPolicy {
+    return RestartPolicy.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartPolicy>, I>>(object: I): RestartPolicy {
+    const message = createBaseRestartPolicy();
+    message.name = object.name ?? "";
+    message.maximumRetryCount = object.maximumRetryCount ?? 0;
+    return message;
+  },
+};
+
 function createBaseHostConfig(): HostConfig {
   return {
     binds: [],
@@ -1348,6 +1707,14 @@ function createBaseHostConfig(): HostConfig {
     links: [],
     publishAllPorts: false,
     logConfig: undefined,
+    cpuQuota: 0,
+    cpuPeriod: 0,
+    nanoCpus: 0,
+    cpusetCpus: "",
+    cpusetMems: "",
+    pidsLimit: 0,
+    restartPolicy: undefined,
+    autoRemove: false,
   };
 }
 
@@ -1376,6 +1743,30 @@ export const HostConfig: MessageFns<HostConfig> = {
     }
     if (message.logConfig !== undefined) {
       LogConfig.encode(message.logConfig, writer.uint32(66).fork()).join();
+    }
+    if (message.cpuQuota !== 0) {
+      writer.uint32(72).int64(message.cpuQuota);
+    }
+    if (message.cpuPeriod !== 0) {
+      writer.uint32(80).int64(message.cpuPeriod);
+    }
+    if (message.nanoCpus !== 0) {
+      writer.uint32(88).int64(message.nanoCpus);
+    }
+    if (message.cpusetCpus !== "") {
+      writer.uint32(98).string(message.cpusetCpus);
+    }
+    if (message.cpusetMems !== "") {
+      writer.uint32(106).string(message.cpusetMems);
+    }
+    if (message.pidsLimit !== 0) {
+      writer.uint32(112).int64(message.pidsLimit);
+    }
+    if (message.restartPolicy !== undefined) {
+      RestartPolicy.encode(message.restartPolicy, writer.uint32(122).fork()).join();
+    }
+    if (message.autoRemove !== false) {
+      writer.uint32(128).bool(message.autoRemove);
     }
     return writer;
   },
@@ -1460,6 +1851,70 @@ export const HostConfig: MessageFns<HostConfig> = {
             message.logConfig = LogConfig.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.cpuQuota = longToNumber(reader.int64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.cpuPeriod = longToNumber(reader.int64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.nanoCpus = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.cpusetCpus = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.cpusetMems = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.pidsLimit = longToNumber(reader.int64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.restartPolicy = RestartPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.autoRemove = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1524,6 +1979,46 @@ export const HostConfig: MessageFns<HostConfig> = {
         : isSet(object.log_config)
         ? LogConfig.fromJSON(object.log_config)
         : undefined,
+      cpuQuota: isSet(object.cpuQuota)
+        ? globalThis.Number(object.cpuQuota)
+        : isSet(object.cpu_quota)
+        ? globalThis.Number(object.cpu_quota)
+        : 0,
+      cpuPeriod: isSet(object.cpuPeriod)
+        ? globalThis.Number(object.cpuPeriod)
+        : isSet(object.cpu_period)
+        ? globalThis.Number(object.cpu_period)
+        : 0,
+      nanoCpus: isSet(object.nanoCpus)
+        ? globalThis.Number(object.nanoCpus)
+        : isSet(object.nano_cpus)
+        ? globalThis.Number(object.nano_cpus)
+        : 0,
+      cpusetCpus: isSet(object.cpusetCpus)
+        ? globalThis.String(object.cpusetCpus)
+        : isSet(object.cpuset_cpus)
+        ? globalThis.String(object.cpuset_cpus)
+        : "",
+      cpusetMems: isSet(object.cpusetMems)
+        ? globalThis.String(object.cpusetMems)
+        : isSet(object.cpuset_mems)
+        ? globalThis.String(object.cpuset_mems)
+        : "",
+      pidsLimit: isSet(object.pidsLimit)
+        ? globalThis.Number(object.pidsLimit)
+        : isSet(object.pids_limit)
+        ? globalThis.Number(object.pids_limit)
+        : 0,
+      restartPolicy: isSet(object.restartPolicy)
+        ? RestartPolicy.fromJSON(object.restartPolicy)
+        : isSet(object.restart_policy)
+        ? RestartPolicy.fromJSON(object.restart_policy)
+        : undefined,
+      autoRemove: isSet(object.autoRemove)
+        ? globalThis.Boolean(object.autoRemove)
+        : isSet(object.auto_remove)
+        ? globalThis.Boolean(object.auto_remove)
+        : false,
     };
   },
 
@@ -1559,6 +2054,30 @@ export const HostConfig: MessageFns<HostConfig> = {
     if (message.logConfig !== undefined) {
       obj.logConfig = LogConfig.toJSON(message.logConfig);
     }
+    if (message.cpuQuota !== 0) {
+      obj.cpuQuota = Math.round(message.cpuQuota);
+    }
+    if (message.cpuPeriod !== 0) {
+      obj.cpuPeriod = Math.round(message.cpuPeriod);
+    }
+    if (message.nanoCpus !== 0) {
+      obj.nanoCpus = Math.round(message.nanoCpus);
+    }
+    if (message.cpusetCpus !== "") {
+      obj.cpusetCpus = message.cpusetCpus;
+    }
+    if (message.cpusetMems !== "") {
+      obj.cpusetMems = message.cpusetMems;
+    }
+    if (message.pidsLimit !== 0) {
+      obj.pidsLimit = Math.round(message.pidsLimit);
+    }
+    if (message.restartPolicy !== undefined) {
+      obj.restartPolicy = RestartPolicy.toJSON(message.restartPolicy);
+    }
+    if (message.autoRemove !== false) {
+      obj.autoRemove = message.autoRemove;
+    }
     return obj;
   },
 
@@ -1585,6 +2104,16 @@ export const HostConfig: MessageFns<HostConfig> = {
     message.logConfig = (object.logConfig !== undefined && object.logConfig !== null)
       ? LogConfig.fromPartial(object.logConfig)
       : undefined;
+    message.cpuQuota = object.cpuQuota ?? 0;
+    message.cpuPeriod = object.cpuPeriod ?? 0;
+    message.nanoCpus = object.nanoCpus ?? 0;
+    message.cpusetCpus = object.cpusetCpus ?? "";
+    message.cpusetMems = object.cpusetMems ?? "";
+    message.pidsLimit = object.pidsLimit ?? 0;
+    message.restartPolicy = (object.restartPolicy !== undefined && object.restartPolicy !== null)
+      ? RestartPolicy.fromPartial(object.restartPolicy)
+      : undefined;
+    message.autoRemove = object.autoRemove ?? false;
     return message;
   },
 };
@@ -1686,6 +2215,9 @@ function createBaseContainerState(): ContainerState {
     error: "",
     startedAt: undefined,
     finishedAt: undefined,
+    paused: false,
+    restarting: false,
+    oomKilled: false,
   };
 }
 
@@ -1714,6 +2246,15 @@ export const ContainerState: MessageFns<ContainerState> = {
     }
     if (message.finishedAt !== undefined) {
       Timestamp.encode(toTimestamp(message.finishedAt), writer.uint32(66).fork()).join();
+    }
+    if (message.paused !== false) {
+      writer.uint32(72).bool(message.paused);
+    }
+    if (message.restarting !== false) {
+      writer.uint32(80).bool(message.restarting);
+    }
+    if (message.oomKilled !== false) {
+      writer.uint32(88).bool(message.oomKilled);
     }
     return writer;
   },
@@ -1795,6 +2336,30 @@ export const ContainerState: MessageFns<ContainerState> = {
             message.finishedAt = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.paused = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.restarting = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.oomKilled = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1829,6 +2394,13 @@ export const ContainerState: MessageFns<ContainerState> = {
         : isSet(object.finished_at)
         ? fromJsonTimestamp(object.finished_at)
         : undefined,
+      paused: isSet(object.paused) ? globalThis.Boolean(object.paused) : false,
+      restarting: isSet(object.restarting) ? globalThis.Boolean(object.restarting) : false,
+      oomKilled: isSet(object.oomKilled)
+        ? globalThis.Boolean(object.oomKilled)
+        : isSet(object.oom_killed)
+        ? globalThis.Boolean(object.oom_killed)
+        : false,
     };
   },
 
@@ -1858,6 +2430,15 @@ export const ContainerState: MessageFns<ContainerState> = {
     if (message.finishedAt !== undefined) {
       obj.finishedAt = message.finishedAt.toISOString();
     }
+    if (message.paused !== false) {
+      obj.paused = message.paused;
+    }
+    if (message.restarting !== false) {
+      obj.restarting = message.restarting;
+    }
+    if (message.oomKilled !== false) {
+      obj.oomKilled = message.oomKilled;
+    }
     return obj;
   },
 
@@ -1874,6 +2455,9 @@ export const ContainerState: MessageFns<ContainerState> = {
     message.error = object.error ?? "";
     message.startedAt = object.startedAt ?? undefined;
     message.finishedAt = object.finishedAt ?? undefined;
+    message.paused = object.paused ?? false;
+    message.restarting = object.restarting ?? false;
+    message.oomKilled = object.oomKilled ?? false;
     return message;
   },
 };
@@ -1894,6 +2478,7 @@ function createBaseContainer(): Container {
     hostsPath: "",
     resolvConfPath: "",
     driver: "",
+    restartCount: 0,
   };
 }
 
@@ -1940,6 +2525,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.driver !== "") {
       writer.uint32(114).string(message.driver);
+    }
+    if (message.restartCount !== 0) {
+      writer.uint32(120).int32(message.restartCount);
     }
     return writer;
   },
@@ -2069,6 +2657,14 @@ export const Container: MessageFns<Container> = {
             message.driver = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.restartCount = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2117,6 +2713,11 @@ export const Container: MessageFns<Container> = {
         ? globalThis.String(object.resolv_conf_path)
         : "",
       driver: isSet(object.driver) ? globalThis.String(object.driver) : "",
+      restartCount: isSet(object.restartCount)
+        ? globalThis.Number(object.restartCount)
+        : isSet(object.restart_count)
+        ? globalThis.Number(object.restart_count)
+        : 0,
     };
   },
 
@@ -2164,6 +2765,9 @@ export const Container: MessageFns<Container> = {
     if (message.driver !== "") {
       obj.driver = message.driver;
     }
+    if (message.restartCount !== 0) {
+      obj.restartCount = Math.round(message.restartCount);
+    }
     return obj;
   },
 
@@ -2192,6 +2796,7 @@ export const Container: MessageFns<Container> = {
     message.hostsPath = object.hostsPath ?? "";
     message.resolvConfPath = object.resolvConfPath ?? "";
     message.driver = object.driver ?? "";
+    message.restartCount = object.restartCount ?? 0;
     return message;
   },
 };
@@ -2516,13 +3121,16 @@ export const StartContainerResponse: MessageFns<StartContainerResponse> = {
 };
 
 function createBaseWaitContainerRequest(): WaitContainerRequest {
-  return { containerId: "" };
+  return { containerId: "", condition: "" };
 }
 
 export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
   encode(message: WaitContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.containerId !== "") {
       writer.uint32(10).string(message.containerId);
+    }
+    if (message.condition !== "") {
+      writer.uint32(18).string(message.condition);
     }
     return writer;
   },
@@ -2548,6 +3156,14 @@ export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
             message.containerId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.condition = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2567,6 +3183,7 @@ export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
         : isSet(object.container_id)
         ? globalThis.String(object.container_id)
         : "",
+      condition: isSet(object.condition) ? globalThis.String(object.condition) : "",
     };
   },
 
@@ -2574,6 +3191,9 @@ export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
     const obj: any = {};
     if (message.containerId !== "") {
       obj.containerId = message.containerId;
+    }
+    if (message.condition !== "") {
+      obj.condition = message.condition;
     }
     return obj;
   },
@@ -2584,6 +3204,7 @@ export const WaitContainerRequest: MessageFns<WaitContainerRequest> = {
   fromPartial<I extends Exact<DeepPartial<WaitContainerRequest>, I>>(object: I): WaitContainerRequest {
     const message = createBaseWaitContainerRequest();
     message.containerId = object.containerId ?? "";
+    message.condition = object.condition ?? "";
     return message;
   },
 };
@@ -5124,6 +5745,2793 @@ export const ExecResponse: MessageFns<ExecResponse> = {
   },
 };
 
+function createBaseStopContainerRequest(): StopContainerRequest {
+  return { containerId: "", timeoutSeconds: undefined };
+}
+
+export const StopContainerRequest: MessageFns<StopContainerRequest> = {
+  encode(message: StopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(16).int32(message.timeoutSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StopContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: StopContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopContainerRequest>, I>>(base?: I): StopContainerRequest {
+    return StopContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopContainerRequest>, I>>(object: I): StopContainerRequest {
+    const message = createBaseStopContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseStopContainerResponse(): StopContainerResponse {
+  return {};
+}
+
+export const StopContainerResponse: MessageFns<StopContainerResponse> = {
+  encode(_: StopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StopContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStopContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): StopContainerResponse {
+    return {};
+  },
+
+  toJSON(_: StopContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<StopContainerResponse>, I>>(base?: I): StopContainerResponse {
+    return StopContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<StopContainerResponse>, I>>(_: I): StopContainerResponse {
+    const message = createBaseStopContainerResponse();
+    return message;
+  },
+};
+
+function createBaseRestartContainerRequest(): RestartContainerRequest {
+  return { containerId: "", timeoutSeconds: undefined };
+}
+
+export const RestartContainerRequest: MessageFns<RestartContainerRequest> = {
+  encode(message: RestartContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.timeoutSeconds !== undefined) {
+      writer.uint32(16).int32(message.timeoutSeconds);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RestartContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.timeoutSeconds !== undefined) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartContainerRequest>, I>>(base?: I): RestartContainerRequest {
+    return RestartContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartContainerRequest>, I>>(object: I): RestartContainerRequest {
+    const message = createBaseRestartContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.timeoutSeconds = object.timeoutSeconds ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRestartContainerResponse(): RestartContainerResponse {
+  return {};
+}
+
+export const RestartContainerResponse: MessageFns<RestartContainerResponse> = {
+  encode(_: RestartContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RestartContainerResponse {
+    return {};
+  },
+
+  toJSON(_: RestartContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartContainerResponse>, I>>(base?: I): RestartContainerResponse {
+    return RestartContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartContainerResponse>, I>>(_: I): RestartContainerResponse {
+    const message = createBaseRestartContainerResponse();
+    return message;
+  },
+};
+
+function createBasePauseContainerRequest(): PauseContainerRequest {
+  return { containerId: "" };
+}
+
+export const PauseContainerRequest: MessageFns<PauseContainerRequest> = {
+  encode(message: PauseContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PauseContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: PauseContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseContainerRequest>, I>>(base?: I): PauseContainerRequest {
+    return PauseContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseContainerRequest>, I>>(object: I): PauseContainerRequest {
+    const message = createBasePauseContainerRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBasePauseContainerResponse(): PauseContainerResponse {
+  return {};
+}
+
+export const PauseContainerResponse: MessageFns<PauseContainerResponse> = {
+  encode(_: PauseContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PauseContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePauseContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PauseContainerResponse {
+    return {};
+  },
+
+  toJSON(_: PauseContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PauseContainerResponse>, I>>(base?: I): PauseContainerResponse {
+    return PauseContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PauseContainerResponse>, I>>(_: I): PauseContainerResponse {
+    const message = createBasePauseContainerResponse();
+    return message;
+  },
+};
+
+function createBaseUnpauseContainerRequest(): UnpauseContainerRequest {
+  return { containerId: "" };
+}
+
+export const UnpauseContainerRequest: MessageFns<UnpauseContainerRequest> = {
+  encode(message: UnpauseContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnpauseContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: UnpauseContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnpauseContainerRequest>, I>>(base?: I): UnpauseContainerRequest {
+    return UnpauseContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnpauseContainerRequest>, I>>(object: I): UnpauseContainerRequest {
+    const message = createBaseUnpauseContainerRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBaseUnpauseContainerResponse(): UnpauseContainerResponse {
+  return {};
+}
+
+export const UnpauseContainerResponse: MessageFns<UnpauseContainerResponse> = {
+  encode(_: UnpauseContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnpauseContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnpauseContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): UnpauseContainerResponse {
+    return {};
+  },
+
+  toJSON(_: UnpauseContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UnpauseContainerResponse>, I>>(base?: I): UnpauseContainerResponse {
+    return UnpauseContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnpauseContainerResponse>, I>>(_: I): UnpauseContainerResponse {
+    const message = createBaseUnpauseContainerResponse();
+    return message;
+  },
+};
+
+function createBaseRenameContainerRequest(): RenameContainerRequest {
+  return { containerId: "", newName: "" };
+}
+
+export const RenameContainerRequest: MessageFns<RenameContainerRequest> = {
+  encode(message: RenameContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.newName !== "") {
+      writer.uint32(18).string(message.newName);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenameContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenameContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.newName = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RenameContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      newName: isSet(object.newName)
+        ? globalThis.String(object.newName)
+        : isSet(object.new_name)
+        ? globalThis.String(object.new_name)
+        : "",
+    };
+  },
+
+  toJSON(message: RenameContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.newName !== "") {
+      obj.newName = message.newName;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenameContainerRequest>, I>>(base?: I): RenameContainerRequest {
+    return RenameContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenameContainerRequest>, I>>(object: I): RenameContainerRequest {
+    const message = createBaseRenameContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.newName = object.newName ?? "";
+    return message;
+  },
+};
+
+function createBaseRenameContainerResponse(): RenameContainerResponse {
+  return {};
+}
+
+export const RenameContainerResponse: MessageFns<RenameContainerResponse> = {
+  encode(_: RenameContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenameContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenameContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RenameContainerResponse {
+    return {};
+  },
+
+  toJSON(_: RenameContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RenameContainerResponse>, I>>(base?: I): RenameContainerResponse {
+    return RenameContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenameContainerResponse>, I>>(_: I): RenameContainerResponse {
+    const message = createBaseRenameContainerResponse();
+    return message;
+  },
+};
+
+function createBaseResources(): Resources {
+  return {
+    memory: undefined,
+    memorySwap: undefined,
+    cpuShares: undefined,
+    cpuQuota: undefined,
+    cpuPeriod: undefined,
+    nanoCpus: undefined,
+    cpusetCpus: undefined,
+    cpusetMems: undefined,
+    pidsLimit: undefined,
+  };
+}
+
+export const Resources: MessageFns<Resources> = {
+  encode(message: Resources, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.memory !== undefined) {
+      writer.uint32(8).int64(message.memory);
+    }
+    if (message.memorySwap !== undefined) {
+      writer.uint32(16).int64(message.memorySwap);
+    }
+    if (message.cpuShares !== undefined) {
+      writer.uint32(24).int64(message.cpuShares);
+    }
+    if (message.cpuQuota !== undefined) {
+      writer.uint32(32).int64(message.cpuQuota);
+    }
+    if (message.cpuPeriod !== undefined) {
+      writer.uint32(40).int64(message.cpuPeriod);
+    }
+    if (message.nanoCpus !== undefined) {
+      writer.uint32(48).int64(message.nanoCpus);
+    }
+    if (message.cpusetCpus !== undefined) {
+      writer.uint32(58).string(message.cpusetCpus);
+    }
+    if (message.cpusetMems !== undefined) {
+      writer.uint32(66).string(message.cpusetMems);
+    }
+    if (message.pidsLimit !== undefined) {
+      writer.uint32(72).int64(message.pidsLimit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Resources {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResources();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.memory = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.memorySwap = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cpuShares = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.cpuQuota = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.cpuPeriod = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.nanoCpus = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.cpusetCpus = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.cpusetMems = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pidsLimit = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Resources {
+    return {
+      memory: isSet(object.memory) ? globalThis.Number(object.memory) : undefined,
+      memorySwap: isSet(object.memorySwap)
+        ? globalThis.Number(object.memorySwap)
+        : isSet(object.memory_swap)
+        ? globalThis.Number(object.memory_swap)
+        : undefined,
+      cpuShares: isSet(object.cpuShares)
+        ? globalThis.Number(object.cpuShares)
+        : isSet(object.cpu_shares)
+        ? globalThis.Number(object.cpu_shares)
+        : undefined,
+      cpuQuota: isSet(object.cpuQuota)
+        ? globalThis.Number(object.cpuQuota)
+        : isSet(object.cpu_quota)
+        ? globalThis.Number(object.cpu_quota)
+        : undefined,
+      cpuPeriod: isSet(object.cpuPeriod)
+        ? globalThis.Number(object.cpuPeriod)
+        : isSet(object.cpu_period)
+        ? globalThis.Number(object.cpu_period)
+        : undefined,
+      nanoCpus: isSet(object.nanoCpus)
+        ? globalThis.Number(object.nanoCpus)
+        : isSet(object.nano_cpus)
+        ? globalThis.Number(object.nano_cpus)
+        : undefined,
+      cpusetCpus: isSet(object.cpusetCpus)
+        ? globalThis.String(object.cpusetCpus)
+        : isSet(object.cpuset_cpus)
+        ? globalThis.String(object.cpuset_cpus)
+        : undefined,
+      cpusetMems: isSet(object.cpusetMems)
+        ? globalThis.String(object.cpusetMems)
+        : isSet(object.cpuset_mems)
+        ? globalThis.String(object.cpuset_mems)
+        : undefined,
+      pidsLimit: isSet(object.pidsLimit)
+        ? globalThis.Number(object.pidsLimit)
+        : isSet(object.pids_limit)
+        ? globalThis.Number(object.pids_limit)
+        : undefined,
+    };
+  },
+
+  toJSON(message: Resources): unknown {
+    const obj: any = {};
+    if (message.memory !== undefined) {
+      obj.memory = Math.round(message.memory);
+    }
+    if (message.memorySwap !== undefined) {
+      obj.memorySwap = Math.round(message.memorySwap);
+    }
+    if (message.cpuShares !== undefined) {
+      obj.cpuShares = Math.round(message.cpuShares);
+    }
+    if (message.cpuQuota !== undefined) {
+      obj.cpuQuota = Math.round(message.cpuQuota);
+    }
+    if (message.cpuPeriod !== undefined) {
+      obj.cpuPeriod = Math.round(message.cpuPeriod);
+    }
+    if (message.nanoCpus !== undefined) {
+      obj.nanoCpus = Math.round(message.nanoCpus);
+    }
+    if (message.cpusetCpus !== undefined) {
+      obj.cpusetCpus = message.cpusetCpus;
+    }
+    if (message.cpusetMems !== undefined) {
+      obj.cpusetMems = message.cpusetMems;
+    }
+    if (message.pidsLimit !== undefined) {
+      obj.pidsLimit = Math.round(message.pidsLimit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Resources>, I>>(base?: I): Resources {
+    return Resources.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Resources>, I>>(object: I): Resources {
+    const message = createBaseResources();
+    message.memory = object.memory ?? undefined;
+    message.memorySwap = object.memorySwap ?? undefined;
+    message.cpuShares = object.cpuShares ?? undefined;
+    message.cpuQuota = object.cpuQuota ?? undefined;
+    message.cpuPeriod = object.cpuPeriod ?? undefined;
+    message.nanoCpus = object.nanoCpus ?? undefined;
+    message.cpusetCpus = object.cpusetCpus ?? undefined;
+    message.cpusetMems = object.cpusetMems ?? undefined;
+    message.pidsLimit = object.pidsLimit ?? undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateContainerRequest(): UpdateContainerRequest {
+  return { containerId: "", resources: undefined, restartPolicy: undefined };
+}
+
+export const UpdateContainerRequest: MessageFns<UpdateContainerRequest> = {
+  encode(message: UpdateContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.resources !== undefined) {
+      Resources.encode(message.resources, writer.uint32(18).fork()).join();
+    }
+    if (message.restartPolicy !== undefined) {
+      RestartPolicy.encode(message.restartPolicy, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.resources = Resources.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.restartPolicy = RestartPolicy.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      resources: isSet(object.resources) ? Resources.fromJSON(object.resources) : undefined,
+      restartPolicy: isSet(object.restartPolicy)
+        ? RestartPolicy.fromJSON(object.restartPolicy)
+        : isSet(object.restart_policy)
+        ? RestartPolicy.fromJSON(object.restart_policy)
+        : undefined,
+    };
+  },
+
+  toJSON(message: UpdateContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.resources !== undefined) {
+      obj.resources = Resources.toJSON(message.resources);
+    }
+    if (message.restartPolicy !== undefined) {
+      obj.restartPolicy = RestartPolicy.toJSON(message.restartPolicy);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateContainerRequest>, I>>(base?: I): UpdateContainerRequest {
+    return UpdateContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerRequest>, I>>(object: I): UpdateContainerRequest {
+    const message = createBaseUpdateContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.resources = (object.resources !== undefined && object.resources !== null)
+      ? Resources.fromPartial(object.resources)
+      : undefined;
+    message.restartPolicy = (object.restartPolicy !== undefined && object.restartPolicy !== null)
+      ? RestartPolicy.fromPartial(object.restartPolicy)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseUpdateContainerResponse(): UpdateContainerResponse {
+  return { warnings: [] };
+}
+
+export const UpdateContainerResponse: MessageFns<UpdateContainerResponse> = {
+  encode(message: UpdateContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.warnings) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.warnings.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UpdateContainerResponse {
+    return {
+      warnings: globalThis.Array.isArray(object?.warnings) ? object.warnings.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: UpdateContainerResponse): unknown {
+    const obj: any = {};
+    if (message.warnings?.length) {
+      obj.warnings = message.warnings;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<UpdateContainerResponse>, I>>(base?: I): UpdateContainerResponse {
+    return UpdateContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateContainerResponse>, I>>(object: I): UpdateContainerResponse {
+    const message = createBaseUpdateContainerResponse();
+    message.warnings = object.warnings?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBasePruneContainersRequest(): PruneContainersRequest {
+  return {};
+}
+
+export const PruneContainersRequest: MessageFns<PruneContainersRequest> = {
+  encode(_: PruneContainersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PruneContainersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePruneContainersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): PruneContainersRequest {
+    return {};
+  },
+
+  toJSON(_: PruneContainersRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PruneContainersRequest>, I>>(base?: I): PruneContainersRequest {
+    return PruneContainersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PruneContainersRequest>, I>>(_: I): PruneContainersRequest {
+    const message = createBasePruneContainersRequest();
+    return message;
+  },
+};
+
+function createBasePruneContainersResponse(): PruneContainersResponse {
+  return { containersDeleted: [], spaceReclaimed: 0 };
+}
+
+export const PruneContainersResponse: MessageFns<PruneContainersResponse> = {
+  encode(message: PruneContainersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.containersDeleted) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.spaceReclaimed !== 0) {
+      writer.uint32(16).uint64(message.spaceReclaimed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PruneContainersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePruneContainersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containersDeleted.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.spaceReclaimed = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PruneContainersResponse {
+    return {
+      containersDeleted: globalThis.Array.isArray(object?.containersDeleted)
+        ? object.containersDeleted.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.containers_deleted)
+        ? object.containers_deleted.map((e: any) => globalThis.String(e))
+        : [],
+      spaceReclaimed: isSet(object.spaceReclaimed)
+        ? globalThis.Number(object.spaceReclaimed)
+        : isSet(object.space_reclaimed)
+        ? globalThis.Number(object.space_reclaimed)
+        : 0,
+    };
+  },
+
+  toJSON(message: PruneContainersResponse): unknown {
+    const obj: any = {};
+    if (message.containersDeleted?.length) {
+      obj.containersDeleted = message.containersDeleted;
+    }
+    if (message.spaceReclaimed !== 0) {
+      obj.spaceReclaimed = Math.round(message.spaceReclaimed);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PruneContainersResponse>, I>>(base?: I): PruneContainersResponse {
+    return PruneContainersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PruneContainersResponse>, I>>(object: I): PruneContainersResponse {
+    const message = createBasePruneContainersResponse();
+    message.containersDeleted = object.containersDeleted?.map((e) => e) || [];
+    message.spaceReclaimed = object.spaceReclaimed ?? 0;
+    return message;
+  },
+};
+
+function createBaseContainerStatsRequest(): ContainerStatsRequest {
+  return { containerId: "", stream: false };
+}
+
+export const ContainerStatsRequest: MessageFns<ContainerStatsRequest> = {
+  encode(message: ContainerStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.stream !== false) {
+      writer.uint32(16).bool(message.stream);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.stream = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStatsRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      stream: isSet(object.stream) ? globalThis.Boolean(object.stream) : false,
+    };
+  },
+
+  toJSON(message: ContainerStatsRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.stream !== false) {
+      obj.stream = message.stream;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStatsRequest>, I>>(base?: I): ContainerStatsRequest {
+    return ContainerStatsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStatsRequest>, I>>(object: I): ContainerStatsRequest {
+    const message = createBaseContainerStatsRequest();
+    message.containerId = object.containerId ?? "";
+    message.stream = object.stream ?? false;
+    return message;
+  },
+};
+
+function createBaseCpuStats(): CpuStats {
+  return {
+    totalUsageUs: 0,
+    userUs: 0,
+    systemUs: 0,
+    systemUsageUs: 0,
+    onlineCpus: 0,
+    throttledPeriods: 0,
+    throttledUs: 0,
+  };
+}
+
+export const CpuStats: MessageFns<CpuStats> = {
+  encode(message: CpuStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.totalUsageUs !== 0) {
+      writer.uint32(8).uint64(message.totalUsageUs);
+    }
+    if (message.userUs !== 0) {
+      writer.uint32(16).uint64(message.userUs);
+    }
+    if (message.systemUs !== 0) {
+      writer.uint32(24).uint64(message.systemUs);
+    }
+    if (message.systemUsageUs !== 0) {
+      writer.uint32(32).uint64(message.systemUsageUs);
+    }
+    if (message.onlineCpus !== 0) {
+      writer.uint32(40).uint32(message.onlineCpus);
+    }
+    if (message.throttledPeriods !== 0) {
+      writer.uint32(48).uint64(message.throttledPeriods);
+    }
+    if (message.throttledUs !== 0) {
+      writer.uint32(56).uint64(message.throttledUs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CpuStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCpuStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.totalUsageUs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.userUs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.systemUs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.systemUsageUs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.onlineCpus = reader.uint32();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.throttledPeriods = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.throttledUs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CpuStats {
+    return {
+      totalUsageUs: isSet(object.totalUsageUs)
+        ? globalThis.Number(object.totalUsageUs)
+        : isSet(object.total_usage_us)
+        ? globalThis.Number(object.total_usage_us)
+        : 0,
+      userUs: isSet(object.userUs)
+        ? globalThis.Number(object.userUs)
+        : isSet(object.user_us)
+        ? globalThis.Number(object.user_us)
+        : 0,
+      systemUs: isSet(object.systemUs)
+        ? globalThis.Number(object.systemUs)
+        : isSet(object.system_us)
+        ? globalThis.Number(object.system_us)
+        : 0,
+      systemUsageUs: isSet(object.systemUsageUs)
+        ? globalThis.Number(object.systemUsageUs)
+        : isSet(object.system_usage_us)
+        ? globalThis.Number(object.system_usage_us)
+        : 0,
+      onlineCpus: isSet(object.onlineCpus)
+        ? globalThis.Number(object.onlineCpus)
+        : isSet(object.online_cpus)
+        ? globalThis.Number(object.online_cpus)
+        : 0,
+      throttledPeriods: isSet(object.throttledPeriods)
+        ? globalThis.Number(object.throttledPeriods)
+        : isSet(object.throttled_periods)
+        ? globalThis.Number(object.throttled_periods)
+        : 0,
+      throttledUs: isSet(object.throttledUs)
+        ? globalThis.Number(object.throttledUs)
+        : isSet(object.throttled_us)
+        ? globalThis.Number(object.throttled_us)
+        : 0,
+    };
+  },
+
+  toJSON(message: CpuStats): unknown {
+    const obj: any = {};
+    if (message.totalUsageUs !== 0) {
+      obj.totalUsageUs = Math.round(message.totalUsageUs);
+    }
+    if (message.userUs !== 0) {
+      obj.userUs = Math.round(message.userUs);
+    }
+    if (message.systemUs !== 0) {
+      obj.systemUs = Math.round(message.systemUs);
+    }
+    if (message.systemUsageUs !== 0) {
+      obj.systemUsageUs = Math.round(message.systemUsageUs);
+    }
+    if (message.onlineCpus !== 0) {
+      obj.onlineCpus = Math.round(message.onlineCpus);
+    }
+    if (message.throttledPeriods !== 0) {
+      obj.throttledPeriods = Math.round(message.throttledPeriods);
+    }
+    if (message.throttledUs !== 0) {
+      obj.throttledUs = Math.round(message.throttledUs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CpuStats>, I>>(base?: I): CpuStats {
+    return CpuStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CpuStats>, I>>(object: I): CpuStats {
+    const message = createBaseCpuStats();
+    message.totalUsageUs = object.totalUsageUs ?? 0;
+    message.userUs = object.userUs ?? 0;
+    message.systemUs = object.systemUs ?? 0;
+    message.systemUsageUs = object.systemUsageUs ?? 0;
+    message.onlineCpus = object.onlineCpus ?? 0;
+    message.throttledPeriods = object.throttledPeriods ?? 0;
+    message.throttledUs = object.throttledUs ?? 0;
+    return message;
+  },
+};
+
+function createBaseMemoryStats(): MemoryStats {
+  return { usageBytes: 0, limitBytes: 0, cacheBytes: 0, maxUsageBytes: 0 };
+}
+
+export const MemoryStats: MessageFns<MemoryStats> = {
+  encode(message: MemoryStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.usageBytes !== 0) {
+      writer.uint32(8).uint64(message.usageBytes);
+    }
+    if (message.limitBytes !== 0) {
+      writer.uint32(16).uint64(message.limitBytes);
+    }
+    if (message.cacheBytes !== 0) {
+      writer.uint32(24).uint64(message.cacheBytes);
+    }
+    if (message.maxUsageBytes !== 0) {
+      writer.uint32(32).uint64(message.maxUsageBytes);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemoryStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemoryStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.usageBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limitBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.cacheBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.maxUsageBytes = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MemoryStats {
+    return {
+      usageBytes: isSet(object.usageBytes)
+        ? globalThis.Number(object.usageBytes)
+        : isSet(object.usage_bytes)
+        ? globalThis.Number(object.usage_bytes)
+        : 0,
+      limitBytes: isSet(object.limitBytes)
+        ? globalThis.Number(object.limitBytes)
+        : isSet(object.limit_bytes)
+        ? globalThis.Number(object.limit_bytes)
+        : 0,
+      cacheBytes: isSet(object.cacheBytes)
+        ? globalThis.Number(object.cacheBytes)
+        : isSet(object.cache_bytes)
+        ? globalThis.Number(object.cache_bytes)
+        : 0,
+      maxUsageBytes: isSet(object.maxUsageBytes)
+        ? globalThis.Number(object.maxUsageBytes)
+        : isSet(object.max_usage_bytes)
+        ? globalThis.Number(object.max_usage_bytes)
+        : 0,
+    };
+  },
+
+  toJSON(message: MemoryStats): unknown {
+    const obj: any = {};
+    if (message.usageBytes !== 0) {
+      obj.usageBytes = Math.round(message.usageBytes);
+    }
+    if (message.limitBytes !== 0) {
+      obj.limitBytes = Math.round(message.limitBytes);
+    }
+    if (message.cacheBytes !== 0) {
+      obj.cacheBytes = Math.round(message.cacheBytes);
+    }
+    if (message.maxUsageBytes !== 0) {
+      obj.maxUsageBytes = Math.round(message.maxUsageBytes);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MemoryStats>, I>>(base?: I): MemoryStats {
+    return MemoryStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemoryStats>, I>>(object: I): MemoryStats {
+    const message = createBaseMemoryStats();
+    message.usageBytes = object.usageBytes ?? 0;
+    message.limitBytes = object.limitBytes ?? 0;
+    message.cacheBytes = object.cacheBytes ?? 0;
+    message.maxUsageBytes = object.maxUsageBytes ?? 0;
+    return message;
+  },
+};
+
+function createBasePidsStats(): PidsStats {
+  return { current: 0, limit: 0 };
+}
+
+export const PidsStats: MessageFns<PidsStats> = {
+  encode(message: PidsStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.current !== 0) {
+      writer.uint32(8).uint64(message.current);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint64(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PidsStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePidsStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.current = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PidsStats {
+    return {
+      current: isSet(object.current) ? globalThis.Number(object.current) : 0,
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: PidsStats): unknown {
+    const obj: any = {};
+    if (message.current !== 0) {
+      obj.current = Math.round(message.current);
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PidsStats>, I>>(base?: I): PidsStats {
+    return PidsStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PidsStats>, I>>(object: I): PidsStats {
+    const message = createBasePidsStats();
+    message.current = object.current ?? 0;
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseNetworkStats(): NetworkStats {
+  return {
+    interface: "",
+    rxBytes: 0,
+    rxPackets: 0,
+    rxErrors: 0,
+    rxDropped: 0,
+    txBytes: 0,
+    txPackets: 0,
+    txErrors: 0,
+    txDropped: 0,
+  };
+}
+
+export const NetworkStats: MessageFns<NetworkStats> = {
+  encode(message: NetworkStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.interface !== "") {
+      writer.uint32(10).string(message.interface);
+    }
+    if (message.rxBytes !== 0) {
+      writer.uint32(16).uint64(message.rxBytes);
+    }
+    if (message.rxPackets !== 0) {
+      writer.uint32(24).uint64(message.rxPackets);
+    }
+    if (message.rxErrors !== 0) {
+      writer.uint32(32).uint64(message.rxErrors);
+    }
+    if (message.rxDropped !== 0) {
+      writer.uint32(40).uint64(message.rxDropped);
+    }
+    if (message.txBytes !== 0) {
+      writer.uint32(48).uint64(message.txBytes);
+    }
+    if (message.txPackets !== 0) {
+      writer.uint32(56).uint64(message.txPackets);
+    }
+    if (message.txErrors !== 0) {
+      writer.uint32(64).uint64(message.txErrors);
+    }
+    if (message.txDropped !== 0) {
+      writer.uint32(72).uint64(message.txDropped);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.interface = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rxBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.rxPackets = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.rxErrors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rxDropped = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.txBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.txPackets = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.txErrors = longToNumber(reader.uint64());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.txDropped = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkStats {
+    return {
+      interface: isSet(object.interface) ? globalThis.String(object.interface) : "",
+      rxBytes: isSet(object.rxBytes)
+        ? globalThis.Number(object.rxBytes)
+        : isSet(object.rx_bytes)
+        ? globalThis.Number(object.rx_bytes)
+        : 0,
+      rxPackets: isSet(object.rxPackets)
+        ? globalThis.Number(object.rxPackets)
+        : isSet(object.rx_packets)
+        ? globalThis.Number(object.rx_packets)
+        : 0,
+      rxErrors: isSet(object.rxErrors)
+        ? globalThis.Number(object.rxErrors)
+        : isSet(object.rx_errors)
+        ? globalThis.Number(object.rx_errors)
+        : 0,
+      rxDropped: isSet(object.rxDropped)
+        ? globalThis.Number(object.rxDropped)
+        : isSet(object.rx_dropped)
+        ? globalThis.Number(object.rx_dropped)
+        : 0,
+      txBytes: isSet(object.txBytes)
+        ? globalThis.Number(object.txBytes)
+        : isSet(object.tx_bytes)
+        ? globalThis.Number(object.tx_bytes)
+        : 0,
+      txPackets: isSet(object.txPackets)
+        ? globalThis.Number(object.txPackets)
+        : isSet(object.tx_packets)
+        ? globalThis.Number(object.tx_packets)
+        : 0,
+      txErrors: isSet(object.txErrors)
+        ? globalThis.Number(object.txErrors)
+        : isSet(object.tx_errors)
+        ? globalThis.Number(object.tx_errors)
+        : 0,
+      txDropped: isSet(object.txDropped)
+        ? globalThis.Number(object.txDropped)
+        : isSet(object.tx_dropped)
+        ? globalThis.Number(object.tx_dropped)
+        : 0,
+    };
+  },
+
+  toJSON(message: NetworkStats): unknown {
+    const obj: any = {};
+    if (message.interface !== "") {
+      obj.interface = message.interface;
+    }
+    if (message.rxBytes !== 0) {
+      obj.rxBytes = Math.round(message.rxBytes);
+    }
+    if (message.rxPackets !== 0) {
+      obj.rxPackets = Math.round(message.rxPackets);
+    }
+    if (message.rxErrors !== 0) {
+      obj.rxErrors = Math.round(message.rxErrors);
+    }
+    if (message.rxDropped !== 0) {
+      obj.rxDropped = Math.round(message.rxDropped);
+    }
+    if (message.txBytes !== 0) {
+      obj.txBytes = Math.round(message.txBytes);
+    }
+    if (message.txPackets !== 0) {
+      obj.txPackets = Math.round(message.txPackets);
+    }
+    if (message.txErrors !== 0) {
+      obj.txErrors = Math.round(message.txErrors);
+    }
+    if (message.txDropped !== 0) {
+      obj.txDropped = Math.round(message.txDropped);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetworkStats>, I>>(base?: I): NetworkStats {
+    return NetworkStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkStats>, I>>(object: I): NetworkStats {
+    const message = createBaseNetworkStats();
+    message.interface = object.interface ?? "";
+    message.rxBytes = object.rxBytes ?? 0;
+    message.rxPackets = object.rxPackets ?? 0;
+    message.rxErrors = object.rxErrors ?? 0;
+    message.rxDropped = object.rxDropped ?? 0;
+    message.txBytes = object.txBytes ?? 0;
+    message.txPackets = object.txPackets ?? 0;
+    message.txErrors = object.txErrors ?? 0;
+    message.txDropped = object.txDropped ?? 0;
+    return message;
+  },
+};
+
+function createBaseBlkioStats(): BlkioStats {
+  return { readBytes: 0, writeBytes: 0, readOps: 0, writeOps: 0 };
+}
+
+export const BlkioStats: MessageFns<BlkioStats> = {
+  encode(message: BlkioStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.readBytes !== 0) {
+      writer.uint32(8).uint64(message.readBytes);
+    }
+    if (message.writeBytes !== 0) {
+      writer.uint32(16).uint64(message.writeBytes);
+    }
+    if (message.readOps !== 0) {
+      writer.uint32(24).uint64(message.readOps);
+    }
+    if (message.writeOps !== 0) {
+      writer.uint32(32).uint64(message.writeOps);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BlkioStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBlkioStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.readBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.writeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.readOps = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.writeOps = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BlkioStats {
+    return {
+      readBytes: isSet(object.readBytes)
+        ? globalThis.Number(object.readBytes)
+        : isSet(object.read_bytes)
+        ? globalThis.Number(object.read_bytes)
+        : 0,
+      writeBytes: isSet(object.writeBytes)
+        ? globalThis.Number(object.writeBytes)
+        : isSet(object.write_bytes)
+        ? globalThis.Number(object.write_bytes)
+        : 0,
+      readOps: isSet(object.readOps)
+        ? globalThis.Number(object.readOps)
+        : isSet(object.read_ops)
+        ? globalThis.Number(object.read_ops)
+        : 0,
+      writeOps: isSet(object.writeOps)
+        ? globalThis.Number(object.writeOps)
+        : isSet(object.write_ops)
+        ? globalThis.Number(object.write_ops)
+        : 0,
+    };
+  },
+
+  toJSON(message: BlkioStats): unknown {
+    const obj: any = {};
+    if (message.readBytes !== 0) {
+      obj.readBytes = Math.round(message.readBytes);
+    }
+    if (message.writeBytes !== 0) {
+      obj.writeBytes = Math.round(message.writeBytes);
+    }
+    if (message.readOps !== 0) {
+      obj.readOps = Math.round(message.readOps);
+    }
+    if (message.writeOps !== 0) {
+      obj.writeOps = Math.round(message.writeOps);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<BlkioStats>, I>>(base?: I): BlkioStats {
+    return BlkioStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<BlkioStats>, I>>(object: I): BlkioStats {
+    const message = createBaseBlkioStats();
+    message.readBytes = object.readBytes ?? 0;
+    message.writeBytes = object.writeBytes ?? 0;
+    message.readOps = object.readOps ?? 0;
+    message.writeOps = object.writeOps ?? 0;
+    return message;
+  },
+};
+
+function createBaseContainerStats(): ContainerStats {
+  return {
+    id: "",
+    name: "",
+    read: undefined,
+    preread: undefined,
+    cpu: undefined,
+    precpu: undefined,
+    memory: undefined,
+    pids: undefined,
+    networks: [],
+    blkio: undefined,
+    cpuPercent: 0,
+    memoryPercent: 0,
+  };
+}
+
+export const ContainerStats: MessageFns<ContainerStats> = {
+  encode(message: ContainerStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.read !== undefined) {
+      Timestamp.encode(toTimestamp(message.read), writer.uint32(26).fork()).join();
+    }
+    if (message.preread !== undefined) {
+      Timestamp.encode(toTimestamp(message.preread), writer.uint32(34).fork()).join();
+    }
+    if (message.cpu !== undefined) {
+      CpuStats.encode(message.cpu, writer.uint32(42).fork()).join();
+    }
+    if (message.precpu !== undefined) {
+      CpuStats.encode(message.precpu, writer.uint32(50).fork()).join();
+    }
+    if (message.memory !== undefined) {
+      MemoryStats.encode(message.memory, writer.uint32(58).fork()).join();
+    }
+    if (message.pids !== undefined) {
+      PidsStats.encode(message.pids, writer.uint32(66).fork()).join();
+    }
+    for (const v of message.networks) {
+      NetworkStats.encode(v!, writer.uint32(74).fork()).join();
+    }
+    if (message.blkio !== undefined) {
+      BlkioStats.encode(message.blkio, writer.uint32(82).fork()).join();
+    }
+    if (message.cpuPercent !== 0) {
+      writer.uint32(89).double(message.cpuPercent);
+    }
+    if (message.memoryPercent !== 0) {
+      writer.uint32(97).double(message.memoryPercent);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.read = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.preread = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.cpu = CpuStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.precpu = CpuStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.memory = MemoryStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.pids = PidsStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.networks.push(NetworkStats.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.blkio = BlkioStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 11: {
+            if (tag !== 89) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 12: {
+            if (tag !== 97) {
+              break;
+            }
+
+            message.memoryPercent = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerStats {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      read: isSet(object.read) ? fromJsonTimestamp(object.read) : undefined,
+      preread: isSet(object.preread) ? fromJsonTimestamp(object.preread) : undefined,
+      cpu: isSet(object.cpu) ? CpuStats.fromJSON(object.cpu) : undefined,
+      precpu: isSet(object.precpu) ? CpuStats.fromJSON(object.precpu) : undefined,
+      memory: isSet(object.memory) ? MemoryStats.fromJSON(object.memory) : undefined,
+      pids: isSet(object.pids) ? PidsStats.fromJSON(object.pids) : undefined,
+      networks: globalThis.Array.isArray(object?.networks)
+        ? object.networks.map((e: any) => NetworkStats.fromJSON(e))
+        : [],
+      blkio: isSet(object.blkio) ? BlkioStats.fromJSON(object.blkio) : undefined,
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+        ? globalThis.Number(object.cpu_percent)
+        : 0,
+      memoryPercent: isSet(object.memoryPercent)
+        ? globalThis.Number(object.memoryPercent)
+        : isSet(object.memory_percent)
+        ? globalThis.Number(object.memory_percent)
+        : 0,
+    };
+  },
+
+  toJSON(message: ContainerStats): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.read !== undefined) {
+      obj.read = message.read.toISOString();
+    }
+    if (message.preread !== undefined) {
+      obj.preread = message.preread.toISOString();
+    }
+    if (message.cpu !== undefined) {
+      obj.cpu = CpuStats.toJSON(message.cpu);
+    }
+    if (message.precpu !== undefined) {
+      obj.precpu = CpuStats.toJSON(message.precpu);
+    }
+    if (message.memory !== undefined) {
+      obj.memory = MemoryStats.toJSON(message.memory);
+    }
+    if (message.pids !== undefined) {
+      obj.pids = PidsStats.toJSON(message.pids);
+    }
+    if (message.networks?.length) {
+      obj.networks = message.networks.map((e) => NetworkStats.toJSON(e));
+    }
+    if (message.blkio !== undefined) {
+      obj.blkio = BlkioStats.toJSON(message.blkio);
+    }
+    if (message.cpuPercent !== 0) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.memoryPercent !== 0) {
+      obj.memoryPercent = floatToJson(message.memoryPercent);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerStats>, I>>(base?: I): ContainerStats {
+    return ContainerStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerStats>, I>>(object: I): ContainerStats {
+    const message = createBaseContainerStats();
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.read = object.read ?? undefined;
+    message.preread = object.preread ?? undefined;
+    message.cpu = (object.cpu !== undefined && object.cpu !== null) ? CpuStats.fromPartial(object.cpu) : undefined;
+    message.precpu = (object.precpu !== undefined && object.precpu !== null)
+      ? CpuStats.fromPartial(object.precpu)
+      : undefined;
+    message.memory = (object.memory !== undefined && object.memory !== null)
+      ? MemoryStats.fromPartial(object.memory)
+      : undefined;
+    message.pids = (object.pids !== undefined && object.pids !== null) ? PidsStats.fromPartial(object.pids) : undefined;
+    message.networks = object.networks?.map((e) => NetworkStats.fromPartial(e)) || [];
+    message.blkio = (object.blkio !== undefined && object.blkio !== null)
+      ? BlkioStats.fromPartial(object.blkio)
+      : undefined;
+    message.cpuPercent = object.cpuPercent ?? 0;
+    message.memoryPercent = object.memoryPercent ?? 0;
+    return message;
+  },
+};
+
+function createBaseTopContainerRequest(): TopContainerRequest {
+  return { containerId: "" };
+}
+
+export const TopContainerRequest: MessageFns<TopContainerRequest> = {
+  encode(message: TopContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: TopContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TopContainerRequest>, I>>(base?: I): TopContainerRequest {
+    return TopContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TopContainerRequest>, I>>(object: I): TopContainerRequest {
+    const message = createBaseTopContainerRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerProcess(): ContainerProcess {
+  return {
+    hostPid: 0,
+    pid: 0,
+    ppid: 0,
+    uid: 0,
+    user: "",
+    state: "",
+    cpuTimeMs: 0,
+    started: undefined,
+    rssBytes: 0,
+    args: [],
+  };
+}
+
+export const ContainerProcess: MessageFns<ContainerProcess> = {
+  encode(message: ContainerProcess, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.hostPid !== 0) {
+      writer.uint32(8).int32(message.hostPid);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(16).int32(message.pid);
+    }
+    if (message.ppid !== 0) {
+      writer.uint32(24).int32(message.ppid);
+    }
+    if (message.uid !== 0) {
+      writer.uint32(32).uint32(message.uid);
+    }
+    if (message.user !== "") {
+      writer.uint32(42).string(message.user);
+    }
+    if (message.state !== "") {
+      writer.uint32(50).string(message.state);
+    }
+    if (message.cpuTimeMs !== 0) {
+      writer.uint32(56).uint64(message.cpuTimeMs);
+    }
+    if (message.started !== undefined) {
+      Timestamp.encode(toTimestamp(message.started), writer.uint32(66).fork()).join();
+    }
+    if (message.rssBytes !== 0) {
+      writer.uint32(72).uint64(message.rssBytes);
+    }
+    for (const v of message.args) {
+      writer.uint32(82).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerProcess {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerProcess();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.hostPid = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.ppid = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.uid = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.state = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.cpuTimeMs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.started = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.rssBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.args.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerProcess {
+    return {
+      hostPid: isSet(object.hostPid)
+        ? globalThis.Number(object.hostPid)
+        : isSet(object.host_pid)
+        ? globalThis.Number(object.host_pid)
+        : 0,
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      ppid: isSet(object.ppid) ? globalThis.Number(object.ppid) : 0,
+      uid: isSet(object.uid) ? globalThis.Number(object.uid) : 0,
+      user: isSet(object.user) ? globalThis.String(object.user) : "",
+      state: isSet(object.state) ? globalThis.String(object.state) : "",
+      cpuTimeMs: isSet(object.cpuTimeMs)
+        ? globalThis.Number(object.cpuTimeMs)
+        : isSet(object.cpu_time_ms)
+        ? globalThis.Number(object.cpu_time_ms)
+        : 0,
+      started: isSet(object.started) ? fromJsonTimestamp(object.started) : undefined,
+      rssBytes: isSet(object.rssBytes)
+        ? globalThis.Number(object.rssBytes)
+        : isSet(object.rss_bytes)
+        ? globalThis.Number(object.rss_bytes)
+        : 0,
+      args: globalThis.Array.isArray(object?.args)
+        ? object.args.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ContainerProcess): unknown {
+    const obj: any = {};
+    if (message.hostPid !== 0) {
+      obj.hostPid = Math.round(message.hostPid);
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.ppid !== 0) {
+      obj.ppid = Math.round(message.ppid);
+    }
+    if (message.uid !== 0) {
+      obj.uid = Math.round(message.uid);
+    }
+    if (message.user !== "") {
+      obj.user = message.user;
+    }
+    if (message.state !== "") {
+      obj.state = message.state;
+    }
+    if (message.cpuTimeMs !== 0) {
+      obj.cpuTimeMs = Math.round(message.cpuTimeMs);
+    }
+    if (message.started !== undefined) {
+      obj.started = message.started.toISOString();
+    }
+    if (message.rssBytes !== 0) {
+      obj.rssBytes = Math.round(message.rssBytes);
+    }
+    if (message.args?.length) {
+      obj.args = message.args;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerProcess>, I>>(base?: I): ContainerProcess {
+    return ContainerProcess.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerProcess>, I>>(object: I): ContainerProcess {
+    const message = createBaseContainerProcess();
+    message.hostPid = object.hostPid ?? 0;
+    message.pid = object.pid ?? 0;
+    message.ppid = object.ppid ?? 0;
+    message.uid = object.uid ?? 0;
+    message.user = object.user ?? "";
+    message.state = object.state ?? "";
+    message.cpuTimeMs = object.cpuTimeMs ?? 0;
+    message.started = object.started ?? undefined;
+    message.rssBytes = object.rssBytes ?? 0;
+    message.args = object.args?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTopContainerResponse(): TopContainerResponse {
+  return { processes: [] };
+}
+
+export const TopContainerResponse: MessageFns<TopContainerResponse> = {
+  encode(message: TopContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.processes) {
+      ContainerProcess.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TopContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTopContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.processes.push(ContainerProcess.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TopContainerResponse {
+    return {
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ContainerProcess.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: TopContainerResponse): unknown {
+    const obj: any = {};
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ContainerProcess.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TopContainerResponse>, I>>(base?: I): TopContainerResponse {
+    return TopContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TopContainerResponse>, I>>(object: I): TopContainerResponse {
+    const message = createBaseTopContainerResponse();
+    message.processes = object.processes?.map((e) => ContainerProcess.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type ContainersService = typeof ContainersService;
 export const ContainersService = {
   /** Creates a container from an image; returns its id. */
@@ -5252,6 +8660,112 @@ export const ContainersService = {
     responseSerialize: (value: ExecResponse): Buffer => Buffer.from(ExecResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ExecResponse => ExecResponse.decode(value),
   },
+  /**
+   * Sends the stop signal (TERM unless the container names another), waits, then KILL. A container
+   * that is not running is left as it is.
+   */
+  stop: {
+    path: "/berth.v1.Containers/Stop" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: StopContainerRequest): Buffer => Buffer.from(StopContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StopContainerRequest => StopContainerRequest.decode(value),
+    responseSerialize: (value: StopContainerResponse): Buffer =>
+      Buffer.from(StopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): StopContainerResponse => StopContainerResponse.decode(value),
+  },
+  /** Stop, then start. */
+  restart: {
+    path: "/berth.v1.Containers/Restart" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RestartContainerRequest): Buffer =>
+      Buffer.from(RestartContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RestartContainerRequest => RestartContainerRequest.decode(value),
+    responseSerialize: (value: RestartContainerResponse): Buffer =>
+      Buffer.from(RestartContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RestartContainerResponse => RestartContainerResponse.decode(value),
+  },
+  /** Freezes every process of the container (the cgroup freezer); Unpause thaws them. */
+  pause: {
+    path: "/berth.v1.Containers/Pause" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PauseContainerRequest): Buffer =>
+      Buffer.from(PauseContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PauseContainerRequest => PauseContainerRequest.decode(value),
+    responseSerialize: (value: PauseContainerResponse): Buffer =>
+      Buffer.from(PauseContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PauseContainerResponse => PauseContainerResponse.decode(value),
+  },
+  unpause: {
+    path: "/berth.v1.Containers/Unpause" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnpauseContainerRequest): Buffer =>
+      Buffer.from(UnpauseContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnpauseContainerRequest => UnpauseContainerRequest.decode(value),
+    responseSerialize: (value: UnpauseContainerResponse): Buffer =>
+      Buffer.from(UnpauseContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnpauseContainerResponse => UnpauseContainerResponse.decode(value),
+  },
+  rename: {
+    path: "/berth.v1.Containers/Rename" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenameContainerRequest): Buffer =>
+      Buffer.from(RenameContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenameContainerRequest => RenameContainerRequest.decode(value),
+    responseSerialize: (value: RenameContainerResponse): Buffer =>
+      Buffer.from(RenameContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RenameContainerResponse => RenameContainerResponse.decode(value),
+  },
+  /** Changes resource limits (applied at once to a running container) and the restart policy. */
+  update: {
+    path: "/berth.v1.Containers/Update" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateContainerRequest): Buffer =>
+      Buffer.from(UpdateContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateContainerRequest => UpdateContainerRequest.decode(value),
+    responseSerialize: (value: UpdateContainerResponse): Buffer =>
+      Buffer.from(UpdateContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UpdateContainerResponse => UpdateContainerResponse.decode(value),
+  },
+  /** Removes every container that is not running. */
+  prune: {
+    path: "/berth.v1.Containers/Prune" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: PruneContainersRequest): Buffer =>
+      Buffer.from(PruneContainersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PruneContainersRequest => PruneContainersRequest.decode(value),
+    responseSerialize: (value: PruneContainersResponse): Buffer =>
+      Buffer.from(PruneContainersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PruneContainersResponse => PruneContainersResponse.decode(value),
+  },
+  /** Resource usage: one sample at once, then (stream) one a second until the container stops. */
+  stats: {
+    path: "/berth.v1.Containers/Stats" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ContainerStatsRequest): Buffer =>
+      Buffer.from(ContainerStatsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerStatsRequest => ContainerStatsRequest.decode(value),
+    responseSerialize: (value: ContainerStats): Buffer => Buffer.from(ContainerStats.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerStats => ContainerStats.decode(value),
+  },
+  /** The processes inside a running container. */
+  top: {
+    path: "/berth.v1.Containers/Top" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TopContainerRequest): Buffer => Buffer.from(TopContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TopContainerRequest => TopContainerRequest.decode(value),
+    responseSerialize: (value: TopContainerResponse): Buffer =>
+      Buffer.from(TopContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TopContainerResponse => TopContainerResponse.decode(value),
+  },
 } as const;
 
 export interface ContainersServer extends UntypedServiceImplementation {
@@ -5278,6 +8792,25 @@ export interface ContainersServer extends UntypedServiceImplementation {
   resize: handleUnaryCall<ResizeContainerRequest, ResizeContainerResponse>;
   /** Runs another process inside a running container, streaming its stdio like Attach. */
   exec: handleBidiStreamingCall<ExecRequest, ExecResponse>;
+  /**
+   * Sends the stop signal (TERM unless the container names another), waits, then KILL. A container
+   * that is not running is left as it is.
+   */
+  stop: handleUnaryCall<StopContainerRequest, StopContainerResponse>;
+  /** Stop, then start. */
+  restart: handleUnaryCall<RestartContainerRequest, RestartContainerResponse>;
+  /** Freezes every process of the container (the cgroup freezer); Unpause thaws them. */
+  pause: handleUnaryCall<PauseContainerRequest, PauseContainerResponse>;
+  unpause: handleUnaryCall<UnpauseContainerRequest, UnpauseContainerResponse>;
+  rename: handleUnaryCall<RenameContainerRequest, RenameContainerResponse>;
+  /** Changes resource limits (applied at once to a running container) and the restart policy. */
+  update: handleUnaryCall<UpdateContainerRequest, UpdateContainerResponse>;
+  /** Removes every container that is not running. */
+  prune: handleUnaryCall<PruneContainersRequest, PruneContainersResponse>;
+  /** Resource usage: one sample at once, then (stream) one a second until the container stops. */
+  stats: handleServerStreamingCall<ContainerStatsRequest, ContainerStats>;
+  /** The processes inside a running container. */
+  top: handleUnaryCall<TopContainerRequest, TopContainerResponse>;
 }
 
 export interface ContainersClient extends Client {
@@ -5425,6 +8958,142 @@ export interface ContainersClient extends Client {
   exec(): ClientDuplexStream<ExecRequest, ExecResponse>;
   exec(options: Partial<CallOptions>): ClientDuplexStream<ExecRequest, ExecResponse>;
   exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecRequest, ExecResponse>;
+  /**
+   * Sends the stop signal (TERM unless the container names another), waits, then KILL. A container
+   * that is not running is left as it is.
+   */
+  stop(
+    request: StopContainerRequest,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
+  ): ClientUnaryCall;
+  stop(
+    request: StopContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
+  ): ClientUnaryCall;
+  stop(
+    request: StopContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: StopContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** Stop, then start. */
+  restart(
+    request: RestartContainerRequest,
+    callback: (error: ServiceError | null, response: RestartContainerResponse) => void,
+  ): ClientUnaryCall;
+  restart(
+    request: RestartContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RestartContainerResponse) => void,
+  ): ClientUnaryCall;
+  restart(
+    request: RestartContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RestartContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** Freezes every process of the container (the cgroup freezer); Unpause thaws them. */
+  pause(
+    request: PauseContainerRequest,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: PauseContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  pause(
+    request: PauseContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  unpause(
+    request: UnpauseContainerRequest,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  unpause(
+    request: UnpauseContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  unpause(
+    request: UnpauseContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnpauseContainerResponse) => void,
+  ): ClientUnaryCall;
+  rename(
+    request: RenameContainerRequest,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  rename(
+    request: RenameContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  rename(
+    request: RenameContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RenameContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** Changes resource limits (applied at once to a running container) and the restart policy. */
+  update(
+    request: UpdateContainerRequest,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UpdateContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** Removes every container that is not running. */
+  prune(
+    request: PruneContainersRequest,
+    callback: (error: ServiceError | null, response: PruneContainersResponse) => void,
+  ): ClientUnaryCall;
+  prune(
+    request: PruneContainersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: PruneContainersResponse) => void,
+  ): ClientUnaryCall;
+  prune(
+    request: PruneContainersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: PruneContainersResponse) => void,
+  ): ClientUnaryCall;
+  /** Resource usage: one sample at once, then (stream) one a second until the container stops. */
+  stats(request: ContainerStatsRequest, options?: Partial<CallOptions>): ClientReadableStream<ContainerStats>;
+  stats(
+    request: ContainerStatsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ContainerStats>;
+  /** The processes inside a running container. */
+  top(
+    request: TopContainerRequest,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
+  top(
+    request: TopContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
+  top(
+    request: TopContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ContainersClient = makeGenericClientConstructor(ContainersService, "berth.v1.Containers") as unknown as {
@@ -5439,6 +9108,10 @@ function bytesFromBase64(b64: string): Uint8Array {
 
 function base64FromBytes(arr: Uint8Array): string {
   return globalThis.Buffer.from(arr).toString("base64");
+}
+
+function floatToJson(value: number | null | undefined): number | string | null | undefined {
+  return typeof value === "number" && !globalThis.Number.isFinite(value) ? globalThis.String(value) : value;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;

@@ -11,13 +11,16 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Timestamp } from "../../google/protobuf/timestamp";
 
 export const protobufPackage = "berth.v1";
 
@@ -50,6 +53,52 @@ export interface InfoResponse {
   kernelVersion: string;
   cpus: number;
   memoryBytes: number;
+}
+
+export interface EventsRequest {
+  /** Events after this seq (0: not by seq). */
+  sinceSeq: number;
+  /** Events at or after this time. */
+  since:
+    | Date
+    | undefined;
+  /** Stop after this time (in the past: only replay). */
+  until:
+    | Date
+    | undefined;
+  /**
+   * As docker events --filter: "type=container", "event=die", "container=web", "image=busybox",
+   * "label=k=v". Values of one key: any matches; different keys: all must.
+   */
+  filters: string[];
+}
+
+export interface EventActor {
+  /** The container or image id. */
+  id: string;
+  /** name, image, exitCode, signal, oldName... */
+  attributes: { [key: string]: string };
+}
+
+export interface EventActor_AttributesEntry {
+  key: string;
+  value: string;
+}
+
+export interface Event {
+  /** 1, 2, 3... across daemon restarts: resume with since_seq. */
+  seq: number;
+  time:
+    | Date
+    | undefined;
+  /** "container", "image"... */
+  type: string;
+  /**
+   * create, start, die, stop, kill, pause, unpause, restart, oom, rename, attach, detach, destroy,
+   * exec_start, exec_die; import, tag, untag, delete.
+   */
+  action: string;
+  actor: EventActor | undefined;
 }
 
 function createBaseVersionRequest(): VersionRequest {
@@ -548,6 +597,462 @@ export const InfoResponse: MessageFns<InfoResponse> = {
   },
 };
 
+function createBaseEventsRequest(): EventsRequest {
+  return { sinceSeq: 0, since: undefined, until: undefined, filters: [] };
+}
+
+export const EventsRequest: MessageFns<EventsRequest> = {
+  encode(message: EventsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sinceSeq !== 0) {
+      writer.uint32(8).uint64(message.sinceSeq);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(toTimestamp(message.since), writer.uint32(18).fork()).join();
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(toTimestamp(message.until), writer.uint32(26).fork()).join();
+    }
+    for (const v of message.filters) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.sinceSeq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.since = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.until = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.filters.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventsRequest {
+    return {
+      sinceSeq: isSet(object.sinceSeq)
+        ? globalThis.Number(object.sinceSeq)
+        : isSet(object.since_seq)
+        ? globalThis.Number(object.since_seq)
+        : 0,
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
+      filters: globalThis.Array.isArray(object?.filters) ? object.filters.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: EventsRequest): unknown {
+    const obj: any = {};
+    if (message.sinceSeq !== 0) {
+      obj.sinceSeq = Math.round(message.sinceSeq);
+    }
+    if (message.since !== undefined) {
+      obj.since = message.since.toISOString();
+    }
+    if (message.until !== undefined) {
+      obj.until = message.until.toISOString();
+    }
+    if (message.filters?.length) {
+      obj.filters = message.filters;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EventsRequest>, I>>(base?: I): EventsRequest {
+    return EventsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EventsRequest>, I>>(object: I): EventsRequest {
+    const message = createBaseEventsRequest();
+    message.sinceSeq = object.sinceSeq ?? 0;
+    message.since = object.since ?? undefined;
+    message.until = object.until ?? undefined;
+    message.filters = object.filters?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseEventActor(): EventActor {
+  return { id: "", attributes: {} };
+}
+
+export const EventActor: MessageFns<EventActor> = {
+  encode(message: EventActor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    globalThis.Object.entries(message.attributes).forEach(([key, value]: [string, string]) => {
+      EventActor_AttributesEntry.encode({ key: key as any, value }, writer.uint32(18).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventActor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventActor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            const entry2 = EventActor_AttributesEntry.decode(reader, reader.uint32());
+            if (entry2.value !== undefined) {
+              message.attributes[entry2.key] = entry2.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventActor {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      attributes: isObject(object.attributes)
+        ? (globalThis.Object.entries(object.attributes) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: EventActor): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.attributes) {
+      const entries = globalThis.Object.entries(message.attributes) as [string, string][];
+      if (entries.length > 0) {
+        obj.attributes = {};
+        entries.forEach(([k, v]) => {
+          obj.attributes[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EventActor>, I>>(base?: I): EventActor {
+    return EventActor.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EventActor>, I>>(object: I): EventActor {
+    const message = createBaseEventActor();
+    message.id = object.id ?? "";
+    message.attributes = (globalThis.Object.entries(object.attributes ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseEventActor_AttributesEntry(): EventActor_AttributesEntry {
+  return { key: "", value: "" };
+}
+
+export const EventActor_AttributesEntry: MessageFns<EventActor_AttributesEntry> = {
+  encode(message: EventActor_AttributesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): EventActor_AttributesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEventActor_AttributesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): EventActor_AttributesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: EventActor_AttributesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<EventActor_AttributesEntry>, I>>(base?: I): EventActor_AttributesEntry {
+    return EventActor_AttributesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<EventActor_AttributesEntry>, I>>(object: I): EventActor_AttributesEntry {
+    const message = createBaseEventActor_AttributesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseEvent(): Event {
+  return { seq: 0, time: undefined, type: "", action: "", actor: undefined };
+}
+
+export const Event: MessageFns<Event> = {
+  encode(message: Event, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).uint64(message.seq);
+    }
+    if (message.time !== undefined) {
+      Timestamp.encode(toTimestamp(message.time), writer.uint32(18).fork()).join();
+    }
+    if (message.type !== "") {
+      writer.uint32(26).string(message.type);
+    }
+    if (message.action !== "") {
+      writer.uint32(34).string(message.action);
+    }
+    if (message.actor !== undefined) {
+      EventActor.encode(message.actor, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Event {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseEvent();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.time = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.action = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.actor = EventActor.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Event {
+    return {
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      time: isSet(object.time) ? fromJsonTimestamp(object.time) : undefined,
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      action: isSet(object.action) ? globalThis.String(object.action) : "",
+      actor: isSet(object.actor) ? EventActor.fromJSON(object.actor) : undefined,
+    };
+  },
+
+  toJSON(message: Event): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.time !== undefined) {
+      obj.time = message.time.toISOString();
+    }
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.action !== "") {
+      obj.action = message.action;
+    }
+    if (message.actor !== undefined) {
+      obj.actor = EventActor.toJSON(message.actor);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Event>, I>>(base?: I): Event {
+    return Event.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Event>, I>>(object: I): Event {
+    const message = createBaseEvent();
+    message.seq = object.seq ?? 0;
+    message.time = object.time ?? undefined;
+    message.type = object.type ?? "";
+    message.action = object.action ?? "";
+    message.actor = (object.actor !== undefined && object.actor !== null)
+      ? EventActor.fromPartial(object.actor)
+      : undefined;
+    return message;
+  },
+};
+
 export type SystemService = typeof SystemService;
 export const SystemService = {
   version: {
@@ -568,11 +1073,29 @@ export const SystemService = {
     responseSerialize: (value: InfoResponse): Buffer => Buffer.from(InfoResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): InfoResponse => InfoResponse.decode(value),
   },
+  /**
+   * What happens to containers and images. Without since, from now on; with since (a seq or a
+   * time), the kept journal from there first, with no gap and no duplicate. Ends at until.
+   */
+  events: {
+    path: "/berth.v1.System/Events" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: EventsRequest): Buffer => Buffer.from(EventsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): EventsRequest => EventsRequest.decode(value),
+    responseSerialize: (value: Event): Buffer => Buffer.from(Event.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Event => Event.decode(value),
+  },
 } as const;
 
 export interface SystemServer extends UntypedServiceImplementation {
   version: handleUnaryCall<VersionRequest, VersionResponse>;
   info: handleUnaryCall<InfoRequest, InfoResponse>;
+  /**
+   * What happens to containers and images. Without since, from now on; with since (a seq or a
+   * time), the kept journal from there first, with no gap and no duplicate. Ends at until.
+   */
+  events: handleServerStreamingCall<EventsRequest, Event>;
 }
 
 export interface SystemClient extends Client {
@@ -603,6 +1126,12 @@ export interface SystemClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: InfoResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * What happens to containers and images. Without since, from now on; with since (a seq or a
+   * time), the kept journal from there first, with no gap and no duplicate. Ends at until.
+   */
+  events(request: EventsRequest, options?: Partial<CallOptions>): ClientReadableStream<Event>;
+  events(request: EventsRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<Event>;
 }
 
 export const SystemClient = makeGenericClientConstructor(SystemService, "berth.v1.System") as unknown as {
@@ -624,6 +1153,28 @@ type KeysOfUnion<T> = T extends T ? keyof T : never;
 export type Exact<P, I extends P> = P extends Builtin ? P
   : P & { [K in keyof P]: Exact<P[K], I[K]> } & { [K in Exclude<keyof I, KeysOfUnion<P>>]: never };
 
+function toTimestamp(date: Date): Timestamp {
+  const seconds = Math.trunc(date.getTime() / 1_000);
+  const nanos = (date.getTime() % 1_000) * 1_000_000;
+  return { seconds, nanos };
+}
+
+function fromTimestamp(t: Timestamp): Date {
+  let millis = (t.seconds || 0) * 1_000;
+  millis += (t.nanos || 0) / 1_000_000;
+  return new globalThis.Date(millis);
+}
+
+function fromJsonTimestamp(o: any): Date {
+  if (o instanceof globalThis.Date) {
+    return o;
+  } else if (typeof o === "string") {
+    return new globalThis.Date(o);
+  } else {
+    return fromTimestamp(Timestamp.fromJSON(o));
+  }
+}
+
 function longToNumber(int64: { toString(): string }): number {
   const num = globalThis.Number(int64.toString());
   if (num > globalThis.Number.MAX_SAFE_INTEGER) {
@@ -633,6 +1184,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
