@@ -33,3 +33,14 @@ export function call<C, Req, Res>(client: C, method: keyof C, req: Req): Promise
   const fn = client[method] as unknown as (this: C, req: Req, cb: Callback<Res>) => void;
   return new Promise((resolve, reject) => fn.call(client, req, (err, res) => (err ? reject(err) : resolve(res))));
 }
+
+/** The server's message for a failed call, else the error's own. */
+export function details(err: unknown): string {
+  return (err as { details?: string }).details ?? (err instanceof Error ? err.message : String(err));
+}
+
+/** The gRPC status code of a failed call; undefined for any other error. */
+export function statusOf(err: unknown): grpc.status | undefined {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'number' ? code : undefined;
+}

@@ -1,6 +1,6 @@
 // Container commands: create, start, run, ps, logs, wait, rm, inspect.
 import type { Clients } from './client';
-import { call } from './client';
+import { call, statusOf } from './client';
 import { status } from '@grpc/grpc-js';
 import { parseFlags, UsageError } from './args';
 import { CREATE_FLAGS, createRequest } from './create-request';
@@ -14,6 +14,8 @@ import { LogStream } from '../gen/berth/v1/containers';
 import type { InspectImageResponse } from '../gen/berth/v1/images';
 import { containerView, imageView } from './inspect-view';
 import type { Command } from './main';
+import { perContainer } from './per-container';
+import { parseTime } from './time-flag';
 
 /**
  * Prints the log. When following and the daemon goes away (a restart), reconnects and resumes after
@@ -38,20 +40,6 @@ async function printLogs(clients: Clients, req: ContainerLogsRequest): Promise<v
       await new Promise((r) => setTimeout(r, 200));
     }
   }
-}
-
-/** RFC 3339, Unix seconds, or a duration before now ("10m", "1h30m", "45s"), as docker logs --since. */
-export function parseTime(text: string | undefined, flag: string, now = Date.now()): Date | undefined {
-  if (text === undefined) return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return new Date(Number(text) * 1000);
-  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-  const parts = [...text.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)];
-  if (parts.length && parts.map((p) => p[0]).join('') === text) {
-    return new Date(now - parts.reduce((sum, p) => sum + Number(p[1]) * units[p[2]], 0));
-  }
-  const d = new Date(text);
-  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag} ${text}: expected RFC 3339, Unix seconds, or a duration like 10m`);
-  return d;
 }
 
 const create: Command = async (argv, clients) => {
@@ -101,30 +89,28 @@ const logs: Command = async (argv, clients) => {
   return 0;
 };
 
+const WAIT_CONDITIONS = ['not-running', 'next-exit', 'removed'];
+
+/** Prints each container's exit code once the condition holds (not-running: at once for a stopped one). */
 const wait: Command = async (argv, clients) => {
-  const { positionals } = parseFlags(argv, {}, { interspersed: true });
-  if (!positionals.length) throw new UsageError('berth wait CONTAINER...');
-  for (const id of positionals) {
-    const res = await call<typeof clients.containers, unknown, WaitContainerResponse>(clients.containers, 'wait', { containerId: id });
-    process.stdout.write(`${res.exitCode}\n`);
+  const { flags, positionals } = parseFlags(argv, { condition: { kind: 'string' } }, { interspersed: true });
+  if (!positionals.length) throw new UsageError('berth wait [--condition not-running|next-exit|removed] CONTAINER...');
+  const condition = (flags.condition as string | undefined) ?? 'not-running';
+  if (!WAIT_CONDITIONS.includes(condition)) {
+    throw new UsageError(`invalid argument ${JSON.stringify(condition)} for --condition: expected ${WAIT_CONDITIONS.join(', ')}`);
   }
-  return 0;
+  return perContainer(positionals, async (id) => {
+    const res = await call<typeof clients.containers, unknown, WaitContainerResponse>(clients.containers, 'wait', { containerId: id, condition });
+    return String(res.exitCode);
+  });
 };
 
 const rm: Command = async (argv, clients) => {
   const { flags, positionals } = parseFlags(argv, { force: { short: 'f', kind: 'bool' } }, { interspersed: true });
   if (!positionals.length) throw new UsageError('berth rm [-f] CONTAINER...');
-  let failed = 0;
-  for (const id of positionals) {
-    try {
-      await call(clients.containers, 'remove', { containerId: id, force: Boolean(flags.force) });
-      process.stdout.write(`${id}\n`);
-    } catch (err) {
-      process.stderr.write(`berth: ${(err as { details?: string }).details ?? String(err)}\n`);
-      failed++;
-    }
-  }
-  return failed ? 1 : 0;
+  return perContainer(positionals, async (id) => {
+    await call(clients.containers, 'remove', { containerId: id, force: Boolean(flags.force) });
+  });
 };
 
 /** Containers first, then images, as docker inspect looks them up. */
@@ -137,7 +123,7 @@ const inspect: Command = async (argv, clients) => {
       const res = await call<typeof clients.containers, unknown, InspectContainerResponse>(clients.containers, 'inspect', { containerId: ref });
       out.push(containerView(res.container!));
     } catch (err) {
-      if ((err as { code?: number }).code !== 5) throw err;
+      if (statusOf(err) !== status.NOT_FOUND) throw err;
       const res = await call<typeof clients.images, unknown, InspectImageResponse>(clients.images, 'inspect', { image: ref });
       out.push(imageView(res.image!));
     }

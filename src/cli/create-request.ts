@@ -1,6 +1,7 @@
 // `berth create` / `berth run` flags -> a Create request, as docker run reads them.
 import { UsageError, type FlagSpec } from './args';
-import type { Config, CreateContainerRequest } from '../gen/berth/v1/containers';
+import { parseInteger, parseResources, parseRestartPolicy, RESOURCE_FLAGS } from './resources';
+import type { Config, CreateContainerRequest, HostConfig } from '../gen/berth/v1/containers';
 
 export const CREATE_FLAGS: Record<string, FlagSpec> = {
   name: { kind: 'string' },
@@ -14,37 +15,54 @@ export const CREATE_FLAGS: Record<string, FlagSpec> = {
   tty: { short: 't', kind: 'bool' },
   'log-driver': { kind: 'string' },
   'log-opt': { kind: 'list' },
+  rm: { kind: 'bool' },
+  'stop-signal': { kind: 'string' },
+  'stop-timeout': { kind: 'string' },
+  ...RESOURCE_FLAGS,
 };
 
 export function emptyConfig(): Config {
   return {
     hostname: '', domainname: '', user: '', memory: 0, memorySwap: 0, cpuShares: 0, attachStdin: false, attachStdout: true,
     attachStderr: true, portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false, env: [], cmd: [], dns: [],
-    image: '', volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false,
+    image: '', volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, stopSignal: '',
   };
 }
 
-/** `[flags] IMAGE [CMD...]` -> a Create request. -i opens stdin once, as docker run does for an attached stdin. */
+/**
+ * `[flags] IMAGE [CMD...]` -> a Create request. -i opens stdin once, as docker run does for an attached stdin.
+ * --rm asks the daemon to remove the container when it exits (so it works with -d too).
+ */
 export function createRequest(flags: Record<string, unknown>, positionals: string[]): CreateContainerRequest {
   const [image, ...cmd] = positionals;
   if (!image) throw new UsageError('an image is required: berth create [OPTIONS] IMAGE [COMMAND] [ARG...]');
   const env = (flags.env as string[]).map((e) => (e.includes('=') ? e : `${e}=${process.env[e] ?? ''}`));
   const interactive = Boolean(flags.interactive);
+  const resources = parseResources(flags);
+  const restartPolicy = flags.restart === undefined ? undefined : parseRestartPolicy(flags.restart as string);
+  // As docker: a container that removes itself on exit cannot also be restarted on exit.
+  if (flags.rm && restartPolicy && restartPolicy.name !== 'no') throw new UsageError('conflicting options: --restart and --rm');
   const config: Config = {
     ...emptyConfig(), image, cmd, env,
     workingDir: (flags.workdir as string) ?? '', user: (flags.user as string) ?? '',
     hostname: (flags.hostname as string) ?? '', domainname: (flags.domainname as string) ?? '',
     entrypoint: flags.entrypoint !== undefined ? [flags.entrypoint as string] : [],
     tty: Boolean(flags.tty), openStdin: interactive, stdinOnce: interactive, attachStdin: interactive,
+    memory: resources.memory ?? 0, memorySwap: resources.memorySwap ?? 0, cpuShares: resources.cpuShares ?? 0,
+    stopSignal: (flags['stop-signal'] as string) ?? '',
+    stopTimeout: flags['stop-timeout'] === undefined ? undefined : parseInteger(flags['stop-timeout'] as string, 'stop-timeout'),
   };
   const logOpts = Object.fromEntries((flags['log-opt'] as string[]).map((o) => {
     const eq = o.indexOf('=');
     if (eq <= 0) throw new UsageError(`--log-opt ${JSON.stringify(o)}: expected KEY=VALUE`);
     return [o.slice(0, eq), o.slice(eq + 1)];
   }));
-  const hostConfig = {
+  const hostConfig: HostConfig = {
     binds: [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
     logConfig: { type: (flags['log-driver'] as string) ?? '', config: logOpts },
+    cpuQuota: resources.cpuQuota ?? 0, cpuPeriod: resources.cpuPeriod ?? 0, nanoCpus: resources.nanoCpus ?? 0,
+    cpusetCpus: resources.cpusetCpus ?? '', cpusetMems: resources.cpusetMems ?? '', pidsLimit: resources.pidsLimit ?? 0,
+    restartPolicy, autoRemove: Boolean(flags.rm),
   };
   return { config, name: (flags.name as string) ?? '', hostConfig };
 }

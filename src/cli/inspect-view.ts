@@ -11,14 +11,15 @@ function time(d: Date | undefined): string {
 export function containerView(c: Container): Record<string, unknown> {
   const s = c.state!;
   const cfg = c.config!;
+  const host = c.hostConfig;
   return {
     Id: c.id,
     Created: time(c.created),
     Path: c.path,
     Args: c.args,
     State: {
-      Status: s.status, Running: s.running, Pid: s.pid, ExitCode: s.exitCode, Signal: s.signal, Error: s.error,
-      StartedAt: time(s.startedAt), FinishedAt: time(s.finishedAt),
+      Status: s.status, Running: s.running, Paused: s.paused, Restarting: s.restarting, OOMKilled: s.oomKilled,
+      Pid: s.pid, ExitCode: s.exitCode, Signal: s.signal, Error: s.error, StartedAt: time(s.startedAt), FinishedAt: time(s.finishedAt),
     },
     Image: c.image,
     ResolvConfPath: c.resolvConfPath,
@@ -27,13 +28,22 @@ export function containerView(c: Container): Record<string, unknown> {
     LogPath: c.logPath,
     Name: `/${c.name}`,
     Driver: c.driver,
-    HostConfig: { Binds: c.hostConfig?.binds ?? [], Privileged: c.hostConfig?.privileged ?? false },
+    RestartCount: c.restartCount,
+    // Docker shows the limits under HostConfig, Memory and CpuShares included, though Config carries those here.
+    HostConfig: {
+      Binds: host?.binds ?? [], Privileged: host?.privileged ?? false,
+      RestartPolicy: { Name: host?.restartPolicy?.name || 'no', MaximumRetryCount: host?.restartPolicy?.maximumRetryCount ?? 0 },
+      AutoRemove: host?.autoRemove ?? false,
+      Memory: cfg.memory, MemorySwap: cfg.memorySwap, CpuShares: cfg.cpuShares, NanoCpus: host?.nanoCpus ?? 0,
+      CpuQuota: host?.cpuQuota ?? 0, CpuPeriod: host?.cpuPeriod ?? 0, CpusetCpus: host?.cpusetCpus ?? '', CpusetMems: host?.cpusetMems ?? '',
+      PidsLimit: host?.pidsLimit ?? 0,
+    },
     Config: {
       Hostname: cfg.hostname, Domainname: cfg.domainname, User: cfg.user,
       AttachStdin: cfg.attachStdin, AttachStdout: cfg.attachStdout, AttachStderr: cfg.attachStderr,
       Tty: cfg.tty, OpenStdin: cfg.openStdin, StdinOnce: cfg.stdinOnce,
       Env: cfg.env, Cmd: cfg.cmd, Image: cfg.image, WorkingDir: cfg.workingDir, Entrypoint: cfg.entrypoint,
-      NetworkDisabled: cfg.networkDisabled,
+      NetworkDisabled: cfg.networkDisabled, StopSignal: cfg.stopSignal, StopTimeout: cfg.stopTimeout ?? null,
     },
   };
 }

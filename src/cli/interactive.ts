@@ -1,15 +1,12 @@
 // Commands that stream a container's stdio: run, attach, exec (and start -a).
+import { status } from '@grpc/grpc-js';
 import type { Clients } from './client';
-import { call } from './client';
+import { call, details, statusOf } from './client';
 import { parseFlags, UsageError, type FlagSpec } from './args';
 import { pumpStdio, terminalSize, type StdioResult } from './stdio';
 import type { AttachRequest, AttachResponse, CreateContainerResponse, ExecRequest, ExecResponse, InspectContainerResponse } from '../gen/berth/v1/containers';
 import type { Command } from './main';
 import { CREATE_FLAGS, createRequest } from './create-request';
-
-function details(err: unknown): string {
-  return (err as { details?: string }).details ?? (err instanceof Error ? err.message : String(err));
-}
 
 interface AttachCall {
   containerId: string;
@@ -37,16 +34,28 @@ async function attachAndPump(clients: Clients, a: AttachCall): Promise<StdioResu
 
 const RUN_FLAGS: Record<string, FlagSpec> = {
   ...CREATE_FLAGS,
-  rm: { kind: 'bool' },
   detach: { short: 'd', kind: 'bool' },
   'detach-keys': { kind: 'string' },
 };
 
-/** docker run: create, then attach with start in one call so no output is missed; -d just starts. */
+/** Removes a --rm container the daemon will not remove itself; finding it gone already is fine. */
+async function removeAfterRun(clients: Clients, containerId: string): Promise<void> {
+  try {
+    await call(clients.containers, 'remove', { containerId, force: true });
+  } catch (err) {
+    if (statusOf(err) !== status.NOT_FOUND) throw err;
+  }
+}
+
+/**
+ * docker run: create, then attach with start in one call so no output is missed; -d just starts.
+ * --rm: the daemon removes the container when it exits (auto_remove), once attached clients have read the
+ * end; attached, we also remove it after the exit status arrives, in case this daemon never got to it.
+ */
 export const run: Command = async (argv, clients) => {
   const { flags, positionals } = parseFlags(argv, RUN_FLAGS);
-  if (flags.rm && flags.detach) throw new UsageError('conflicting options: --rm and -d');
   const req = createRequest(flags, positionals);
+  req.hostConfig!.autoRemove = Boolean(flags.rm);
   let id: string;
   try {
     id = (await call<typeof clients.containers, unknown, CreateContainerResponse>(clients.containers, 'create', req)).id;
@@ -58,6 +67,8 @@ export const run: Command = async (argv, clients) => {
     try {
       await call(clients.containers, 'start', { containerId: id });
     } catch (err) {
+      // It never ran, so it never exits for the daemon to remove it.
+      if (flags.rm) await removeAfterRun(clients, id).catch(() => undefined);
       process.stderr.write(`berth: ${details(err)}\n`);
       return 125;
     }
@@ -71,12 +82,14 @@ export const run: Command = async (argv, clients) => {
       detachKeys: (flags['detach-keys'] as string) ?? '',
     });
   } catch (err) {
-    if (flags.rm) await call(clients.containers, 'remove', { containerId: id, force: true }).catch(() => undefined);
+    // The run failed already; that error is the one to report, not a failure to clean up after it.
+    if (flags.rm) await removeAfterRun(clients, id).catch(() => undefined);
     process.stderr.write(`berth: ${details(err)}\n`);
     return 125;
   }
   if (result.detached) return 0;
-  if (flags.rm) await call(clients.containers, 'remove', { containerId: id, force: true });
+  // A failed clean-up is worth a line, but the container's own exit code is still the answer.
+  if (flags.rm) await removeAfterRun(clients, id).catch((err) => process.stderr.write(`berth: ${details(err)}\n`));
   return result.exitCode;
 };
 

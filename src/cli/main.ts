@@ -3,17 +3,37 @@ import type { ServiceError } from '@grpc/grpc-js';
 import { parseFlags, UsageError } from './args';
 import { connect, DEFAULT_HOST, type Clients } from './client';
 import { CONTAINER_COMMANDS } from './containers';
+import { EVENT_COMMANDS } from './events';
 import { IMAGE_COMMANDS } from './images';
+import { containerPrune, LIFECYCLE_COMMANDS } from './lifecycle';
+import { STATS_COMMANDS } from './stats';
+import { TOP_COMMANDS } from './top';
 
 export type Command = (argv: string[], clients: Clients) => Promise<number>;
 
-const COMMANDS: Record<string, Command> = { ...CONTAINER_COMMANDS, ...IMAGE_COMMANDS };
+const CONTAINER_GROUP: Record<string, Command> = { ...CONTAINER_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATS_COMMANDS, ...TOP_COMMANDS };
+
+/** docker's `container` group: the same commands under their group names, plus ls/list/remove and prune. */
+const SUBCOMMANDS: Record<string, Command> = {
+  ...CONTAINER_GROUP, ls: CONTAINER_GROUP.ps, list: CONTAINER_GROUP.ps, remove: CONTAINER_GROUP.rm, prune: containerPrune,
+};
+
+const container: Command = async (argv, clients) => {
+  const [name, ...rest] = argv;
+  const command = name === undefined ? undefined : SUBCOMMANDS[name];
+  if (!command) throw new UsageError(`berth container COMMAND, where COMMAND is one of: ${Object.keys(SUBCOMMANDS).sort().join(' ')}`);
+  return command(rest, clients);
+};
+
+const COMMANDS: Record<string, Command> = { ...CONTAINER_GROUP, ...IMAGE_COMMANDS, ...EVENT_COMMANDS, container };
 
 const USAGE = `usage: berth [--host unix:///PATH] COMMAND [ARGS...]
 
-Containers:  create  start  run  ps  logs  wait  rm  inspect
+Containers:  create  start  run  attach  exec  ps  logs  inspect  top  stats  wait
+             stop  restart  kill  pause  unpause  rename  update  rm
+             container ls|rm|prune|...   (docker's container group, the same commands)
 Images:      import  images  tag  rmi
-System:      version  info
+System:      version  info  events
 
 The daemon is found at --host, else $BERTH_HOST, else ${DEFAULT_HOST}.`;
 
