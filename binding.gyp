@@ -21,6 +21,8 @@
         'native/src/js/mount.cc',
         'native/src/js/lock.cc',
         'native/src/js/sealed.cc',
+        'native/src/js/log_scan.cc',
+        'native/src/js/log_decode.cc',
         'native/src/sys/errno_name.cc',
         'native/src/sys/fs_util.cc',
         'native/src/sys/mount_op.cc',

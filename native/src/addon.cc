@@ -11,6 +11,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("mknod", Napi::Function::New(env, berth::js_mknod, "mknod"));
   exports.Set("lockFile", Napi::Function::New(env, berth::js_lock_file, "lockFile"));
   exports.Set("sealedExecutable", Napi::Function::New(env, berth::js_sealed_executable, "sealedExecutable"));
+  exports.Set("scanLogRuns", Napi::Function::New(env, berth::js_scan_log_runs, "scanLogRuns"));
   return exports;
 }
 

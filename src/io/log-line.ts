@@ -105,21 +105,6 @@ export function lineData(buf: Buffer, shape: LineShape): Buffer {
   return Buffer.from(JSON.parse(`"${buf.toString('utf8', a, z)}"`) as string, 'utf8');
 }
 
-/** Writes the exact bytes of a scanned line at out[at..]; returns how many. out must have room for dataEnd - dataStart. */
-export function copyLineData(buf: Buffer, shape: LineShape, out: Buffer, at: number): number {
-  const { dataStart: a, dataEnd: z } = shape;
-  if (shape.binary) return out.write(buf.toString('latin1', a, z), at, 'base64');
-  let slash = -1;
-  for (let i = a; i < z; i++) if (buf[i] === BACKSLASH) { slash = i; break; }
-  if (slash < 0) return buf.copy(out, at, a, z);
-  if (slash === z - 2 && buf[z - 1] === LETTER_N) {
-    buf.copy(out, at, a, slash);
-    out[at + slash - a] = 0x0a;
-    return slash - a + 1;
-  }
-  return lineData(buf, shape).copy(out, at);
-}
-
 let lastTimeText = '';
 let lastTime = new Date(0);
 
@@ -133,18 +118,22 @@ function lineTime(buf: Buffer, shape: LineShape): Date {
 /** One line of the log ([start, end) of buf, without its newline); undefined for a torn line. */
 export function parseLine(buf: Buffer, start = 0, end = buf.length): LogEntry | undefined {
   const shape = scanLine(buf, start, end);
-  if (!shape) return parseJson(buf.subarray(start, end));
+  if (!shape) return parseJsonLine(buf.subarray(start, end));
   return { stream: shape.stream, seq: shape.seq, time: lineTime(buf, shape), data: lineData(buf, shape) };
 }
 
-function parseJson(line: Buffer): LogEntry | undefined {
+/** A line of any shape, by JSON.parse; undefined if it is not a JSON object with "log" or "bin" (a torn line). The data is a copy. */
+export function parseJsonLine(line: Buffer): LogEntry | undefined {
   let parsed: JsonLine;
   try {
     parsed = JSON.parse(line.toString('utf8')) as JsonLine;
   } catch {
     return undefined;
   }
-  const data = parsed.bin !== undefined ? Buffer.from(parsed.bin, 'base64') : Buffer.from(parsed.log, 'utf8');
+  // Valid JSON of another shape (null, an array, a number for "log") is no entry either.
+  const { bin, log } = (parsed ?? {}) as Partial<JsonLine>;
+  if (bin !== undefined ? typeof bin !== 'string' : typeof log !== 'string') return undefined;
+  const data = bin !== undefined ? Buffer.from(bin, 'base64') : Buffer.from(log as string, 'utf8');
   return { stream: parsed.stream === 'stderr' ? 'stderr' : 'stdout', data, time: new Date(parsed.time), seq: parsed.seq ?? 0 };
 }
 

@@ -3,7 +3,9 @@
 // and "bin" (the exact bytes) when the output was not valid UTF-8.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { copyLineData, parseLine, scanLine, type LineShape } from './log-line';
+import type { LogScan } from '../native';
+import { sharedNative } from '../native/addon';
+import { parseJsonLine, parseLine } from './log-line';
 
 export interface LogEntry {
   stream: 'stdout' | 'stderr';
@@ -184,35 +186,88 @@ export interface RunsRequest {
 }
 
 const RUN_BYTES = 1024 * 1024;
+/** A catch-up reads as lineChunks does: a read's runs are yielded together and end with it. */
+const READ_BYTES = 1024 * 1024;
 
-/** Builds runs in shared 1 MiB buffers, copying each line's bytes once. */
-class RunJoiner {
-  private out = Buffer.allocUnsafe(RUN_BYTES);
-  private start = 0;
-  private at = 0;
-  private stream: 'stdout' | 'stderr' = 'stdout';
-  runs: LogRun[] = [];
-
-  add(chunk: Buffer, shape: LineShape): void {
-    const room = shape.dataEnd - shape.dataStart; // decoded bytes are never more than encoded ones
-    if (this.at > this.start && (shape.stream !== this.stream || this.at - this.start + room > RUN_BYTES)) this.end();
-    if (this.at + room > this.out.length) {
-      this.end();
-      this.out = Buffer.allocUnsafe(Math.max(RUN_BYTES, room));
-      this.start = this.at = 0;
+/**
+ * A file's lines as lineChunks gives them, read into two buffers used in turn, the next read going on
+ * while the caller works on a chunk: a chunk is valid only until the next is asked for. A new buffer
+ * per read cost a catch-up as much as decoding did (its pages are faulted in one by one), and waiting
+ * for each read left the core the read runs on idle.
+ */
+async function* reusedLineChunks(handle: fsp.FileHandle, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  let buf = Buffer.allocUnsafe(READ_BYTES);
+  let spare = Buffer.allocUnsafe(READ_BYTES);
+  let kept = 0; // the partial line at the front of buf
+  let position = 0;
+  signal?.throwIfAborted();
+  let reading = handle.read(buf, 0, buf.length, 0);
+  try {
+    for (;;) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      const filled = kept + bytesRead;
+      const end = buf.lastIndexOf(0x0a, filled - 1) + 1;
+      // The partial line goes to the front of the spare buffer, and the next read after it.
+      kept = filled - end;
+      if (spare.length - kept < READ_BYTES / 2) spare = Buffer.allocUnsafe(kept + READ_BYTES); // a line longer than ours
+      buf.copy(spare, 0, end, filled);
+      signal?.throwIfAborted();
+      reading = handle.read(spare, kept, spare.length - kept, position);
+      if (end > 0) yield buf.subarray(0, end);
+      [buf, spare] = [spare, buf];
     }
-    this.stream = shape.stream;
-    this.at += copyLineData(chunk, shape, this.out, this.at);
+    if (kept) yield buf.subarray(0, kept);
+  } finally {
+    // A read left behind when the caller stops early: its bytes and any error of it concern no one.
+    await reading.catch(() => undefined);
+  }
+}
+
+/**
+ * Turns scans into runs: Buffers of one output buffer, joined again where a scan returned in the
+ * middle of a run (it ends its runs at every return).
+ */
+class RunJoiner {
+  out = Buffer.allocUnsafe(RUN_BYTES);
+  at = 0;
+  private runs: LogRun[] = [];
+  /** out[lastStart, lastEnd) is the last run, which the next may extend; lastEnd -1 when it may not. */
+  private lastStart = 0;
+  private lastEnd = -1;
+
+  add(scan: LogScan): void {
+    for (const { stream, start, end } of scan.runs) {
+      const last = this.runs[this.runs.length - 1];
+      if (start === this.lastEnd && last.stream === stream && end - this.lastStart <= RUN_BYTES) {
+        last.data = this.out.subarray(this.lastStart, end);
+      } else {
+        this.runs.push({ stream, data: this.out.subarray(start, end) });
+        this.lastStart = start;
+      }
+      this.lastEnd = end;
+    }
+    this.at = scan.outAt;
   }
 
-  end(): void {
-    if (this.at > this.start) this.runs.push({ stream: this.stream, data: this.out.subarray(this.start, this.at) });
-    this.start = this.at;
+  /** An entry JSON.parse read: a run of its own, as its bytes are elsewhere. */
+  addEntry(stream: 'stdout' | 'stderr', data: Buffer): void {
+    this.runs.push({ stream, data });
+    this.lastEnd = -1;
+  }
+
+  /** A new output buffer: the old one (runs handed out keep it) has no room for a line. */
+  renew(needBytes: number): void {
+    this.out = Buffer.allocUnsafe(Math.max(RUN_BYTES, needBytes));
+    this.at = 0;
+    this.lastEnd = -1;
   }
 
   take(): LogRun[] {
     const runs = this.runs;
     this.runs = [];
+    this.lastEnd = -1;
     return runs;
   }
 }
@@ -221,43 +276,58 @@ class RunJoiner {
  * The entries in (afterSeq, beforeSeq) of the selected streams, as runs of up to 1 MiB: the catch-up
  * of an attach that fell behind, which must be faster than a container writing flat out. Yields each
  * read's runs with the last seq it covered (entries of streams not selected count too).
+ *
+ * The addon does the per-line work (Native.scanLogRuns); a line that is not in our monitor's shape
+ * comes back here for JSON.parse. The addon is loaded on first use (sharedNative): the callers of
+ * this free function have no Native to hand it.
  */
 export async function* readLogRuns(logPath: string, req: RunsRequest, signal?: AbortSignal): AsyncGenerator<{ runs: LogRun[]; lastSeq: number }> {
   const handles = await openAll(await logFiles(logPath));
+  const native = sharedNative();
   const joiner = new RunJoiner();
   let lastSeq = req.afterSeq;
   try {
     for (const handle of handles) {
-      for await (const chunk of lineChunks(handle, signal)) {
+      for await (const chunk of reusedLineChunks(handle, signal)) {
         const before = lastSeq;
         let done = false;
-        eachLine(chunk, (start, end) => {
-          const shape = scanLine(chunk, start, end);
-          let seq: number, stream: 'stdout' | 'stderr';
-          let entry: LogEntry | undefined;
-          if (shape) {
-            ({ seq, stream } = shape);
-          } else {
-            entry = parseLine(chunk, start, end); // another writer's line; undefined if torn
-            if (!entry) return true;
-            ({ seq, stream } = entry);
+        for (let from = 0; from < chunk.length && !done;) {
+          const scan = native.scanLogRuns({
+            chunk, from, out: joiner.out, outAt: joiner.at, lastSeq, afterSeq: req.afterSeq, beforeSeq: req.beforeSeq,
+            stdout: req.stdout, stderr: req.stderr, maxRunBytes: RUN_BYTES,
+          });
+          joiner.add(scan);
+          lastSeq = scan.lastSeq;
+          from = scan.next;
+          switch (scan.stop) {
+            case 'gap':
+              req.onGap?.(scan.expected, scan.found);
+              break;
+            case 'full':
+              joiner.renew(scan.needBytes);
+              break;
+            case 'before':
+              // Entries are in seq order: there is nothing more to take (and the file may still be growing).
+              done = true;
+              break;
+            case 'fallback': {
+              // The same steps as the addon's, for another writer's line; a torn one carries nothing we can trust.
+              const e = parseJsonLine(chunk.subarray(scan.lineStart, scan.lineEnd));
+              if (!e || e.seq <= req.afterSeq) break;
+              if (req.beforeSeq !== undefined && e.seq >= req.beforeSeq) { done = true; break; }
+              if (e.seq !== lastSeq + 1) req.onGap?.(lastSeq + 1, e.seq);
+              lastSeq = e.seq;
+              if (e.stream === 'stdout' ? req.stdout : req.stderr) joiner.addEntry(e.stream, e.data);
+              break;
+            }
           }
-          if (seq <= req.afterSeq) return true;
-          if (req.beforeSeq !== undefined && seq >= req.beforeSeq) { done = true; return false; }
-          if (seq !== lastSeq + 1) req.onGap?.(lastSeq + 1, seq);
-          lastSeq = seq;
-          if (stream === 'stdout' ? !req.stdout : !req.stderr) return true;
-          if (shape) joiner.add(chunk, shape);
-          else if (entry) { joiner.end(); joiner.runs.push({ stream, data: entry.data }); }
-          return true;
-        });
-        joiner.end();
+        }
         const runs = joiner.take();
         if (runs.length || lastSeq !== before) yield { runs, lastSeq };
         if (done) return;
       }
     }
   } finally {
-    for (const h of handles) await h.close().catch(() => undefined); // already closed by its stream
+    for (const h of handles) await h.close().catch(() => undefined); // a file we only read: nothing is lost
   }
 }

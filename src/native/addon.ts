@@ -1,7 +1,7 @@
 // Loads build/Release (then build/Debug) berth.node and checks arguments before they cross into C++.
 import path from 'node:path';
 import fs from 'node:fs';
-import type { DeviceSpec, MountOptions, Native } from './index';
+import type { DeviceSpec, LogScan, LogScanRequest, LogScanRun, LogScanStop, MountOptions, Native } from './index';
 import { fromNative } from './errors';
 
 interface AddonBinding {
@@ -10,6 +10,7 @@ interface AddonBinding {
   mknod(path: string, spec: DeviceSpec): void;
   lockFile(path: string): number;
   sealedExecutable(path: string): number;
+  scanLogRuns(req: LogScanRequest & { beforeSeq: number }): LogScanStop & { next: number; outAt: number; lastSeq: number; runs: Float64Array };
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -33,6 +34,10 @@ function checkUint(name: string, value: number): void {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
     throw new TypeError(`${name}: expected an unsigned integer, got ${value}`);
   }
+}
+
+function checkSeq(name: string, value: number): void {
+  if (!Number.isSafeInteger(value)) throw new TypeError(`${name}: expected an integer, got ${value}`);
 }
 
 export class AddonNative implements Native {
@@ -79,4 +84,31 @@ export class AddonNative implements Native {
     checkPath('lock path', file);
     try { return this.binding.lockFile(file); } catch (err) { throw fromNative(err); }
   }
+
+  scanLogRuns(req: LogScanRequest): LogScan {
+    checkUint('from', req.from);
+    checkUint('outAt', req.outAt);
+    checkUint('maxRunBytes', req.maxRunBytes);
+    checkSeq('lastSeq', req.lastSeq);
+    checkSeq('afterSeq', req.afterSeq);
+    if (req.beforeSeq !== undefined) checkSeq('beforeSeq', req.beforeSeq);
+    let scan: ReturnType<AddonBinding['scanLogRuns']>;
+    try { scan = this.binding.scanLogRuns({ ...req, beforeSeq: req.beforeSeq ?? Infinity }); } catch (err) { throw fromNative(err); }
+    // The binding gives (stream, start, end) triples, stream 1 for stdout and 2 for stderr.
+    const flat = scan.runs;
+    const runs: LogScanRun[] = [];
+    for (let i = 0; i < flat.length; i += 3) runs.push({ stream: flat[i] === 1 ? 'stdout' : 'stderr', start: flat[i + 1], end: flat[i + 2] });
+    return { ...scan, runs };
+  }
+}
+
+let shared: AddonNative | undefined;
+
+/**
+ * One AddonNative for code that is handed none: readLogRuns is a free function its callers reach
+ * without a Native (src/io/logs.ts). Loaded on first use, so importing it needs no addon.
+ */
+export function sharedNative(): Native {
+  shared ??= new AddonNative();
+  return shared;
 }

@@ -17,6 +17,56 @@ export interface DeviceSpec {
   mode: number;
 }
 
+/** One call's worth of a log catch-up (native/README.md, "scanLogRuns"). */
+export interface LogScanRequest {
+  /** json-file lines, each ending in "\n" except perhaps the last. */
+  chunk: Uint8Array;
+  /** Where in chunk to begin: the first byte of a line. */
+  from: number;
+  /** Where the bytes of the entries taken go, from outAt on; never the same memory as chunk. */
+  out: Uint8Array;
+  outAt: number;
+  /** The seq counted last: the next one is expected to be lastSeq + 1. */
+  lastSeq: number;
+  /** Entries with a seq at or below this are skipped (and not counted). */
+  afterSeq: number;
+  /** The first entry with a seq at or above this stops the scan. */
+  beforeSeq?: number;
+  stdout: boolean;
+  stderr: boolean;
+  /** A run holds consecutive entries of one stream up to this many bytes (an entry alone may hold more). */
+  maxRunBytes: number;
+}
+
+/** A run's bytes are out[start, end). */
+export interface LogScanRun {
+  stream: 'stdout' | 'stderr';
+  start: number;
+  end: number;
+}
+
+/** Why a scan returned; it goes on from `next` in each case but 'before'. */
+export type LogScanStop =
+  /** The chunk is done. */
+  | { stop: 'end' }
+  /** The line at next has a seq >= beforeSeq: there is nothing more to take. */
+  | { stop: 'before' }
+  /** out has no room for the line at next: go on with a new out of at least needBytes. */
+  | { stop: 'full'; needBytes: number }
+  /** The line before next had seq `found` where `expected` was due; it is taken and counted. */
+  | { stop: 'gap'; expected: number; found: number }
+  /** chunk[lineStart, lineEnd) is not in our monitor's shape (or is malformed): JSON.parse's to read. */
+  | { stop: 'fallback'; lineStart: number; lineEnd: number };
+
+export type LogScan = LogScanStop & {
+  next: number;
+  /** Where the bytes written end. */
+  outAt: number;
+  lastSeq: number;
+  /** In order; two runs may be of one stream (a run ends at every return). */
+  runs: LogScanRun[];
+};
+
 export interface Native {
   mount(opts: MountOptions): void;
   unmount(target: string, opts?: { detach?: boolean }): void;
@@ -28,4 +78,10 @@ export interface Native {
    * so that no process in a container can reach a writable host binary through /proc/<pid>/exe.
    */
   monitorExecutable(): string;
+  /**
+   * The per-line work of a log catch-up: finds our monitor's json-file lines in chunk, filters them by
+   * seq and stream, and decodes the bytes of those taken into out, joined into runs. Returns at the
+   * end of the chunk and at anything the caller must handle (a gap, a line to JSON.parse, beforeSeq, a full out).
+   */
+  scanLogRuns(req: LogScanRequest): LogScan;
 }

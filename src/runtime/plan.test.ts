@@ -7,7 +7,7 @@ const record: ContainerRecord = {
   config: {
     hostname: '', domainname: 'example.com', user: 'berth', env: ['A=1'], cmd: ['/bin/echo', 'hi'], entrypoint: [],
     image: 'busybox', workingDir: '/srv', networkDisabled: false, attachStdin: false, attachStdout: true, attachStderr: true,
-    tty: false, openStdin: false, stdinOnce: false,
+    tty: false, openStdin: false, stdinOnce: false, stopSignal: '',
   },
   hostConfig: {}, image: 'sha256:' + 'b'.repeat(64), state: initialState(),
 };

@@ -31,6 +31,8 @@ export function cgroupParent(root: string): string {
 /** Starts berthd on root (a new temp dir by default) and waits until it answers. */
 export async function startDaemon(root = tempRoot()): Promise<TestDaemon> {
   const socket = path.join(root, 'berth.sock');
+  // A daemon killed with SIGKILL leaves its socket behind; we wait for the new one.
+  fs.rmSync(socket, { force: true });
   const args = [BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root)];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

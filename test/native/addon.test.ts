@@ -39,8 +39,8 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile and sealedExecutable', () => {
-    expect(Object.keys(addon).sort()).toEqual(['lockFile', 'mknod', 'mount', 'sealedExecutable', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable and scanLogRuns', () => {
+    expect(Object.keys(addon).sort()).toEqual(['lockFile', 'mknod', 'mount', 'scanLogRuns', 'sealedExecutable', 'unmount']);
   });
 
   it('sealedExecutable: a sealed memfd copy that runs through /proc/<pid>/fd and refuses writes', () => {

@@ -10,5 +10,6 @@ Napi::Value js_unmount(const Napi::CallbackInfo& info);
 Napi::Value js_mknod(const Napi::CallbackInfo& info);
 Napi::Value js_lock_file(const Napi::CallbackInfo& info);
 Napi::Value js_sealed_executable(const Napi::CallbackInfo& info);
+Napi::Value js_scan_log_runs(const Napi::CallbackInfo& info);
 
 }  // namespace berth

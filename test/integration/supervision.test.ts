@@ -1,0 +1,159 @@
+// Containers outlive their daemon: the restart matrix ({TERM, KILL} to berthd x {running, exited while
+// down, never started, restart=always}), no lost output while berthd is away, a monitor that dies, and a
+// daemon killed in the middle of parallel creates and removes.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { call } from '../../src/cli/client';
+import {
+  ContainerLogsRequest, HostConfig, StopContainerRequest, WaitContainerRequest,
+  type Config, type Container, type CreateContainerResponse, type InspectContainerResponse, type ListContainersResponse,
+} from '../../src/gen/berth/v1/containers';
+import { EventsRequest, type Event } from '../../src/gen/berth/v1/system';
+import { config, destroyDaemon, importBusybox, startDaemon, tempRoot, type TestDaemon } from '../helpers/daemon';
+import { IS_ROOT } from '../helpers/paths';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const alive = (pid: number) => pid > 0 && fs.existsSync(`/proc/${pid}`);
+
+describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
+  let d: TestDaemon | undefined;
+  afterEach(async () => {
+    if (d) await destroyDaemon(d);
+    d = undefined;
+  });
+
+  const rpc = <Res = unknown>(method: string, req: unknown) => call<TestDaemon['clients']['containers'], unknown, Res>(d!.clients.containers, method as keyof TestDaemon['clients']['containers'], req);
+  const inspect = async (id: string): Promise<Container> => (await rpc<InspectContainerResponse>('inspect', { containerId: id })).container!;
+  const create = async (cfg: Config, host: Partial<HostConfig> = {}, name = '') =>
+    (await rpc<CreateContainerResponse>('create', { config: cfg, hostConfig: HostConfig.fromPartial(host), name })).id;
+  const waitFor = async (what: string, ok: () => Promise<boolean> | boolean, ms = 10_000) => {
+    for (const end = Date.now() + ms; !(await ok()); await sleep(25)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+  };
+  /** Stops berthd the way the test says: an operator's TERM, or a crash. */
+  const down = async (how: 'SIGTERM' | 'SIGKILL') => {
+    d!.clients.close();
+    const exited = new Promise((r) => d!.process.once('exit', r));
+    d!.process.kill(how);
+    await exited;
+  };
+  const events = async (id: string): Promise<Event[]> => {
+    const out: Event[] = [];
+    for await (const e of d!.clients.system.events(EventsRequest.fromPartial({ since: new Date(0), until: new Date(), filters: [`container=${id}`] }))) out.push(e as Event);
+    return out;
+  };
+  /** A loop that ends with `code` once /tmp/<file> exists in the container. */
+  const untilFile = (file: string, code: number) => config('busybox', ['sh', '-c', `while [ ! -e /tmp/${file} ]; do sleep 0.02; done; exit ${code}`]);
+  const touch = (root: string, id: string, file: string) => fs.writeFileSync(path.join(root, 'overlay', id, 'merged', 'tmp', file), '');
+
+  for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+    it(`${how} to berthd: running, exited-while-down, never-started and restart=always containers come back true`, async () => {
+      const root = tempRoot();
+      d = await startDaemon(root);
+      await importBusybox(d);
+      const running = await create(untilFile('stop', 5), {}, 'running');
+      const exits = await create(untilFile('go', 6), {}, 'exits');
+      const never = await create(config('busybox', ['true']), {}, 'never');
+      const always = await create(config('busybox', ['sleep', '1000']), { restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 'always');
+      for (const id of [running, exits, always]) await rpc('start', { containerId: id });
+      const pids = Object.fromEntries(await Promise.all([running, exits, always].map(async (id) => [id, (await inspect(id)).state!.pid])));
+
+      await down(how);
+      // While berthd is away: one container ends by itself, another is killed from outside.
+      touch(root, exits, 'go');
+      process.kill(pids[always], 'SIGKILL');
+      await waitFor('both to end', () => !alive(pids[exits]) && !alive(pids[always]));
+      expect(alive(pids[running])).toBe(true);
+
+      d = await startDaemon(root);
+      expect((await inspect(running)).state).toMatchObject({ status: 'running', pid: pids[running] });
+      expect((await inspect(exits)).state).toMatchObject({ status: 'exited', exitCode: 6, running: false });
+      expect((await inspect(never)).state).toMatchObject({ status: 'created', exitCode: 0 });
+      // always: its exit while away (137) is recorded, then the policy starts it again.
+      await waitFor('the always container to run again', async () => (await inspect(always)).state!.status === 'running');
+      const again = await inspect(always);
+      expect(again.restartCount).toBe(1);
+      expect(again.state!.pid).not.toBe(pids[always]);
+      expect((await events(exits)).map((e) => e.action)).toContain('die');
+      expect((await events(always)).filter((e) => e.action === 'die').at(-1)!.actor!.attributes.exitCode).toBe('137');
+      // The reattached container still reports its own exit to this daemon.
+      touch(root, running, 'stop');
+      expect(await rpc('wait', WaitContainerRequest.fromPartial({ containerId: running }))).toEqual({ exitCode: 5, signal: 0 });
+    });
+  }
+
+  it('a container printing while berthd is down for 5 s loses no line', async () => {
+    const root = tempRoot();
+    d = await startDaemon(root);
+    await importBusybox(d);
+    const id = await create(config('busybox', ['sh', '-c', 'i=0; while :; do echo line $i; i=$((i+1)); sleep 0.01; done']));
+    await rpc('start', { containerId: id });
+    await sleep(300);
+    await down('SIGKILL');
+    await sleep(5000);
+    d = await startDaemon(root);
+    await rpc('stop', StopContainerRequest.fromPartial({ containerId: id, timeoutSeconds: 0 }));
+    const lines: string[] = [];
+    let seq = 0;
+    for await (const e of d.clients.containers.logs(ContainerLogsRequest.fromPartial({ containerId: id, stdout: true }))) {
+      lines.push(...(e.data as Buffer).toString().split('\n').filter(Boolean));
+      expect(e.seq).toBe(seq + 1);
+      seq = e.seq;
+    }
+    expect(lines.length).toBeGreaterThan(200); // about 5.5 s at up to 100 lines a second
+    lines.forEach((l, i) => expect(l).toBe(`line ${i}`));
+  });
+
+  it('a monitor that dies leaves its container exited with 255 and the reason, and nothing of it running', async () => {
+    d = await startDaemon();
+    await importBusybox(d);
+    const id = await create(config('busybox', ['sh', '-c', 'sleep 1000 & sleep 1000']));
+    await rpc('start', { containerId: id });
+    const pid = (await inspect(id)).state!.pid;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const monitor = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    process.kill(monitor, 'SIGKILL');
+    await waitFor('the exit to be recorded', async () => (await inspect(id)).state!.status === 'exited');
+    const state = (await inspect(id)).state!;
+    expect(state).toMatchObject({ exitCode: 255, running: false });
+    expect(state.error).toMatch(/monitor exited without an exit status/);
+    await waitFor('init to be gone', () => !alive(pid));
+  });
+
+  it('berthd killed in the middle of 20 parallel creates and removes leaves a consistent store', async () => {
+    const root = tempRoot();
+    d = await startDaemon(root);
+    await importBusybox(d);
+    // The kill lands at different points of the work each round.
+    for (const [round, delayMs] of [5, 20, 60].entries()) {
+      const old = await Promise.all(Array.from({ length: 10 }, (_, i) => create(config('busybox', ['true']), {}, `old-${round}-${i}`)));
+      const pending = [
+        ...Array.from({ length: 20 }, (_, i) => create(config('busybox', ['true']), {}, `new-${round}-${i}`)),
+        ...old.map((id) => rpc('remove', { containerId: id, force: true })),
+      ].map((p) => p.catch(() => undefined));
+      await sleep(delayMs);
+      await down('SIGKILL');
+      await Promise.all(pending);
+
+      d = await startDaemon(root);
+      const list = (await rpc<ListContainersResponse>('list', { all: true })).containers;
+      // Every container the store shows is whole, and the store shows every directory it has.
+      expect(fs.readdirSync(path.join(root, 'containers')).sort()).toEqual(list.map((c) => c.id).sort());
+      for (const c of list) {
+        for (const file of ['config.json', 'hostconfig.json', 'state.json']) {
+          expect(() => JSON.parse(fs.readFileSync(path.join(root, 'containers', c.id, file), 'utf8'))).not.toThrow();
+        }
+        expect(c.name).toMatch(new RegExp(`^(old|new)-${round}-\\d+$`));
+      }
+      expect(new Set(list.map((c) => c.name)).size).toBe(list.length);
+      // And it works: everything can be removed, and a new container runs.
+      for (const c of list) await rpc('remove', { containerId: c.id, force: true });
+      expect(fs.readdirSync(path.join(root, 'containers'))).toEqual([]);
+    }
+    const overlay = path.join(root, 'overlay');
+    expect(fs.existsSync(overlay) ? fs.readdirSync(overlay) : []).toEqual([]);
+    const fresh = await create(config('busybox', ['true']));
+    await rpc('start', { containerId: fresh });
+    expect(await rpc('wait', WaitContainerRequest.fromPartial({ containerId: fresh }))).toEqual({ exitCode: 0, signal: 0 });
+  });
+});
