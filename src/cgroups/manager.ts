@@ -254,6 +254,11 @@ export class ContainerCgroup {
     if (!fs.existsSync(this.dirs()[0])) throw new EngineError('NotFound', `cgroup ${this.path}: does not exist`);
   }
 
+  /** The cgroup.procs file of every hierarchy: writing a pid there moves that process in. */
+  procsFiles(): string[] {
+    return this.dirs().map((dir) => path.join(dir, 'cgroup.procs'));
+  }
+
   private dirs(): string[] {
     return hierarchyRoots(this.layout).map((root) => path.join(root, this.path));
   }

@@ -5,7 +5,6 @@ import { buildExecSpec } from '../runtime/plan';
 import { execFailure } from '../tasks/manager';
 import { MonitorStream } from '../tasks/monitor-stream';
 import { randomId } from '../util/ids';
-import { log } from '../util/logger';
 import type { AttachEvent, StdioSession } from './attachment';
 import type { ContainerService } from './service';
 import { validateConfig } from './validate';
@@ -73,7 +72,8 @@ export async function startExec(containers: ContainerService, ref: string, req: 
     throw new EngineError('FailedPrecondition', `exec in container ${c.id}: status is ${c.state.status}`);
   }
   const user = await containers.resolveUserIn(c, req.user || c.config.user, 'options.user');
-  const spec = buildExecSpec(c, { cmd: req.cmd, env: req.env, workingDir: req.workingDir, tty: req.tty, stdin: req.stdin, consoleSize: req.size, user });
+  const cgroupProcs = containers.cgroups.open(c.id).procsFiles();
+  const spec = buildExecSpec(c, { cmd: req.cmd, env: req.env, workingDir: req.workingDir, tty: req.tty, stdin: req.stdin, consoleSize: req.size, user, cgroupProcs });
   const { stream, answer } = await MonitorStream.open(containers.files(c.id).dir, `exec ${JSON.stringify(spec)}`);
   if (!stream) {
     const doing = `exec in container ${c.id}`;
@@ -83,9 +83,6 @@ export async function startExec(containers: ContainerService, ref: string, req: 
   }
   const execId = randomId();
   const pid = answer.pid ?? 0;
-  // Into the container's cgroup, so its limits and its stats count this process too. The monitor
-  // started it before we could; what it forked meanwhile stays outside (it has only just run).
-  await containers.cgroups.open(c.id).addProcess(pid).catch((err) => log.warn('exec: joining the cgroup failed', { id: c.id, pid, error: String(err) }));
   const attrs = { execID: execId, command: req.cmd.join(' ') };
   containers.emit(c, 'exec_start', attrs);
   return { execId, pid, session: new ExecSession(stream, (exitCode) => containers.emit(c, 'exec_die', { ...attrs, exitCode: String(exitCode) })) };

@@ -105,6 +105,8 @@ export interface ExecInputs {
   stdin: boolean;
   consoleSize?: { rows: number; cols: number };
   user: ResolvedUser;
+  /** The container's cgroup.procs files ([] to stay outside, as in tests of the plan alone). */
+  cgroupProcs: string[];
 }
 
 /** An exec runs with the container's environment plus its own, as the container's user unless it names one. */
@@ -120,5 +122,6 @@ export function buildExecSpec(c: ContainerRecord, e: ExecInputs): ExecSpec {
     tty: e.tty,
     consoleSize: e.consoleSize ?? DEFAULT_CONSOLE,
     stdin: e.stdin,
+    cgroupProcs: e.cgroupProcs,
   };
 }

@@ -56,4 +56,6 @@ export interface ExecSpec {
   tty: boolean;
   consoleSize: { rows: number; cols: number };
   stdin: boolean;
+  /** The container's cgroup.procs files: the process joins them before it enters the namespaces. */
+  cgroupProcs: string[];
 }

@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import type { InspectContainerResponse } from '../../src/gen/berth/v1/containers';
-import { config, createContainer, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { cgroupParent, config, createContainer, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT, PROJECT_ROOT } from '../helpers/paths';
 import { openExec } from '../helpers/stdio-client';
 
@@ -38,6 +38,16 @@ describe.skipIf(!IS_ROOT)('exec', () => {
     const [init, count] = e.stdout.toString().trim().split('\n');
     expect(init.trim()).toBe('sleep 300');
     expect(Number(count)).toBeLessThanOrEqual(5);
+  });
+
+  it('is in the container\'s cgroup from its start, and so is what it forks', async () => {
+    const e = openExec(d, { containerId: id, cmd: ['sh', '-c', 'grep memory /proc/self/cgroup; sh -c "grep pids /proc/self/cgroup"'] });
+    expect((await e.done).exit).toEqual({ exitCode: 0, signal: 0 });
+    const parent = cgroupParent(d.root);
+    expect(e.stdout.toString().trim().split('\n')).toEqual([
+      expect.stringMatching(new RegExp(`:memory:/${parent}/${id}$`)),
+      expect.stringMatching(new RegExp(`:pids:/${parent}/${id}$`)),
+    ]);
   });
 
   it('with a tty: one stream, TERM=xterm, the size from the options', async () => {

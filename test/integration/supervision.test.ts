@@ -55,20 +55,25 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       const exits = await create(untilFile('go', 6), {}, 'exits');
       const never = await create(config('busybox', ['true']), {}, 'never');
       const always = await create(config('busybox', ['sleep', '1000']), { restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 'always');
-      for (const id of [running, exits, always]) await rpc('start', { containerId: id });
-      const pids = Object.fromEntries(await Promise.all([running, exits, always].map(async (id) => [id, (await inspect(id)).state!.pid])));
+      const autoRemoved = await create(untilFile('go', 0), { autoRemove: true }, 'auto-removed');
+      for (const id of [running, exits, always, autoRemoved]) await rpc('start', { containerId: id });
+      const pids = Object.fromEntries(await Promise.all([running, exits, always, autoRemoved].map(async (id) => [id, (await inspect(id)).state!.pid])));
 
       await down(how);
       // While berthd is away: one container ends by itself, another is killed from outside.
       touch(root, exits, 'go');
+      touch(root, autoRemoved, 'go');
       process.kill(pids[always], 'SIGKILL');
-      await waitFor('both to end', () => !alive(pids[exits]) && !alive(pids[always]));
+      await waitFor('three to end', () => !alive(pids[exits]) && !alive(pids[always]) && !alive(pids[autoRemoved]));
       expect(alive(pids[running])).toBe(true);
 
       d = await startDaemon(root);
       expect((await inspect(running)).state).toMatchObject({ status: 'running', pid: pids[running] });
       expect((await inspect(exits)).state).toMatchObject({ status: 'exited', exitCode: 6, running: false });
       expect((await inspect(never)).state).toMatchObject({ status: 'created', exitCode: 0 });
+      // --rm: it exited while nobody was there to remove it; the new daemon does.
+      await waitFor('the auto-removed container to go', async () => (await inspect(autoRemoved).then(() => false, () => true)));
+      expect(fs.existsSync(path.join(root, 'containers', autoRemoved))).toBe(false);
       // always: its exit while away (137) is recorded, then the policy starts it again.
       await waitFor('the always container to run again', async () => (await inspect(always)).state!.status === 'running');
       const again = await inspect(always);

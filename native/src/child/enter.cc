@@ -21,8 +21,8 @@ namespace {
 }  // namespace
 
 const char* exec_step_name(int step) {
-  static const char* const kNames[] = {"dumpable", "setns", "chdir",  "setsid",    "stdio",
-                                       "setgroups", "setgid", "setuid", "close fds", "exec"};
+  static const char* const kNames[] = {"dumpable", "setns", "chdir",  "setsid",    "stdio", "setgroups",
+                                       "setgid",   "setuid", "close fds", "exec", "cgroup"};
   return step >= 0 && step < static_cast<int>(sizeof kNames / sizeof kNames[0]) ? kNames[step]
                                                                                 : "unknown step";
 }
@@ -33,6 +33,10 @@ void exec_child_main(const ExecPlan& p) {
   // First: until execve nobody in the container may ptrace us or open /proc/<pid>/exe and
   // fds of a process that still holds the monitor's memory (runc's nsexec does the same).
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) fail(p, ExecStep::kDumpable, errno);
+  // Into the container's cgroup while still in the host's mount namespace, before anything runs:
+  // "0" is the writer itself, so whatever it starts later is born inside too.
+  for (size_t i = 0; i < p.n_cgroup_fds; i++)
+    if (write(p.cgroup_fds[i], "0", 1) != 1) fail(p, ExecStep::kCgroup, errno);
   // One call for all four (pidfd setns, Linux 5.8); the mount namespace also resets root and
   // cwd to the container's root, so nothing of the host stays reachable.
   if (setns(p.pidfd, CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET | CLONE_NEWNS) != 0)

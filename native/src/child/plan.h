@@ -85,7 +85,7 @@ int init_main(void* plan);
 
 // The steps of an exec'd process (native/README.md, "Exec"); values index exec_step_names().
 enum class ExecStep : int {
-  kDumpable, kSetns, kChdir, kSetsid, kStdio, kSetgroups, kSetgid, kSetuid, kCloseFds, kExec,
+  kDumpable, kSetns, kChdir, kSetsid, kStdio, kSetgroups, kSetgid, kSetuid, kCloseFds, kExec, kCgroup,
 };
 const char* exec_step_name(int step);
 
@@ -107,6 +107,8 @@ struct ExecPlan {
   int stderr_fd;
   int tty_fd;      // own pty slave, or -1
   int error_fd;    // CLOEXEC write end for the StepError record
+  const int* cgroup_fds;  // the container's cgroup.procs files, opened write-only (CLOEXEC)
+  size_t n_cgroup_fds;
 };
 
 // Runs in the fork()ed child, already in init's pid namespace; returns only by execve or _exit.

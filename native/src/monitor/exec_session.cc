@@ -62,6 +62,19 @@ std::string start_exec(Loop& loop, Client& c, const std::string& json) {
   }
   p.pidfd = loop.l->pidfd;
   p.error_fd = err_w.get();
+  std::vector<unique_fd> cgroup_files;
+  std::vector<int> cgroup_fds;
+  for (const std::string& f : spec.cgroup_procs) {
+    int fd = open(f.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      return failed_message("cgroup", err, f + ": " + strerror(err));
+    }
+    cgroup_files.emplace_back(fd);
+    cgroup_fds.push_back(fd);
+  }
+  p.cgroup_fds = cgroup_fds.data();
+  p.n_cgroup_fds = cgroup_fds.size();
 
   // pid_for_children only: the monitor itself stays where it is, its next fork lands inside.
   if (setns(loop.l->pidfd, CLONE_NEWPID) != 0) return failed_message("setns", errno);

@@ -211,6 +211,9 @@ bool parse_exec_spec(const std::string& text, ExecSpec* s, std::string* error) {
       !d.boolean(root, "stdin", &s->stdin, "") || !d.console(root, &s->console))
     return false;
   if (s->args.empty() || s->args[0].empty()) return d.fail("args", "must hold a program");
+  if (root.get("cgroupProcs") && !d.strings(root, "cgroupProcs", &s->cgroup_procs, "")) return false;
+  for (const std::string& f : s->cgroup_procs)
+    if (f.empty() || f[0] != '/') return d.fail("cgroupProcs", "must hold absolute paths");
   return !root.get("cwd") || d.abs_path(root, "cwd", &s->cwd, "");
 }
 

@@ -61,6 +61,8 @@ struct ExecSpec {
   SpecUser user;
   bool tty = false, stdin = false;
   ConsoleSize console;
+  // cgroup.procs files the process joins before it enters the namespaces (one per hierarchy).
+  std::vector<std::string> cgroup_procs;
 };
 
 // Parses and validates; on failure *error names the field ("spec.json: args[0]: expected a string").
