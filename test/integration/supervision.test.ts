@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import {
-  ContainerLogsRequest, HostConfig, StopContainerRequest, WaitContainerRequest,
+  ContainerLogsRequest, HostConfig, PauseContainerRequest, StopContainerRequest, WaitContainerRequest,
   type Config, type Container, type CreateContainerResponse, type InspectContainerResponse, type ListContainersResponse,
 } from '../../src/gen/berth/v1/containers';
 import { EventsRequest, type Event } from '../../src/gen/berth/v1/system';
@@ -56,7 +56,9 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       const never = await create(config('busybox', ['true']), {}, 'never');
       const always = await create(config('busybox', ['sleep', '1000']), { restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 'always');
       const autoRemoved = await create(untilFile('go', 0), { autoRemove: true }, 'auto-removed');
-      for (const id of [running, exits, always, autoRemoved]) await rpc('start', { containerId: id });
+      const paused = await create(config('busybox', ['sleep', '1000']), {}, 'paused');
+      for (const id of [running, exits, always, autoRemoved, paused]) await rpc('start', { containerId: id });
+      await rpc('pause', PauseContainerRequest.fromPartial({ containerId: paused }));
       const pids = Object.fromEntries(await Promise.all([running, exits, always, autoRemoved].map(async (id) => [id, (await inspect(id)).state!.pid])));
 
       await down(how);
@@ -71,6 +73,9 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       expect((await inspect(running)).state).toMatchObject({ status: 'running', pid: pids[running] });
       expect((await inspect(exits)).state).toMatchObject({ status: 'exited', exitCode: 6, running: false });
       expect((await inspect(never)).state).toMatchObject({ status: 'created', exitCode: 0 });
+      expect((await inspect(paused)).state).toMatchObject({ status: 'paused', paused: true });
+      await rpc('unpause', PauseContainerRequest.fromPartial({ containerId: paused }));
+      expect((await inspect(paused)).state).toMatchObject({ status: 'running' });
       // --rm: it exited while nobody was there to remove it; the new daemon does.
       await waitFor('the auto-removed container to go', async () => (await inspect(autoRemoved).then(() => false, () => true)));
       expect(fs.existsSync(path.join(root, 'containers', autoRemoved))).toBe(false);
