@@ -1,7 +1,6 @@
 // Reads a container's json-file log, rotated files included, oldest first. Each line is Docker's
 // {"log","stream","time"} plus our "seq", which lets a reader resume with no gap and no duplicate,
 // and "bin" (the exact bytes) when the output was not valid UTF-8.
-import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import type { LogScan } from '../native';
 import { sharedNative } from '../native/addon';

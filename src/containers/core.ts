@@ -1,0 +1,476 @@
+// The core of the container lifecycle: records and their names, create, start, exit, remove, wait,
+// restart policies and auto-remove; every change recorded atomically and told as an event. The
+// operations clients call on top of it are in service.ts; recovery at daemon start in recovery.ts.
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Cgroups, ContainerCgroup } from '../cgroups/manager';
+import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
+import type { EventJournal } from '../events/journal';
+import type { ImageStore } from '../images/store';
+import { imageDefaults } from '../images/model';
+import { lastSeq } from '../io/logs';
+import type { Native } from '../native';
+import { isMounted, overlayMount, overlayPaths, prepareOverlay } from '../rootfs/overlay';
+import { hostnameFile, hostsFile, resolvConfFile } from '../runtime/etc-files';
+import { buildSpec } from '../runtime/plan';
+import { resolveUser } from '../runtime/user';
+import type { ExitStatus } from '../tasks/manager';
+import { TaskManager } from '../tasks/manager';
+import { processStartTime } from '../tasks/proc';
+import { writeFileAtomic } from '../util/atomic-file';
+import { randomId } from '../util/ids';
+import { log } from '../util/logger';
+import type { Attachment } from './attachment';
+import { initialState, isActive, type ContainerConfig, type ContainerRecord, type HostConfig } from './model';
+import { generateName } from './names';
+import { nextDelay, shouldRestart } from './restart-policy';
+import { ContainerStore } from './store';
+import { mergeImageDefaults, validateConfig, validateName } from './validate';
+
+export interface CreateOptions {
+  config: ContainerConfig;
+  hostConfig: HostConfig;
+  name: string;
+}
+
+export interface ContainerFiles {
+  dir: string;
+  logPath: string;
+  hostnamePath: string;
+  hostsPath: string;
+  resolvConfPath: string;
+}
+
+export const SIGKILL = os.constants.signals.SIGKILL;
+/** How long an auto-remove waits for attached clients to read the end of the output. */
+const AUTO_REMOVE_GRACE_MS = 60_000;
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface ServiceDeps {
+  images: ImageStore;
+  native: Native;
+  cgroups: Cgroups;
+  events: EventJournal;
+}
+
+export interface PendingAttachment {
+  attachment: Attachment;
+  size?: { rows: number; cols: number };
+}
+
+export class ContainerCore {
+  /** Read by recovery.ts, which fills them at daemon start. */
+  readonly containers = new Map<string, ContainerRecord>();
+  readonly names = new Map<string, string>();
+  private readonly waiters = new Map<string, (() => void)[]>();
+  /** Exits seen per container since the daemon started (Wait's next-exit). */
+  private readonly exits = new Map<string, number>();
+  /** One operation at a time per container (start, exit, remove); the value is the queue's tail. */
+  private readonly locks = new Map<string, Promise<void>>();
+  /** Attachments waiting for their container's next start. */
+  protected readonly pending = new Map<string, Set<PendingAttachment>>();
+  /** Attach sessions open per container: an auto-remove waits for them to read the end of the output. */
+  private readonly attachments = new Map<string, Set<Attachment>>();
+  private readonly removeWhenDetached = new Set<string>();
+  /** Restart policy: the pending start of each restarting container, and the last back-off. */
+  private readonly restartTimers = new Map<string, NodeJS.Timeout>();
+  private readonly restartDelays = new Map<string, number>();
+  readonly store: ContainerStore;
+  readonly tasks: TaskManager;
+  readonly cgroups: Cgroups;
+  readonly events: EventJournal;
+  protected readonly images: ImageStore;
+  protected readonly native: Native;
+
+  constructor(readonly root: string, deps: ServiceDeps) {
+    ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events } = deps);
+    this.store = new ContainerStore(root);
+    this.tasks = new TaskManager(() => this.native.monitorExecutable(), (id, status) => void this.onExit(id, status));
+  }
+
+  files(id: string): ContainerFiles {
+    const dir = this.store.containerDir(id);
+    return {
+      dir,
+      logPath: path.join(dir, `${id}-json.log`),
+      hostnamePath: path.join(dir, 'hostname'),
+      hostsPath: path.join(dir, 'hosts'),
+      resolvConfPath: path.join(dir, 'resolv.conf'),
+    };
+  }
+
+  /** On daemon shutdown: let go of the monitors (containers keep running) and of pending restarts (the next daemon resumes them). */
+  detach(): void {
+    for (const timer of this.restartTimers.values()) clearTimeout(timer);
+    this.restartTimers.clear();
+    this.tasks.detachAll();
+  }
+
+  /** Tells event subscribers about a container (name and image ride along, as in Docker's events). */
+  emit(c: ContainerRecord, action: string, attributes: Record<string, string> = {}): void {
+    this.events.append({ type: 'container', action, actorId: c.id, attributes: { name: c.name, image: c.config.image, ...attributes } });
+  }
+
+  list(all: boolean): ContainerRecord[] {
+    return [...this.containers.values()]
+      .filter((c) => all || isActive(c.state.status) || c.state.status === 'restarting')
+      .sort((a, b) => b.created.localeCompare(a.created));
+  }
+
+  /** Finds a container by name, full id or unique id prefix. */
+  find(ref: string, field = 'container_id'): ContainerRecord {
+    if (!ref || ref.includes('\0')) throw invalidArgument(field, ref, 'a container id or name is required');
+    const name = ref.startsWith('/') ? ref.slice(1) : ref;
+    const byName = this.names.get(name);
+    if (byName) return this.containers.get(byName)!;
+    if (/^[0-9a-f]{1,64}$/.test(ref)) {
+      const exact = this.containers.get(ref);
+      if (exact) return exact;
+      const matches = [...this.containers.keys()].filter((id) => id.startsWith(ref));
+      if (matches.length === 1) return this.containers.get(matches[0])!;
+      if (matches.length > 1) throw invalidArgument(field, ref, `ambiguous id prefix: ${matches.length} containers match`);
+    }
+    throw new EngineError('NotFound', `container ${ref}: not found`);
+  }
+
+  usesImage(imageId: string): string | undefined {
+    return [...this.containers.values()].find((c) => c.image === imageId)?.id;
+  }
+
+  async create(opts: CreateOptions): Promise<ContainerRecord> {
+    validateConfig(opts.config);
+    if (opts.name) validateName(opts.name);
+    const image = this.images.resolve(opts.config.image, 'config.image');
+    const config = mergeImageDefaults(opts.config, imageDefaults(image.blob));
+    const argv = [...config.entrypoint, ...config.cmd];
+    if (argv.length === 0 || argv[0] === '') throw invalidArgument('config.cmd', config.cmd, 'no command specified: the image has none either');
+    const name = opts.name || this.uniqueGeneratedName();
+    if (this.names.has(name)) {
+      throw new EngineError('AlreadyExists', `container name ${JSON.stringify(name)}: already in use by container ${this.names.get(name)!.slice(0, 12)}`);
+    }
+    const id = randomId();
+    const record: ContainerRecord = {
+      id, name, created: new Date().toISOString(), path: argv[0], args: argv.slice(1),
+      config, hostConfig: opts.hostConfig, image: image.id, state: initialState(),
+    };
+    // Claim the name before the first await so two concurrent creates cannot both take it.
+    this.names.set(name, id);
+    try {
+      await this.store.create(record);
+    } catch (err) {
+      this.names.delete(name);
+      await fsp.rm(this.files(id).dir, { recursive: true, force: true });
+      throw wrap(err, `create container ${name}`);
+    }
+    this.containers.set(id, record);
+    this.emit(record, 'create');
+    return record;
+  }
+
+  /**
+   * consoleSize: the size an attaching client asked for. Attachments made before the start connect
+   * once it is done, outside the lock (an attach to a container that already exited waits for its exit).
+   */
+  async start(ref: string, consoleSize?: { rows: number; cols: number }, byPolicy = false): Promise<void> {
+    const c = this.find(ref);
+    let pending: PendingAttachment[] = [];
+    let firstSeq = 0;
+    try {
+      await this.withLock(c.id, async () => {
+        if (isActive(c.state.status)) throw new EngineError('FailedPrecondition', `start container ${c.id}: status is ${c.state.status}`);
+        if (c.state.status === 'restarting' && !byPolicy) throw new EngineError('FailedPrecondition', `start container ${c.id}: status is restarting: its restart policy starts it, or stop it first`);
+        this.cancelRestart(c.id);
+        if (byPolicy) c.state.restartCount++;
+        else c.state = { ...c.state, restartCount: 0, manuallyStopped: false };
+        pending = [...(this.pending.get(c.id) ?? [])];
+        this.pending.delete(c.id);
+        firstSeq = await this.launch(c, consoleSize ?? pending.find((p) => p.size)?.size);
+      });
+    } catch (err) {
+      for (const p of pending) p.attachment.fail(err as Error);
+      throw err;
+    }
+    const dir = this.files(c.id).dir;
+    // They replay this run from its first entry, so nothing before their connect is lost.
+    await Promise.all(pending.map((p) => p.attachment.connect(dir, firstSeq).catch((err) => p.attachment.fail(err as Error))));
+  }
+
+  /** Mounts, writes the /etc files and the spec, and starts the monitor; returns the run's first log seq. */
+  private async launch(c: ContainerRecord, consoleSize: { rows: number; cols: number } | undefined): Promise<number> {
+    if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
+    const files = this.files(c.id);
+    const rootfs = await this.mountRootfs(c);
+    let cgroup: ContainerCgroup | undefined;
+    try {
+      const hostname = c.config.hostname || c.id.slice(0, 12);
+      await writeFileAtomic(files.hostnamePath, hostnameFile(hostname), 0o644);
+      await writeFileAtomic(files.hostsPath, hostsFile(hostname, c.config.domainname), 0o644);
+      await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
+      const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
+      const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath) });
+      const cg = await this.cgroups.create(c.id, c.hostConfig.resources ?? {});
+      cgroup = cg;
+      // Init joins its cgroup before it runs; everything it starts is born inside.
+      const task = await this.tasks.start(files.dir, spec, (pid) => cg.addProcess(pid));
+      c.state = {
+        ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
+        error: '', startedAt: new Date().toISOString(), finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,
+      };
+      await this.store.saveState(c);
+      this.emit(c, 'start');
+      return spec.log.firstSeq;
+    } catch (err) {
+      await cgroup?.destroy().catch(() => undefined);
+      await this.unmountRootfs(c.id);
+      c.state = { ...c.state, status: c.state.status === 'restarting' ? 'exited' : c.state.status, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
+      await this.store.saveState(c);
+      throw err;
+    }
+  }
+
+  /**
+   * not-running: resolves once the container is not running (at once if it is not); next-exit: at its
+   * next exit from now; removed: once it is gone. Returns the last exit.
+   */
+  async wait(ref: string, signal?: AbortSignal, condition: WaitCondition = 'not-running'): Promise<{ exitCode: number; signal: number }> {
+    return this.waitOn(this.find(ref), signal, condition);
+  }
+
+  protected async waitOn(c: ContainerRecord, signal?: AbortSignal, condition: WaitCondition = 'not-running'): Promise<{ exitCode: number; signal: number }> {
+    const exitsBefore = this.exits.get(c.id) ?? 0;
+    const done = (): boolean => {
+      if (!this.containers.has(c.id)) return true;
+      if (condition === 'removed') return false;
+      const settled = !isActive(c.state.status) && !this.locks.has(c.id);
+      return settled && (condition === 'not-running' || (this.exits.get(c.id) ?? 0) > exitsBefore);
+    };
+    while (!done()) {
+      await new Promise<void>((resolve, reject) => {
+        const list = this.waiters.get(c.id) ?? [];
+        list.push(resolve);
+        this.waiters.set(c.id, list);
+        signal?.addEventListener('abort', () => reject(new EngineError('Canceled', `wait for container ${c.id}: cancelled`)), { once: true });
+      });
+    }
+    return { exitCode: c.state.exitCode, signal: c.state.signal };
+  }
+
+  /** wait(), but gives up after ms (then false); -1 waits for ever. */
+  protected async waitFor(id: string, ms: number): Promise<boolean> {
+    if (ms < 0) { await this.wait(id); return true; }
+    const timeout = AbortSignal.timeout(Math.max(ms, 1));
+    try {
+      await this.wait(id, timeout);
+      return true;
+    } catch (err) {
+      if (timeout.aborted) return false;
+      throw err;
+    }
+  }
+
+  async remove(ref: string, force: boolean): Promise<void> {
+    const c = this.find(ref);
+    if (isActive(c.state.status) || c.state.status === 'restarting') {
+      if (!force) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is ${c.state.status}: stop it first or use force`);
+      await this.markStopped(c);
+      this.cancelRestart(c.id);
+      // It may have exited since the check; then there is nothing to kill, only the exit to wait for.
+      if (this.tasks.isLive(c.id)) await this.signal(c, SIGKILL);
+      await this.wait(c.id);
+    }
+    await this.withLock(c.id, async () => {
+      if (!this.containers.has(c.id)) return; // a concurrent remove got there first
+      if (isActive(c.state.status)) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is ${c.state.status}`);
+      this.cancelRestart(c.id);
+      // The rename is the point of no return; the rest is cleanup a restarted daemon would also finish.
+      const doomed = await this.store.markRemoved(c.id);
+      this.containers.delete(c.id);
+      this.names.delete(c.name);
+      await this.cleanUpRemoved(c.id, doomed);
+    });
+    this.emit(c, 'destroy');
+    this.wake(c.id);
+  }
+
+  /** Everything of a removed container outside its (renamed) directory, then the directory. */
+  async cleanUpRemoved(id: string, doomedDir: string): Promise<void> {
+    await this.unmountRootfs(id);
+    await fsp.rm(overlayPaths(this.root, id).dir, { recursive: true, force: true });
+    await this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
+    await fsp.rm(doomedDir, { recursive: true, force: true });
+  }
+
+  /** A client's stop or kill: the restart policy leaves the container alone (unless-stopped stays stopped). */
+  protected async markStopped(c: ContainerRecord): Promise<void> {
+    if (c.state.manuallyStopped) return;
+    c.state = { ...c.state, manuallyStopped: true };
+    await this.store.saveState(c);
+  }
+
+  /** A signal to init; a paused container is thawed so that it arrives. */
+  protected async signal(c: ContainerRecord, signal: number): Promise<void> {
+    await this.tasks.kill(c.id, signal);
+    this.emit(c, 'kill', { signal: String(signal) });
+    if (c.state.status === 'paused') {
+      await this.withLock(c.id, () => this.thaw(c));
+      this.emit(c, 'unpause');
+    }
+  }
+
+  protected async thaw(c: ContainerRecord): Promise<void> {
+    if (c.state.status !== 'paused') throw new EngineError('FailedPrecondition', `unpause container ${c.id}: status is ${c.state.status}`);
+    await this.cgroups.open(c.id).thaw();
+    c.state = { ...c.state, status: 'running' };
+    await this.store.saveState(c);
+  }
+
+  /**
+   * Records an exit under the container's lock, so Wait returns only once the rootfs is released and the
+   * state saved; then the restart policy or auto-remove takes it from there.
+   */
+  onExit(id: string, status: ExitStatus): Promise<void> {
+    let autoRemove = false;
+    return this.withLock(id, async () => {
+      const c = this.containers.get(id);
+      if (!c) return;
+      const ranMs = c.state.startedAt ? Date.parse(status.finishedAt) - Date.parse(c.state.startedAt) : 0;
+      const cgroup = this.cgroups.open(id);
+      const oomKilled = (await cgroup.oomKills().catch(() => 0)) > 0;
+      // Whatever is left (the monitor died and init's tree lives on) goes with the cgroup.
+      await cgroup.killAll().catch(() => undefined);
+      await cgroup.destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
+      c.state = {
+        ...c.state, status: 'exited', pid: 0, monitorPid: 0, pidStartTime: 0, exitCode: status.exitCode, signal: status.signal,
+        finishedAt: status.finishedAt, error: status.error ?? '', oomKilled,
+      };
+      if (status.error) log.warn('container ended without its own exit status', { id, error: status.error });
+      await this.unmountRootfs(id);
+      if (shouldRestart(c.hostConfig.restartPolicy, c.state)) {
+        c.state.status = 'restarting';
+        this.scheduleRestart(c, ranMs);
+      }
+      autoRemove = Boolean(c.hostConfig.autoRemove) && c.state.status === 'exited';
+      await this.store.saveState(c);
+      this.exits.set(id, (this.exits.get(id) ?? 0) + 1);
+      if (oomKilled) this.emit(c, 'oom');
+      this.emit(c, 'die', { exitCode: String(status.exitCode), ...(status.signal && { signal: String(status.signal) }) });
+    }).then(async () => {
+      if (autoRemove) await this.autoRemove(id);
+    }).catch((err) => log.error('recording a container exit failed', { id, error: String(err) }));
+  }
+
+  /** Removes an exited auto-remove container, once its attached clients have read to the end. */
+  private async autoRemove(id: string): Promise<void> {
+    if ((this.attachments.get(id)?.size ?? 0) === 0) {
+      await this.remove(id, false);
+      return;
+    }
+    this.removeWhenDetached.add(id);
+    // A client that never reads its end must not keep the container for ever.
+    setTimeout(() => this.removeDetached(id), AUTO_REMOVE_GRACE_MS).unref();
+  }
+
+  protected track(id: string, attachment: Attachment): void {
+    const set = this.attachments.get(id) ?? new Set();
+    set.add(attachment);
+    this.attachments.set(id, set);
+    attachment.onClose(() => {
+      set.delete(attachment);
+      if (set.size === 0) {
+        this.attachments.delete(id);
+        this.removeDetached(id);
+      }
+    });
+  }
+
+  private removeDetached(id: string): void {
+    if (!this.removeWhenDetached.delete(id)) return;
+    this.remove(id, false).catch((err) => {
+      if (kindOf(err) !== 'NotFound') log.warn('auto-remove failed', { id, error: String(err) });
+    });
+  }
+
+  /** The restart policy's next start, after the back-off. */
+  scheduleRestart(c: ContainerRecord, ranMs: number): void {
+    const delay = nextDelay(this.restartDelays.get(c.id) ?? 0, ranMs);
+    this.restartDelays.set(c.id, delay);
+    this.cancelRestart(c.id);
+    const timer = setTimeout(() => {
+      this.restartTimers.delete(c.id);
+      if (this.containers.get(c.id)?.state.status !== 'restarting') return;
+      this.start(c.id, undefined, true).catch((err) => log.warn('restart policy: start failed', { id: c.id, error: String(err) }));
+    }, delay);
+    this.restartTimers.set(c.id, timer);
+  }
+
+  protected cancelRestart(id: string): void {
+    const timer = this.restartTimers.get(id);
+    if (timer) clearTimeout(timer);
+    this.restartTimers.delete(id);
+  }
+
+  private wake(id: string): void {
+    const list = this.waiters.get(id) ?? [];
+    this.waiters.delete(id);
+    for (const w of list) w();
+  }
+
+  protected withLock(id: string, fn: () => Promise<void>): Promise<void> {
+    const run = (this.locks.get(id) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined).then(() => {
+      if (this.locks.get(id) === tail) this.locks.delete(id);
+      this.wake(id);
+    });
+    this.locks.set(id, tail);
+    return run;
+  }
+
+  private async mountRootfs(c: ContainerRecord): Promise<string> {
+    const paths = overlayPaths(this.root, c.id);
+    await prepareOverlay(paths);
+    if (!(await isMounted(paths.merged))) {
+      const image = this.images.resolve(c.image);
+      try {
+        this.native.mount(overlayMount(paths, this.images.layerPaths(image)));
+      } catch (err) {
+        throw wrap(err, `mount rootfs of container ${c.id}`);
+      }
+    }
+    return paths.merged;
+  }
+
+  async unmountRootfs(id: string): Promise<void> {
+    const { merged } = overlayPaths(this.root, id);
+    if (await isMounted(merged)) this.native.unmount(merged, { detach: true });
+  }
+
+  private uniqueGeneratedName(): string {
+    for (;;) {
+      const name = generateName();
+      if (!this.names.has(name)) return name;
+    }
+  }
+}
+
+async function readHostFile(file: string): Promise<string> {
+  return fsp.readFile(file, 'utf8').catch(() => '');
+}
+
+/**
+ * Reads /etc/<file> of the container's rootfs, refusing a symlinked /etc or file so that an image
+ * cannot point us at the host's files; missing reads as empty. TODO(#7): openat2 RESOLVE_IN_ROOT.
+ */
+export async function readRootfsFile(rootfs: string, rel: string): Promise<string> {
+  const full = path.join(rootfs, rel);
+  try {
+    if (!(await fsp.lstat(path.dirname(full))).isDirectory()) return '';
+    const st = await fsp.lstat(full);
+    if (!st.isFile()) return '';
+    return await fsp.readFile(full, 'utf8');
+  } catch {
+    return ''; // an image without /etc/passwd: numeric users still work
+  }
+}
+
