@@ -17,14 +17,22 @@ async function main(): Promise<void> {
   await withDaemon(async (clients) => {
     const config = { ...emptyConfig(), image: 'busybox', cmd: ['true'], networkDisabled: true };
     const times: number[] = [];
+    const phases: Record<string, number[]> = { create: [], start: [], wait: [], remove: [] };
     for (let i = 0; i < RUNS + WARMUP; i++) {
       const t0 = performance.now();
+      const mark = (phase: string, since: number) => { if (i >= WARMUP) phases[phase].push(performance.now() - since); return performance.now(); };
       const { id } = await call<typeof clients.containers, unknown, CreateContainerResponse>(clients.containers, 'create', { config, name: '' });
+      let t = mark('create', t0);
       await call(clients.containers, 'start', { containerId: id });
+      t = mark('start', t);
       await call(clients.containers, 'wait', { containerId: id, condition: '' });
+      t = mark('wait', t);
       await call(clients.containers, 'remove', { containerId: id, force: false });
+      mark('remove', t);
       if (i >= WARMUP) times.push(performance.now() - t0);
     }
+    const medians = Object.entries(phases).map(([name, v]) => `${name} ${quantile(v.sort((a, b) => a - b), 0.5).toFixed(1)} ms`);
+    console.log(`by phase (medians): ${medians.join(', ')}`);
     times.sort((a, b) => a - b);
     const median = quantile(times, 0.5);
     const p99 = quantile(times, 0.99);

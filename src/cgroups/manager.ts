@@ -101,7 +101,8 @@ export class ContainerCgroup {
 
   async addProcess(pid: number): Promise<void> {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw invalidArgument('pid', pid, 'not a process id');
-    for (const dir of this.dirs()) await writeValue(path.join(dir, 'cgroup.procs'), String(pid));
+    // The hierarchies are independent: one write each, side by side (each is a syscall in libuv's pool).
+    await Promise.all(this.dirs().map((dir) => writeValue(path.join(dir, 'cgroup.procs'), String(pid))));
   }
 
   async update(r: Resources): Promise<void> {
@@ -235,18 +236,18 @@ export class ContainerCgroup {
 
   /** Removes the cgroup from every hierarchy; rmdir fails with EBUSY until the last process has exited. */
   async destroy(): Promise<void> {
-    for (const dir of this.dirs()) {
+    await Promise.all(this.dirs().map(async (dir) => {
       for (const deadline = Date.now() + WAIT_MS; ; await sleep(POLL_MS)) {
         try {
           await fs.promises.rmdir(dir);
-          break;
+          return;
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') break; // never made, or removed already
+          if (code === 'ENOENT') return; // never made, or removed already
           if (code !== 'EBUSY' || Date.now() > deadline) throw systemError(`rmdir ${dir}`, err);
         }
       }
-    }
+    }));
   }
 
   /** A missing cgroup is NotFound, not a missing feature or zeros. */
@@ -312,7 +313,8 @@ function hierarchyRoots(layout: CgroupLayout): string[] {
 async function makeDirs(layout: CgroupLayout, rel: string): Promise<boolean> {
   const roots = hierarchyRoots(layout);
   let created = false;
-  for (const root of roots) {
+  // Top-down within a hierarchy; the hierarchies side by side.
+  await Promise.all(roots.map(async (root) => {
     let dir = root;
     for (const part of rel.split('/')) {
       const above = dir;
@@ -327,7 +329,7 @@ async function makeDirs(layout: CgroupLayout, rel: string): Promise<boolean> {
       // A v1 cpuset cgroup starts with no cpus and mems, and refuses tasks until given some.
       if (layout.version === 1 && root === layout.mounts.cpuset) await inheritCpuset(above, dir);
     }
-  }
+  }));
   return created;
 }
 

@@ -4,7 +4,7 @@
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Cgroups, ContainerCgroup } from '../cgroups/manager';
+import type { Cgroups } from '../cgroups/manager';
 import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
 import type { EventJournal } from '../events/journal';
 import type { ImageStore } from '../images/store';
@@ -201,17 +201,18 @@ export class ContainerCore {
   private async launch(c: ContainerRecord, consoleSize: { rows: number; cols: number } | undefined): Promise<number> {
     if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
     const files = this.files(c.id);
-    const rootfs = await this.mountRootfs(c);
-    let cgroup: ContainerCgroup | undefined;
+    // The cgroup is made while the rootfs is mounted and the files are written: neither needs the other.
+    const cgroup = this.cgroups.create(c.id, c.hostConfig.resources ?? {});
+    cgroup.catch(() => undefined); // awaited below, or cleaned up on the way out
     try {
+      const rootfs = await this.mountRootfs(c);
       const hostname = c.config.hostname || c.id.slice(0, 12);
       await writeFileAtomic(files.hostnamePath, hostnameFile(hostname), 0o644);
       await writeFileAtomic(files.hostsPath, hostsFile(hostname, c.config.domainname), 0o644);
       await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
       const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
       const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath) });
-      const cg = await this.cgroups.create(c.id, c.hostConfig.resources ?? {});
-      cgroup = cg;
+      const cg = await cgroup;
       // Init joins its cgroup before it runs; everything it starts is born inside.
       const task = await this.tasks.start(files.dir, spec, (pid) => cg.addProcess(pid));
       c.state = {
@@ -222,7 +223,7 @@ export class ContainerCore {
       this.emit(c, 'start');
       return spec.log.firstSeq;
     } catch (err) {
-      await cgroup?.destroy().catch(() => undefined);
+      await cgroup.then((cg) => cg.destroy(), () => undefined).catch(() => undefined);
       await this.unmountRootfs(c.id);
       c.state = { ...c.state, status: c.state.status === 'restarting' ? 'exited' : c.state.status, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
       await this.store.saveState(c);
@@ -338,8 +339,9 @@ export class ContainerCore {
       const ranMs = c.state.startedAt ? Date.parse(status.finishedAt) - Date.parse(c.state.startedAt) : 0;
       const cgroup = this.cgroups.open(id);
       const oomKilled = (await cgroup.oomKills().catch(() => 0)) > 0;
-      // Whatever is left (the monitor died and init's tree lives on) goes with the cgroup.
-      await cgroup.killAll().catch(() => undefined);
+      // Whatever is left (the monitor died and init's tree lives on) goes with the cgroup. Normally
+      // nothing is: init's death took its pid namespace along.
+      if ((await cgroup.pids().catch(() => [])).length > 0) await cgroup.killAll().catch(() => undefined);
       await cgroup.destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
       c.state = {
         ...c.state, status: 'exited', pid: 0, monitorPid: 0, pidStartTime: 0, exitCode: status.exitCode, signal: status.signal,
