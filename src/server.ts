@@ -10,6 +10,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { createContainersService } from './api/containers';
 import { createImagesService } from './api/images';
 import { createSystemService } from './api/system';
+import { createVolumesService } from './api/volumes';
 import { Cgroups } from './cgroups/manager';
 import { loadContainers } from './containers/recovery';
 import { ContainerService } from './containers/service';
@@ -18,6 +19,7 @@ import { EngineError } from './errors';
 import { ContainersService } from './gen/berth/v1/containers';
 import { ImagesService } from './gen/berth/v1/images';
 import { SystemService } from './gen/berth/v1/system';
+import { VolumesService } from './gen/berth/v1/volumes';
 import { ImageStore } from './images/store';
 import type { Native } from './native';
 import { log } from './util/logger';
@@ -82,6 +84,7 @@ export class Daemon {
     server.addService(ContainersService, createContainersService(containers, this.shutdown.signal));
     server.addService(ImagesService, createImagesService(images, containers, events));
     server.addService(SystemService, createSystemService(root, containers, images, events, this.shutdown.signal));
+    server.addService(VolumesService, createVolumesService());
     this.health.addToServer(server);
     new ReflectionService(loadDescriptors()).addToServer(server);
 
@@ -125,7 +128,7 @@ export class Daemon {
 function loadDescriptors(): protoLoader.PackageDefinition {
   const healthProto = path.join(path.dirname(require.resolve('grpc-health-check/package.json')), 'proto', 'health', 'v1', 'health.proto');
   return protoLoader.loadSync(
-    ['berth/v1/containers.proto', 'berth/v1/images.proto', 'berth/v1/system.proto', healthProto],
+    ['berth/v1/containers.proto', 'berth/v1/images.proto', 'berth/v1/system.proto', 'berth/v1/volumes.proto', healthProto],
     { includeDirs: [path.join(PROJECT_ROOT, 'proto')], keepCase: true },
   );
 }

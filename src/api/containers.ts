@@ -13,7 +13,7 @@ import {
 } from '../gen/berth/v1/containers';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../io/detach-keys';
 import { configFromProto, containerToProto, hostConfigFromProto } from './convert';
-import { serverStream, unary } from './handlers';
+import { notBuilt, serverStream, unary } from './handlers';
 import { resourcesFromFields, type FieldNames } from './resources';
 import { stdioStream } from './stdio';
 
@@ -165,6 +165,12 @@ export function createContainersService(containers: ContainerService, shutdown?:
     }, shutdown),
 
     top: unary(async (req) => ({ processes: await containers.top(req.containerId) })),
+
+    changes: notBuilt('Changes', 'issue 5'),
+    export: notBuilt('Export', 'issue 5'),
+    copyFrom: notBuilt('CopyFrom', 'issue 5'),
+    copyTo: notBuilt('CopyTo', 'issue 5'),
+    commit: notBuilt('Commit', 'issue 5'),
 
     exec: stdioStream<ExecOptions, ExecRequest, ExecResponse>(async (opts) => {
       const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS, 'options.detach_keys');

@@ -126,11 +126,14 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles): Pro
     resolvConfPath: files.resolvConfPath,
     driver: 'overlay',
     restartCount: c.state.restartCount,
+    sizeRw: 0,
+    sizeRootFs: 0,
+    mounts: [],
   };
 }
 
 export function imageConfigFromProto(c: ProtoImageConfig | undefined): ProtoImageConfig {
-  return c ?? { env: [], cmd: [], entrypoint: [], workingDir: '', user: '' };
+  return c ?? { env: [], cmd: [], entrypoint: [], workingDir: '', user: '', exposedPorts: [], volumes: [], labels: {}, stopSignal: '' };
 }
 
 export function imageToProto(i: ImageRecord): ProtoImage {
@@ -144,5 +147,8 @@ export function imageToProto(i: ImageRecord): ProtoImage {
     comment: i.blob.history.at(-1)?.comment ?? '',
     architecture: i.blob.architecture,
     os: i.blob.os,
+    repoDigests: [],
+    author: '',
+    rootFsType: i.blob.rootfs.type,
   };
 }

@@ -5,7 +5,7 @@ import type { EventJournal } from '../events/journal';
 import type { ImageStore } from '../images/store';
 import type { ImagesServer, ImportHeader, ImportImageRequest } from '../gen/berth/v1/images';
 import { imageConfigFromProto, imageToProto } from './convert';
-import { clientStream, unary } from './handlers';
+import { clientStream, notBuilt, unary } from './handlers';
 
 /** Splits the client stream into its header and the tar bytes that follow it. */
 async function splitImport(messages: AsyncIterable<ImportImageRequest>): Promise<{ header: ImportHeader; chunks: AsyncIterable<Uint8Array> }> {
@@ -48,6 +48,12 @@ export function createImagesService(images: ImageStore, containers: ContainerSer
       for (const id of res.deleted) emit('delete', id);
       return res;
     }),
+
+    load: notBuilt('Load', 'issue 5'),
+    save: notBuilt('Save', 'issue 5'),
+    pull: notBuilt('Pull', 'issue 5'),
+    push: notBuilt('Push', 'issue 5'),
+    history: notBuilt('History', 'issue 5'),
 
     tag: unary(async (req) => {
       await images.tag(req.image, req.reference);

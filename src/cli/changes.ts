@@ -13,7 +13,7 @@ function commandForm(text: string): string[] {
 }
 
 export function applyChanges(changes: string[]): ImageConfig {
-  const config: ImageConfig = { env: [], cmd: [], entrypoint: [], workingDir: '', user: '' };
+  const config: ImageConfig = { env: [], cmd: [], entrypoint: [], workingDir: '', user: '', exposedPorts: [], volumes: [], labels: {}, stopSignal: '' };
   for (const change of changes) {
     const m = /^\s*(\w+)\s+(.*)$/s.exec(change);
     if (!m) throw new UsageError(`--change ${JSON.stringify(change)}: expected INSTRUCTION ARGS`);

@@ -6,6 +6,12 @@ export interface ImageDefaults {
   entrypoint: string[];
   workingDir: string;
   user: string;
+  /** "80/tcp"... */
+  exposedPorts: string[];
+  /** Paths that get a volume in each container. */
+  volumes: string[];
+  labels: Record<string, string>;
+  stopSignal: string;
 }
 
 /** The config blob, stored under its own sha256; its digest is the image id. */
@@ -13,7 +19,10 @@ export interface ImageConfigBlob {
   architecture: string;
   os: string;
   created: string;
-  config: { Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string };
+  config: {
+    Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string;
+    ExposedPorts?: Record<string, object>; Volumes?: Record<string, object>; Labels?: Record<string, string>; StopSignal?: string;
+  };
   rootfs: { type: 'layers'; diff_ids: string[] };
   history: { created: string; comment?: string; created_by?: string }[];
 }
@@ -33,5 +42,9 @@ export function imageDefaults(blob: ImageConfigBlob): ImageDefaults {
     entrypoint: c.Entrypoint ?? [],
     workingDir: c.WorkingDir ?? '',
     user: c.User ?? '',
+    exposedPorts: Object.keys(c.ExposedPorts ?? {}),
+    volumes: Object.keys(c.Volumes ?? {}),
+    labels: c.Labels ?? {},
+    stopSignal: c.StopSignal ?? '',
   };
 }

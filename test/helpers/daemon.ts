@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { call, connect, type Clients } from '../../src/cli/client';
-import type { ImportImageRequest, ImportImageResponse } from '../../src/gen/berth/v1/images';
+import { ImageConfig, type ImportImageRequest, type ImportImageResponse } from '../../src/gen/berth/v1/images';
 import { ContainerLogsRequest, type Config, type CreateContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import { BERTH_CLI, BERTHD, BUSYBOX_TAR } from './paths';
 
@@ -59,7 +59,7 @@ export async function stopDaemon(d: TestDaemon): Promise<void> {
 export async function importBusybox(d: TestDaemon, reference = 'busybox'): Promise<string> {
   const res = await new Promise<ImportImageResponse>((resolve, reject) => {
     const stream = d.clients.images.import((err, r) => (err ? reject(err) : resolve(r)));
-    const header: ImportImageRequest = { part: { $case: 'header', value: { reference, config: { env: [], cmd: ['sh'], entrypoint: [], workingDir: '', user: '' }, message: '' } } };
+    const header: ImportImageRequest = { part: { $case: 'header', value: { reference, config: ImageConfig.fromPartial({ cmd: ['sh'] }), message: '' } } };
     stream.write(header);
     fs.createReadStream(BUSYBOX_TAR)
       .on('data', (chunk) => stream.write({ part: { $case: 'chunk', value: chunk as Buffer } }))

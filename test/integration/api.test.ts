@@ -138,7 +138,7 @@ describe.skipIf(!IS_ROOT)('the API', () => {
     });
     const listed = await ask({ list_services: '' }) as { list_services_response: { service: { name: string }[] } };
     const names = listed.list_services_response.service.map((s) => s.name).sort();
-    expect(names).toEqual(expect.arrayContaining(['berth.v1.Containers', 'berth.v1.Images', 'berth.v1.System', 'grpc.health.v1.Health']));
+    expect(names).toEqual(expect.arrayContaining(['berth.v1.Containers', 'berth.v1.Images', 'berth.v1.System', 'berth.v1.Volumes', 'grpc.health.v1.Health']));
     const described = await ask({ file_containing_symbol: 'berth.v1.Containers' }) as { file_descriptor_response: { file_descriptor_proto: Buffer[] } };
     const text = Buffer.concat(described.file_descriptor_response.file_descriptor_proto).toString('latin1');
     expect(text).toContain('CreateContainerRequest');

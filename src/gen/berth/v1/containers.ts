@@ -14,7 +14,9 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
   type handleBidiStreamingCall,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -223,6 +225,25 @@ export interface Container {
   driver: string;
   /** Starts made by the restart policy since the last start by a client. */
   restartCount: number;
+  /** Bytes in the container's own layer, and in it plus its image (only when asked for). */
+  sizeRw: number;
+  sizeRootFs: number;
+  /** Volumes and binds, as mounted. */
+  mounts: MountPoint[];
+}
+
+export interface MountPoint {
+  /** "volume" or "bind". */
+  type: string;
+  /** The volume's name (for a volume). */
+  name: string;
+  /** Where it is on the host. */
+  source: string;
+  /** Where it is in the container. */
+  destination: string;
+  /** "ro", "rw" or "" as given. */
+  mode: string;
+  rw: boolean;
 }
 
 export interface CreateContainerRequest {
@@ -274,6 +295,8 @@ export interface RemoveContainerRequest {
   containerId: string;
   /** Kill the container first if it is running. */
   force: boolean;
+  /** Also remove its anonymous volumes (docker rm -v); named volumes stay. */
+  volumes: boolean;
 }
 
 export interface RemoveContainerResponse {
@@ -282,6 +305,8 @@ export interface RemoveContainerResponse {
 export interface ListContainersRequest {
   /** All containers; by default only running ones. */
   all: boolean;
+  /** Fill size_rw and size_root_fs (walks each container's files: slower). */
+  size: boolean;
 }
 
 export interface ListContainersResponse {
@@ -290,6 +315,8 @@ export interface ListContainersResponse {
 
 export interface InspectContainerRequest {
   containerId: string;
+  /** Fill size_rw and size_root_fs. */
+  size: boolean;
 }
 
 export interface InspectContainerResponse {
@@ -612,6 +639,87 @@ export interface ContainerProcess {
 
 export interface TopContainerResponse {
   processes: ContainerProcess[];
+}
+
+export interface ContainerChangesRequest {
+  containerId: string;
+}
+
+export interface ContainerChange {
+  path: string;
+  /** 0 modified (C), 1 added (A), 2 deleted (D), as Docker's API. */
+  kind: number;
+}
+
+export interface ContainerChangesResponse {
+  changes: ContainerChange[];
+}
+
+export interface ExportContainerRequest {
+  containerId: string;
+}
+
+export interface ExportContainerResponse {
+  chunk: Buffer;
+}
+
+export interface CopyFromContainerRequest {
+  containerId: string;
+  /** An absolute path in the container; a trailing "/." copies a directory's contents (as docker cp). */
+  path: string;
+}
+
+/** What Docker sends as X-Docker-Container-Path-Stat. */
+export interface PathStat {
+  name: string;
+  size: number;
+  /** The file mode with its type bits (S_IFDIR...). */
+  mode: number;
+  mtime:
+    | Date
+    | undefined;
+  /** A symlink's target ("" otherwise). */
+  linkTarget: string;
+}
+
+export interface CopyFromContainerResponse {
+  part: { $case: "stat"; value: PathStat } | { $case: "chunk"; value: Buffer } | undefined;
+}
+
+export interface CopyToHeader {
+  containerId: string;
+  /** The directory in the container the tar is unpacked into; it must exist. */
+  path: string;
+  /** Refuse to replace a directory with a non-directory or the other way round. */
+  noOverwriteDirNonDir: boolean;
+  /** Keep the uid and gid of the tar's entries (otherwise they belong to the container's root). */
+  copyUidGid: boolean;
+}
+
+export interface CopyToContainerRequest {
+  part: { $case: "header"; value: CopyToHeader } | { $case: "chunk"; value: Buffer } | undefined;
+}
+
+export interface CopyToContainerResponse {
+}
+
+export interface CommitContainerRequest {
+  containerId: string;
+  /** "repo[:tag]" for the new image; none leaves it unnamed. */
+  reference: string;
+  author: string;
+  message: string;
+  /**
+   * Dockerfile instructions applied to the config: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, USER,
+   * VOLUME, WORKDIR (docker commit --change).
+   */
+  changes: string[];
+  /** Pause the container while its layer is read (true unless set false, as docker commit). */
+  pause?: boolean | undefined;
+}
+
+export interface CommitContainerResponse {
+  id: string;
 }
 
 function createBaseConfig(): Config {
@@ -2479,6 +2587,9 @@ function createBaseContainer(): Container {
     resolvConfPath: "",
     driver: "",
     restartCount: 0,
+    sizeRw: 0,
+    sizeRootFs: 0,
+    mounts: [],
   };
 }
 
@@ -2528,6 +2639,15 @@ export const Container: MessageFns<Container> = {
     }
     if (message.restartCount !== 0) {
       writer.uint32(120).int32(message.restartCount);
+    }
+    if (message.sizeRw !== 0) {
+      writer.uint32(128).int64(message.sizeRw);
+    }
+    if (message.sizeRootFs !== 0) {
+      writer.uint32(136).int64(message.sizeRootFs);
+    }
+    for (const v of message.mounts) {
+      MountPoint.encode(v!, writer.uint32(146).fork()).join();
     }
     return writer;
   },
@@ -2665,6 +2785,30 @@ export const Container: MessageFns<Container> = {
             message.restartCount = reader.int32();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.sizeRw = longToNumber(reader.int64());
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.sizeRootFs = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.mounts.push(MountPoint.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2718,6 +2862,19 @@ export const Container: MessageFns<Container> = {
         : isSet(object.restart_count)
         ? globalThis.Number(object.restart_count)
         : 0,
+      sizeRw: isSet(object.sizeRw)
+        ? globalThis.Number(object.sizeRw)
+        : isSet(object.size_rw)
+        ? globalThis.Number(object.size_rw)
+        : 0,
+      sizeRootFs: isSet(object.sizeRootFs)
+        ? globalThis.Number(object.sizeRootFs)
+        : isSet(object.size_root_fs)
+        ? globalThis.Number(object.size_root_fs)
+        : 0,
+      mounts: globalThis.Array.isArray(object?.mounts)
+        ? object.mounts.map((e: any) => MountPoint.fromJSON(e))
+        : [],
     };
   },
 
@@ -2768,6 +2925,15 @@ export const Container: MessageFns<Container> = {
     if (message.restartCount !== 0) {
       obj.restartCount = Math.round(message.restartCount);
     }
+    if (message.sizeRw !== 0) {
+      obj.sizeRw = Math.round(message.sizeRw);
+    }
+    if (message.sizeRootFs !== 0) {
+      obj.sizeRootFs = Math.round(message.sizeRootFs);
+    }
+    if (message.mounts?.length) {
+      obj.mounts = message.mounts.map((e) => MountPoint.toJSON(e));
+    }
     return obj;
   },
 
@@ -2797,6 +2963,158 @@ export const Container: MessageFns<Container> = {
     message.resolvConfPath = object.resolvConfPath ?? "";
     message.driver = object.driver ?? "";
     message.restartCount = object.restartCount ?? 0;
+    message.sizeRw = object.sizeRw ?? 0;
+    message.sizeRootFs = object.sizeRootFs ?? 0;
+    message.mounts = object.mounts?.map((e) => MountPoint.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseMountPoint(): MountPoint {
+  return { type: "", name: "", source: "", destination: "", mode: "", rw: false };
+}
+
+export const MountPoint: MessageFns<MountPoint> = {
+  encode(message: MountPoint, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.type !== "") {
+      writer.uint32(10).string(message.type);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.source !== "") {
+      writer.uint32(26).string(message.source);
+    }
+    if (message.destination !== "") {
+      writer.uint32(34).string(message.destination);
+    }
+    if (message.mode !== "") {
+      writer.uint32(42).string(message.mode);
+    }
+    if (message.rw !== false) {
+      writer.uint32(48).bool(message.rw);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MountPoint {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMountPoint();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.type = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.destination = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rw = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): MountPoint {
+    return {
+      type: isSet(object.type) ? globalThis.String(object.type) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      destination: isSet(object.destination) ? globalThis.String(object.destination) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      rw: isSet(object.rw) ? globalThis.Boolean(object.rw) : false,
+    };
+  },
+
+  toJSON(message: MountPoint): unknown {
+    const obj: any = {};
+    if (message.type !== "") {
+      obj.type = message.type;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.destination !== "") {
+      obj.destination = message.destination;
+    }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.rw !== false) {
+      obj.rw = message.rw;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<MountPoint>, I>>(base?: I): MountPoint {
+    return MountPoint.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MountPoint>, I>>(object: I): MountPoint {
+    const message = createBaseMountPoint();
+    message.type = object.type ?? "";
+    message.name = object.name ?? "";
+    message.source = object.source ?? "";
+    message.destination = object.destination ?? "";
+    message.mode = object.mode ?? "";
+    message.rw = object.rw ?? false;
     return message;
   },
 };
@@ -3440,7 +3758,7 @@ export const KillContainerResponse: MessageFns<KillContainerResponse> = {
 };
 
 function createBaseRemoveContainerRequest(): RemoveContainerRequest {
-  return { containerId: "", force: false };
+  return { containerId: "", force: false, volumes: false };
 }
 
 export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
@@ -3450,6 +3768,9 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
     }
     if (message.force !== false) {
       writer.uint32(16).bool(message.force);
+    }
+    if (message.volumes !== false) {
+      writer.uint32(24).bool(message.volumes);
     }
     return writer;
   },
@@ -3483,6 +3804,14 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
             message.force = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.volumes = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3503,6 +3832,7 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
         ? globalThis.String(object.container_id)
         : "",
       force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
+      volumes: isSet(object.volumes) ? globalThis.Boolean(object.volumes) : false,
     };
   },
 
@@ -3514,6 +3844,9 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
     if (message.force !== false) {
       obj.force = message.force;
     }
+    if (message.volumes !== false) {
+      obj.volumes = message.volumes;
+    }
     return obj;
   },
 
@@ -3524,6 +3857,7 @@ export const RemoveContainerRequest: MessageFns<RemoveContainerRequest> = {
     const message = createBaseRemoveContainerRequest();
     message.containerId = object.containerId ?? "";
     message.force = object.force ?? false;
+    message.volumes = object.volumes ?? false;
     return message;
   },
 };
@@ -3581,13 +3915,16 @@ export const RemoveContainerResponse: MessageFns<RemoveContainerResponse> = {
 };
 
 function createBaseListContainersRequest(): ListContainersRequest {
-  return { all: false };
+  return { all: false, size: false };
 }
 
 export const ListContainersRequest: MessageFns<ListContainersRequest> = {
   encode(message: ListContainersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.all !== false) {
       writer.uint32(8).bool(message.all);
+    }
+    if (message.size !== false) {
+      writer.uint32(16).bool(message.size);
     }
     return writer;
   },
@@ -3613,6 +3950,14 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
             message.all = reader.bool();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3626,13 +3971,19 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
   },
 
   fromJSON(object: any): ListContainersRequest {
-    return { all: isSet(object.all) ? globalThis.Boolean(object.all) : false };
+    return {
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+      size: isSet(object.size) ? globalThis.Boolean(object.size) : false,
+    };
   },
 
   toJSON(message: ListContainersRequest): unknown {
     const obj: any = {};
     if (message.all !== false) {
       obj.all = message.all;
+    }
+    if (message.size !== false) {
+      obj.size = message.size;
     }
     return obj;
   },
@@ -3643,6 +3994,7 @@ export const ListContainersRequest: MessageFns<ListContainersRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListContainersRequest>, I>>(object: I): ListContainersRequest {
     const message = createBaseListContainersRequest();
     message.all = object.all ?? false;
+    message.size = object.size ?? false;
     return message;
   },
 };
@@ -3719,13 +4071,16 @@ export const ListContainersResponse: MessageFns<ListContainersResponse> = {
 };
 
 function createBaseInspectContainerRequest(): InspectContainerRequest {
-  return { containerId: "" };
+  return { containerId: "", size: false };
 }
 
 export const InspectContainerRequest: MessageFns<InspectContainerRequest> = {
   encode(message: InspectContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.containerId !== "") {
       writer.uint32(10).string(message.containerId);
+    }
+    if (message.size !== false) {
+      writer.uint32(16).bool(message.size);
     }
     return writer;
   },
@@ -3751,6 +4106,14 @@ export const InspectContainerRequest: MessageFns<InspectContainerRequest> = {
             message.containerId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3770,6 +4133,7 @@ export const InspectContainerRequest: MessageFns<InspectContainerRequest> = {
         : isSet(object.container_id)
         ? globalThis.String(object.container_id)
         : "",
+      size: isSet(object.size) ? globalThis.Boolean(object.size) : false,
     };
   },
 
@@ -3777,6 +4141,9 @@ export const InspectContainerRequest: MessageFns<InspectContainerRequest> = {
     const obj: any = {};
     if (message.containerId !== "") {
       obj.containerId = message.containerId;
+    }
+    if (message.size !== false) {
+      obj.size = message.size;
     }
     return obj;
   },
@@ -3787,6 +4154,7 @@ export const InspectContainerRequest: MessageFns<InspectContainerRequest> = {
   fromPartial<I extends Exact<DeepPartial<InspectContainerRequest>, I>>(object: I): InspectContainerRequest {
     const message = createBaseInspectContainerRequest();
     message.containerId = object.containerId ?? "";
+    message.size = object.size ?? false;
     return message;
   },
 };
@@ -8532,6 +8900,1204 @@ export const TopContainerResponse: MessageFns<TopContainerResponse> = {
   },
 };
 
+function createBaseContainerChangesRequest(): ContainerChangesRequest {
+  return { containerId: "" };
+}
+
+export const ContainerChangesRequest: MessageFns<ContainerChangesRequest> = {
+  encode(message: ContainerChangesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerChangesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerChangesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerChangesRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ContainerChangesRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerChangesRequest>, I>>(base?: I): ContainerChangesRequest {
+    return ContainerChangesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerChangesRequest>, I>>(object: I): ContainerChangesRequest {
+    const message = createBaseContainerChangesRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBaseContainerChange(): ContainerChange {
+  return { path: "", kind: 0 };
+}
+
+export const ContainerChange: MessageFns<ContainerChange> = {
+  encode(message: ContainerChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.path !== "") {
+      writer.uint32(10).string(message.path);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(16).int32(message.kind);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerChange {
+    return {
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      kind: isSet(object.kind) ? globalThis.Number(object.kind) : 0,
+    };
+  },
+
+  toJSON(message: ContainerChange): unknown {
+    const obj: any = {};
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.kind !== 0) {
+      obj.kind = Math.round(message.kind);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerChange>, I>>(base?: I): ContainerChange {
+    return ContainerChange.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerChange>, I>>(object: I): ContainerChange {
+    const message = createBaseContainerChange();
+    message.path = object.path ?? "";
+    message.kind = object.kind ?? 0;
+    return message;
+  },
+};
+
+function createBaseContainerChangesResponse(): ContainerChangesResponse {
+  return { changes: [] };
+}
+
+export const ContainerChangesResponse: MessageFns<ContainerChangesResponse> = {
+  encode(message: ContainerChangesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.changes) {
+      ContainerChange.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ContainerChangesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainerChangesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.changes.push(ContainerChange.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ContainerChangesResponse {
+    return {
+      changes: globalThis.Array.isArray(object?.changes)
+        ? object.changes.map((e: any) => ContainerChange.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ContainerChangesResponse): unknown {
+    const obj: any = {};
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => ContainerChange.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ContainerChangesResponse>, I>>(base?: I): ContainerChangesResponse {
+    return ContainerChangesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ContainerChangesResponse>, I>>(object: I): ContainerChangesResponse {
+    const message = createBaseContainerChangesResponse();
+    message.changes = object.changes?.map((e) => ContainerChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseExportContainerRequest(): ExportContainerRequest {
+  return { containerId: "" };
+}
+
+export const ExportContainerRequest: MessageFns<ExportContainerRequest> = {
+  encode(message: ExportContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
+  },
+
+  toJSON(message: ExportContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportContainerRequest>, I>>(base?: I): ExportContainerRequest {
+    return ExportContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportContainerRequest>, I>>(object: I): ExportContainerRequest {
+    const message = createBaseExportContainerRequest();
+    message.containerId = object.containerId ?? "";
+    return message;
+  },
+};
+
+function createBaseExportContainerResponse(): ExportContainerResponse {
+  return { chunk: Buffer.alloc(0) };
+}
+
+export const ExportContainerResponse: MessageFns<ExportContainerResponse> = {
+  encode(message: ExportContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk.length !== 0) {
+      writer.uint32(10).bytes(message.chunk);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExportContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExportContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExportContainerResponse {
+    return { chunk: isSet(object.chunk) ? Buffer.from(bytesFromBase64(object.chunk)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: ExportContainerResponse): unknown {
+    const obj: any = {};
+    if (message.chunk.length !== 0) {
+      obj.chunk = base64FromBytes(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ExportContainerResponse>, I>>(base?: I): ExportContainerResponse {
+    return ExportContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExportContainerResponse>, I>>(object: I): ExportContainerResponse {
+    const message = createBaseExportContainerResponse();
+    message.chunk = object.chunk ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerRequest(): CopyFromContainerRequest {
+  return { containerId: "", path: "" };
+}
+
+export const CopyFromContainerRequest: MessageFns<CopyFromContainerRequest> = {
+  encode(message: CopyFromContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+    };
+  },
+
+  toJSON(message: CopyFromContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyFromContainerRequest>, I>>(base?: I): CopyFromContainerRequest {
+    return CopyFromContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyFromContainerRequest>, I>>(object: I): CopyFromContainerRequest {
+    const message = createBaseCopyFromContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.path = object.path ?? "";
+    return message;
+  },
+};
+
+function createBasePathStat(): PathStat {
+  return { name: "", size: 0, mode: 0, mtime: undefined, linkTarget: "" };
+}
+
+export const PathStat: MessageFns<PathStat> = {
+  encode(message: PathStat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).int64(message.size);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).uint32(message.mode);
+    }
+    if (message.mtime !== undefined) {
+      Timestamp.encode(toTimestamp(message.mtime), writer.uint32(34).fork()).join();
+    }
+    if (message.linkTarget !== "") {
+      writer.uint32(42).string(message.linkTarget);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PathStat {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePathStat();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.mtime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.linkTarget = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PathStat {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      mode: isSet(object.mode) ? globalThis.Number(object.mode) : 0,
+      mtime: isSet(object.mtime) ? fromJsonTimestamp(object.mtime) : undefined,
+      linkTarget: isSet(object.linkTarget)
+        ? globalThis.String(object.linkTarget)
+        : isSet(object.link_target)
+        ? globalThis.String(object.link_target)
+        : "",
+    };
+  },
+
+  toJSON(message: PathStat): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.mode !== 0) {
+      obj.mode = Math.round(message.mode);
+    }
+    if (message.mtime !== undefined) {
+      obj.mtime = message.mtime.toISOString();
+    }
+    if (message.linkTarget !== "") {
+      obj.linkTarget = message.linkTarget;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PathStat>, I>>(base?: I): PathStat {
+    return PathStat.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PathStat>, I>>(object: I): PathStat {
+    const message = createBasePathStat();
+    message.name = object.name ?? "";
+    message.size = object.size ?? 0;
+    message.mode = object.mode ?? 0;
+    message.mtime = object.mtime ?? undefined;
+    message.linkTarget = object.linkTarget ?? "";
+    return message;
+  },
+};
+
+function createBaseCopyFromContainerResponse(): CopyFromContainerResponse {
+  return { part: undefined };
+}
+
+export const CopyFromContainerResponse: MessageFns<CopyFromContainerResponse> = {
+  encode(message: CopyFromContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "stat":
+        PathStat.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyFromContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyFromContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "stat", value: PathStat.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyFromContainerResponse {
+    return {
+      part: isSet(object.stat)
+        ? { $case: "stat", value: PathStat.fromJSON(object.stat) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyFromContainerResponse): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "stat") {
+      obj.stat = PathStat.toJSON(message.part.value);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyFromContainerResponse>, I>>(base?: I): CopyFromContainerResponse {
+    return CopyFromContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyFromContainerResponse>, I>>(object: I): CopyFromContainerResponse {
+    const message = createBaseCopyFromContainerResponse();
+    switch (object.part?.$case) {
+      case "stat": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "stat", value: PathStat.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "chunk", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopyToHeader(): CopyToHeader {
+  return { containerId: "", path: "", noOverwriteDirNonDir: false, copyUidGid: false };
+}
+
+export const CopyToHeader: MessageFns<CopyToHeader> = {
+  encode(message: CopyToHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.path !== "") {
+      writer.uint32(18).string(message.path);
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      writer.uint32(24).bool(message.noOverwriteDirNonDir);
+    }
+    if (message.copyUidGid !== false) {
+      writer.uint32(32).bool(message.copyUidGid);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.noOverwriteDirNonDir = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.copyUidGid = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToHeader {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      noOverwriteDirNonDir: isSet(object.noOverwriteDirNonDir)
+        ? globalThis.Boolean(object.noOverwriteDirNonDir)
+        : isSet(object.no_overwrite_dir_non_dir)
+        ? globalThis.Boolean(object.no_overwrite_dir_non_dir)
+        : false,
+      copyUidGid: isSet(object.copyUidGid)
+        ? globalThis.Boolean(object.copyUidGid)
+        : isSet(object.copy_uid_gid)
+        ? globalThis.Boolean(object.copy_uid_gid)
+        : false,
+    };
+  },
+
+  toJSON(message: CopyToHeader): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.noOverwriteDirNonDir !== false) {
+      obj.noOverwriteDirNonDir = message.noOverwriteDirNonDir;
+    }
+    if (message.copyUidGid !== false) {
+      obj.copyUidGid = message.copyUidGid;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyToHeader>, I>>(base?: I): CopyToHeader {
+    return CopyToHeader.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyToHeader>, I>>(object: I): CopyToHeader {
+    const message = createBaseCopyToHeader();
+    message.containerId = object.containerId ?? "";
+    message.path = object.path ?? "";
+    message.noOverwriteDirNonDir = object.noOverwriteDirNonDir ?? false;
+    message.copyUidGid = object.copyUidGid ?? false;
+    return message;
+  },
+};
+
+function createBaseCopyToContainerRequest(): CopyToContainerRequest {
+  return { part: undefined };
+}
+
+export const CopyToContainerRequest: MessageFns<CopyToContainerRequest> = {
+  encode(message: CopyToContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "header":
+        CopyToHeader.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        writer.uint32(18).bytes(message.part.value);
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "header", value: CopyToHeader.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "chunk", value: Buffer.from(reader.bytes()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CopyToContainerRequest {
+    return {
+      part: isSet(object.header)
+        ? { $case: "header", value: CopyToHeader.fromJSON(object.header) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: Buffer.from(bytesFromBase64(object.chunk)) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: CopyToContainerRequest): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "header") {
+      obj.header = CopyToHeader.toJSON(message.part.value);
+    } else if (message.part?.$case === "chunk") {
+      obj.chunk = base64FromBytes(message.part.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyToContainerRequest>, I>>(base?: I): CopyToContainerRequest {
+    return CopyToContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyToContainerRequest>, I>>(object: I): CopyToContainerRequest {
+    const message = createBaseCopyToContainerRequest();
+    switch (object.part?.$case) {
+      case "header": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "header", value: CopyToHeader.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "chunk", value: object.part.value };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseCopyToContainerResponse(): CopyToContainerResponse {
+  return {};
+}
+
+export const CopyToContainerResponse: MessageFns<CopyToContainerResponse> = {
+  encode(_: CopyToContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CopyToContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCopyToContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): CopyToContainerResponse {
+    return {};
+  },
+
+  toJSON(_: CopyToContainerResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CopyToContainerResponse>, I>>(base?: I): CopyToContainerResponse {
+    return CopyToContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CopyToContainerResponse>, I>>(_: I): CopyToContainerResponse {
+    const message = createBaseCopyToContainerResponse();
+    return message;
+  },
+};
+
+function createBaseCommitContainerRequest(): CommitContainerRequest {
+  return { containerId: "", reference: "", author: "", message: "", changes: [], pause: undefined };
+}
+
+export const CommitContainerRequest: MessageFns<CommitContainerRequest> = {
+  encode(message: CommitContainerRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
+    if (message.reference !== "") {
+      writer.uint32(18).string(message.reference);
+    }
+    if (message.author !== "") {
+      writer.uint32(26).string(message.author);
+    }
+    if (message.message !== "") {
+      writer.uint32(34).string(message.message);
+    }
+    for (const v of message.changes) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.pause !== undefined) {
+      writer.uint32(48).bool(message.pause);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitContainerRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitContainerRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.author = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.changes.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.pause = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitContainerRequest {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+      author: isSet(object.author) ? globalThis.String(object.author) : "",
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+      changes: globalThis.Array.isArray(object?.changes) ? object.changes.map((e: any) => globalThis.String(e)) : [],
+      pause: isSet(object.pause) ? globalThis.Boolean(object.pause) : undefined,
+    };
+  },
+
+  toJSON(message: CommitContainerRequest): unknown {
+    const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
+    if (message.author !== "") {
+      obj.author = message.author;
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    if (message.changes?.length) {
+      obj.changes = message.changes;
+    }
+    if (message.pause !== undefined) {
+      obj.pause = message.pause;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitContainerRequest>, I>>(base?: I): CommitContainerRequest {
+    return CommitContainerRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitContainerRequest>, I>>(object: I): CommitContainerRequest {
+    const message = createBaseCommitContainerRequest();
+    message.containerId = object.containerId ?? "";
+    message.reference = object.reference ?? "";
+    message.author = object.author ?? "";
+    message.message = object.message ?? "";
+    message.changes = object.changes?.map((e) => e) || [];
+    message.pause = object.pause ?? undefined;
+    return message;
+  },
+};
+
+function createBaseCommitContainerResponse(): CommitContainerResponse {
+  return { id: "" };
+}
+
+export const CommitContainerResponse: MessageFns<CommitContainerResponse> = {
+  encode(message: CommitContainerResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CommitContainerResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCommitContainerResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CommitContainerResponse {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: CommitContainerResponse): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CommitContainerResponse>, I>>(base?: I): CommitContainerResponse {
+    return CommitContainerResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CommitContainerResponse>, I>>(object: I): CommitContainerResponse {
+    const message = createBaseCommitContainerResponse();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
 export type ContainersService = typeof ContainersService;
 export const ContainersService = {
   /** Creates a container from an image; returns its id. */
@@ -8766,6 +10332,69 @@ export const ContainersService = {
       Buffer.from(TopContainerResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TopContainerResponse => TopContainerResponse.decode(value),
   },
+  /** What changed in the container's filesystem against its image (docker diff). */
+  changes: {
+    path: "/berth.v1.Containers/Changes" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ContainerChangesRequest): Buffer =>
+      Buffer.from(ContainerChangesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ContainerChangesRequest => ContainerChangesRequest.decode(value),
+    responseSerialize: (value: ContainerChangesResponse): Buffer =>
+      Buffer.from(ContainerChangesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ContainerChangesResponse => ContainerChangesResponse.decode(value),
+  },
+  /** The container's whole filesystem as a tar stream (docker export). */
+  export: {
+    path: "/berth.v1.Containers/Export" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExportContainerRequest): Buffer =>
+      Buffer.from(ExportContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExportContainerRequest => ExportContainerRequest.decode(value),
+    responseSerialize: (value: ExportContainerResponse): Buffer =>
+      Buffer.from(ExportContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExportContainerResponse => ExportContainerResponse.decode(value),
+  },
+  /** A path of the container as a tar stream (docker cp out): first the path's stat, then tar chunks. */
+  copyFrom: {
+    path: "/berth.v1.Containers/CopyFrom" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: CopyFromContainerRequest): Buffer =>
+      Buffer.from(CopyFromContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyFromContainerRequest => CopyFromContainerRequest.decode(value),
+    responseSerialize: (value: CopyFromContainerResponse): Buffer =>
+      Buffer.from(CopyFromContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyFromContainerResponse => CopyFromContainerResponse.decode(value),
+  },
+  /**
+   * A tar stream unpacked into a directory of the container (docker cp in): first the header, then
+   * tar chunks. Never writes outside the container's filesystem.
+   */
+  copyTo: {
+    path: "/berth.v1.Containers/CopyTo" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: CopyToContainerRequest): Buffer =>
+      Buffer.from(CopyToContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CopyToContainerRequest => CopyToContainerRequest.decode(value),
+    responseSerialize: (value: CopyToContainerResponse): Buffer =>
+      Buffer.from(CopyToContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CopyToContainerResponse => CopyToContainerResponse.decode(value),
+  },
+  /** The container's changes as a new image layer on top of its image (docker commit). */
+  commit: {
+    path: "/berth.v1.Containers/Commit" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CommitContainerRequest): Buffer =>
+      Buffer.from(CommitContainerRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CommitContainerRequest => CommitContainerRequest.decode(value),
+    responseSerialize: (value: CommitContainerResponse): Buffer =>
+      Buffer.from(CommitContainerResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CommitContainerResponse => CommitContainerResponse.decode(value),
+  },
 } as const;
 
 export interface ContainersServer extends UntypedServiceImplementation {
@@ -8811,6 +10440,19 @@ export interface ContainersServer extends UntypedServiceImplementation {
   stats: handleServerStreamingCall<ContainerStatsRequest, ContainerStats>;
   /** The processes inside a running container. */
   top: handleUnaryCall<TopContainerRequest, TopContainerResponse>;
+  /** What changed in the container's filesystem against its image (docker diff). */
+  changes: handleUnaryCall<ContainerChangesRequest, ContainerChangesResponse>;
+  /** The container's whole filesystem as a tar stream (docker export). */
+  export: handleServerStreamingCall<ExportContainerRequest, ExportContainerResponse>;
+  /** A path of the container as a tar stream (docker cp out): first the path's stat, then tar chunks. */
+  copyFrom: handleServerStreamingCall<CopyFromContainerRequest, CopyFromContainerResponse>;
+  /**
+   * A tar stream unpacked into a directory of the container (docker cp in): first the header, then
+   * tar chunks. Never writes outside the container's filesystem.
+   */
+  copyTo: handleClientStreamingCall<CopyToContainerRequest, CopyToContainerResponse>;
+  /** The container's changes as a new image layer on top of its image (docker commit). */
+  commit: handleUnaryCall<CommitContainerRequest, CommitContainerResponse>;
 }
 
 export interface ContainersClient extends Client {
@@ -9093,6 +10735,78 @@ export interface ContainersClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TopContainerResponse) => void,
+  ): ClientUnaryCall;
+  /** What changed in the container's filesystem against its image (docker diff). */
+  changes(
+    request: ContainerChangesRequest,
+    callback: (error: ServiceError | null, response: ContainerChangesResponse) => void,
+  ): ClientUnaryCall;
+  changes(
+    request: ContainerChangesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ContainerChangesResponse) => void,
+  ): ClientUnaryCall;
+  changes(
+    request: ContainerChangesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ContainerChangesResponse) => void,
+  ): ClientUnaryCall;
+  /** The container's whole filesystem as a tar stream (docker export). */
+  export(
+    request: ExportContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExportContainerResponse>;
+  export(
+    request: ExportContainerRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ExportContainerResponse>;
+  /** A path of the container as a tar stream (docker cp out): first the path's stat, then tar chunks. */
+  copyFrom(
+    request: CopyFromContainerRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  copyFrom(
+    request: CopyFromContainerRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<CopyFromContainerResponse>;
+  /**
+   * A tar stream unpacked into a directory of the container (docker cp in): first the header, then
+   * tar chunks. Never writes outside the container's filesystem.
+   */
+  copyTo(
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyTo(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyTo(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  copyTo(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CopyToContainerResponse) => void,
+  ): ClientWritableStream<CopyToContainerRequest>;
+  /** The container's changes as a new image layer on top of its image (docker commit). */
+  commit(
+    request: CommitContainerRequest,
+    callback: (error: ServiceError | null, response: CommitContainerResponse) => void,
+  ): ClientUnaryCall;
+  commit(
+    request: CommitContainerRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CommitContainerResponse) => void,
+  ): ClientUnaryCall;
+  commit(
+    request: CommitContainerRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CommitContainerResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -11,9 +11,11 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
   type handleClientStreamingCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -26,7 +28,7 @@ export const protobufPackage = "berth.v1";
 
 export const protobufFileName = "berth/v1/images.proto";
 
-/** The Images service: import, list, inspect, tag and remove images. */
+/** The Images service: import, load, save, pull, push, list, inspect, history, tag and remove images. */
 
 /** The defaults an image gives its containers. */
 export interface ImageConfig {
@@ -35,6 +37,17 @@ export interface ImageConfig {
   entrypoint: string[];
   workingDir: string;
   user: string;
+  /** "80/tcp"... */
+  exposedPorts: string[];
+  /** Paths that get a volume when a container is created. */
+  volumes: string[];
+  labels: { [key: string]: string };
+  stopSignal: string;
+}
+
+export interface ImageConfig_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface Image {
@@ -52,6 +65,11 @@ export interface Image {
   comment: string;
   architecture: string;
   os: string;
+  /** "repo@sha256:..." for each registry manifest it was pulled from or pushed to. */
+  repoDigests: string[];
+  author: string;
+  /** "layers", with the layers' diff ids (the same as layers). */
+  rootFsType: string;
 }
 
 export interface ImportHeader {
@@ -108,8 +126,114 @@ export interface TagImageRequest {
 export interface TagImageResponse {
 }
 
+export interface LoadImageRequest {
+  chunk: Buffer;
+}
+
+export interface LoadImageResponse {
+  /** "repo:tag" names, and "sha256:..." ids of unnamed images, that were loaded. */
+  loaded: string[];
+}
+
+export interface SaveImagesRequest {
+  /** Names or ids; a name keeps its tag in the archive. */
+  images: string[];
+  /** "docker-archive" (the default) or "oci". */
+  format: string;
+}
+
+export interface SaveImagesResponse {
+  chunk: Buffer;
+}
+
+export interface RegistryAuth {
+  username: string;
+  password: string;
+  /** An identity or refresh token in place of the password. */
+  identityToken: string;
+}
+
+export interface PullImageRequest {
+  /** "[registry/]repo[:tag|@digest]"; a registry on loopback may be plain HTTP. */
+  reference: string;
+  auth:
+    | RegistryAuth
+    | undefined;
+  /** "os/arch[/variant]", linux/amd64 when empty. */
+  platform: string;
+}
+
+/** One line of progress, as docker pull shows them. */
+export interface Progress {
+  /** A layer's short digest, or "" for the image. */
+  id: string;
+  /**
+   * "Pulling fs layer", "Downloading", "Download complete", "Extracting", "Pull complete",
+   * "Already exists", "Pushing", "Pushed", "Layer already exists"...
+   */
+  status: string;
+  current: number;
+  total: number;
+}
+
+export interface PullResult {
+  id: string;
+  /** The manifest digest ("sha256:..."). */
+  digest: string;
+  reference: string;
+}
+
+export interface PullImageResponse {
+  part: { $case: "progress"; value: Progress } | { $case: "done"; value: PullResult } | undefined;
+}
+
+export interface PushImageRequest {
+  /** A name of a local image, "registry/repo[:tag]". */
+  reference: string;
+  auth: RegistryAuth | undefined;
+}
+
+export interface PushResult {
+  digest: string;
+  size: number;
+}
+
+export interface PushImageResponse {
+  part: { $case: "progress"; value: Progress } | { $case: "done"; value: PushResult } | undefined;
+}
+
+export interface ImageHistoryRequest {
+  image: string;
+}
+
+export interface HistoryEntry {
+  /** The image id for the top entry, "<missing>" below it (as docker history). */
+  id: string;
+  created: Date | undefined;
+  createdBy: string;
+  comment: string;
+  /** Bytes the step added (0 for a step without a layer). */
+  size: number;
+  emptyLayer: boolean;
+  tags: string[];
+}
+
+export interface ImageHistoryResponse {
+  history: HistoryEntry[];
+}
+
 function createBaseImageConfig(): ImageConfig {
-  return { env: [], cmd: [], entrypoint: [], workingDir: "", user: "" };
+  return {
+    env: [],
+    cmd: [],
+    entrypoint: [],
+    workingDir: "",
+    user: "",
+    exposedPorts: [],
+    volumes: [],
+    labels: {},
+    stopSignal: "",
+  };
 }
 
 export const ImageConfig: MessageFns<ImageConfig> = {
@@ -128,6 +252,18 @@ export const ImageConfig: MessageFns<ImageConfig> = {
     }
     if (message.user !== "") {
       writer.uint32(42).string(message.user);
+    }
+    for (const v of message.exposedPorts) {
+      writer.uint32(50).string(v!);
+    }
+    for (const v of message.volumes) {
+      writer.uint32(58).string(v!);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      ImageConfig_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
+    });
+    if (message.stopSignal !== "") {
+      writer.uint32(74).string(message.stopSignal);
     }
     return writer;
   },
@@ -185,6 +321,41 @@ export const ImageConfig: MessageFns<ImageConfig> = {
             message.user = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.exposedPorts.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.volumes.push(reader.string());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            const entry8 = ImageConfig_LabelsEntry.decode(reader, reader.uint32());
+            if (entry8.value !== undefined) {
+              message.labels[entry8.key] = entry8.value;
+            }
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.stopSignal = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -210,6 +381,31 @@ export const ImageConfig: MessageFns<ImageConfig> = {
         ? globalThis.String(object.working_dir)
         : "",
       user: isSet(object.user) ? globalThis.String(object.user) : "",
+      exposedPorts: globalThis.Array.isArray(object?.exposedPorts)
+        ? object.exposedPorts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.exposed_ports)
+        ? object.exposed_ports.map((e: any) => globalThis.String(e))
+        : [],
+      volumes: globalThis.Array.isArray(object?.volumes) ? object.volumes.map((e: any) => globalThis.String(e)) : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      stopSignal: isSet(object.stopSignal)
+        ? globalThis.String(object.stopSignal)
+        : isSet(object.stop_signal)
+        ? globalThis.String(object.stop_signal)
+        : "",
     };
   },
 
@@ -230,6 +426,24 @@ export const ImageConfig: MessageFns<ImageConfig> = {
     if (message.user !== "") {
       obj.user = message.user;
     }
+    if (message.exposedPorts?.length) {
+      obj.exposedPorts = message.exposedPorts;
+    }
+    if (message.volumes?.length) {
+      obj.volumes = message.volumes;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.stopSignal !== "") {
+      obj.stopSignal = message.stopSignal;
+    }
     return obj;
   },
 
@@ -243,6 +457,103 @@ export const ImageConfig: MessageFns<ImageConfig> = {
     message.entrypoint = object.entrypoint?.map((e) => e) || [];
     message.workingDir = object.workingDir ?? "";
     message.user = object.user ?? "";
+    message.exposedPorts = object.exposedPorts?.map((e) => e) || [];
+    message.volumes = object.volumes?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.stopSignal = object.stopSignal ?? "";
+    return message;
+  },
+};
+
+function createBaseImageConfig_LabelsEntry(): ImageConfig_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ImageConfig_LabelsEntry: MessageFns<ImageConfig_LabelsEntry> = {
+  encode(message: ImageConfig_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImageConfig_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImageConfig_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImageConfig_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: ImageConfig_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageConfig_LabelsEntry>, I>>(base?: I): ImageConfig_LabelsEntry {
+    return ImageConfig_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageConfig_LabelsEntry>, I>>(object: I): ImageConfig_LabelsEntry {
+    const message = createBaseImageConfig_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -258,6 +569,9 @@ function createBaseImage(): Image {
     comment: "",
     architecture: "",
     os: "",
+    repoDigests: [],
+    author: "",
+    rootFsType: "",
   };
 }
 
@@ -289,6 +603,15 @@ export const Image: MessageFns<Image> = {
     }
     if (message.os !== "") {
       writer.uint32(74).string(message.os);
+    }
+    for (const v of message.repoDigests) {
+      writer.uint32(82).string(v!);
+    }
+    if (message.author !== "") {
+      writer.uint32(90).string(message.author);
+    }
+    if (message.rootFsType !== "") {
+      writer.uint32(98).string(message.rootFsType);
     }
     return writer;
   },
@@ -378,6 +701,30 @@ export const Image: MessageFns<Image> = {
             message.os = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.repoDigests.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.author = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.rootFsType = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -409,6 +756,17 @@ export const Image: MessageFns<Image> = {
       comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
       architecture: isSet(object.architecture) ? globalThis.String(object.architecture) : "",
       os: isSet(object.os) ? globalThis.String(object.os) : "",
+      repoDigests: globalThis.Array.isArray(object?.repoDigests)
+        ? object.repoDigests.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.repo_digests)
+        ? object.repo_digests.map((e: any) => globalThis.String(e))
+        : [],
+      author: isSet(object.author) ? globalThis.String(object.author) : "",
+      rootFsType: isSet(object.rootFsType)
+        ? globalThis.String(object.rootFsType)
+        : isSet(object.root_fs_type)
+        ? globalThis.String(object.root_fs_type)
+        : "",
     };
   },
 
@@ -441,6 +799,15 @@ export const Image: MessageFns<Image> = {
     if (message.os !== "") {
       obj.os = message.os;
     }
+    if (message.repoDigests?.length) {
+      obj.repoDigests = message.repoDigests;
+    }
+    if (message.author !== "") {
+      obj.author = message.author;
+    }
+    if (message.rootFsType !== "") {
+      obj.rootFsType = message.rootFsType;
+    }
     return obj;
   },
 
@@ -460,6 +827,9 @@ export const Image: MessageFns<Image> = {
     message.comment = object.comment ?? "";
     message.architecture = object.architecture ?? "";
     message.os = object.os ?? "";
+    message.repoDigests = object.repoDigests?.map((e) => e) || [];
+    message.author = object.author ?? "";
+    message.rootFsType = object.rootFsType ?? "";
     return message;
   },
 };
@@ -1295,6 +1665,1407 @@ export const TagImageResponse: MessageFns<TagImageResponse> = {
   },
 };
 
+function createBaseLoadImageRequest(): LoadImageRequest {
+  return { chunk: Buffer.alloc(0) };
+}
+
+export const LoadImageRequest: MessageFns<LoadImageRequest> = {
+  encode(message: LoadImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk.length !== 0) {
+      writer.uint32(10).bytes(message.chunk);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoadImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoadImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoadImageRequest {
+    return { chunk: isSet(object.chunk) ? Buffer.from(bytesFromBase64(object.chunk)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: LoadImageRequest): unknown {
+    const obj: any = {};
+    if (message.chunk.length !== 0) {
+      obj.chunk = base64FromBytes(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoadImageRequest>, I>>(base?: I): LoadImageRequest {
+    return LoadImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoadImageRequest>, I>>(object: I): LoadImageRequest {
+    const message = createBaseLoadImageRequest();
+    message.chunk = object.chunk ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseLoadImageResponse(): LoadImageResponse {
+  return { loaded: [] };
+}
+
+export const LoadImageResponse: MessageFns<LoadImageResponse> = {
+  encode(message: LoadImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.loaded) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LoadImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLoadImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.loaded.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LoadImageResponse {
+    return {
+      loaded: globalThis.Array.isArray(object?.loaded) ? object.loaded.map((e: any) => globalThis.String(e)) : [],
+    };
+  },
+
+  toJSON(message: LoadImageResponse): unknown {
+    const obj: any = {};
+    if (message.loaded?.length) {
+      obj.loaded = message.loaded;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LoadImageResponse>, I>>(base?: I): LoadImageResponse {
+    return LoadImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LoadImageResponse>, I>>(object: I): LoadImageResponse {
+    const message = createBaseLoadImageResponse();
+    message.loaded = object.loaded?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseSaveImagesRequest(): SaveImagesRequest {
+  return { images: [], format: "" };
+}
+
+export const SaveImagesRequest: MessageFns<SaveImagesRequest> = {
+  encode(message: SaveImagesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.images) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.format !== "") {
+      writer.uint32(18).string(message.format);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveImagesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSaveImagesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.images.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.format = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SaveImagesRequest {
+    return {
+      images: globalThis.Array.isArray(object?.images) ? object.images.map((e: any) => globalThis.String(e)) : [],
+      format: isSet(object.format) ? globalThis.String(object.format) : "",
+    };
+  },
+
+  toJSON(message: SaveImagesRequest): unknown {
+    const obj: any = {};
+    if (message.images?.length) {
+      obj.images = message.images;
+    }
+    if (message.format !== "") {
+      obj.format = message.format;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SaveImagesRequest>, I>>(base?: I): SaveImagesRequest {
+    return SaveImagesRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SaveImagesRequest>, I>>(object: I): SaveImagesRequest {
+    const message = createBaseSaveImagesRequest();
+    message.images = object.images?.map((e) => e) || [];
+    message.format = object.format ?? "";
+    return message;
+  },
+};
+
+function createBaseSaveImagesResponse(): SaveImagesResponse {
+  return { chunk: Buffer.alloc(0) };
+}
+
+export const SaveImagesResponse: MessageFns<SaveImagesResponse> = {
+  encode(message: SaveImagesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.chunk.length !== 0) {
+      writer.uint32(10).bytes(message.chunk);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SaveImagesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSaveImagesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.chunk = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SaveImagesResponse {
+    return { chunk: isSet(object.chunk) ? Buffer.from(bytesFromBase64(object.chunk)) : Buffer.alloc(0) };
+  },
+
+  toJSON(message: SaveImagesResponse): unknown {
+    const obj: any = {};
+    if (message.chunk.length !== 0) {
+      obj.chunk = base64FromBytes(message.chunk);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SaveImagesResponse>, I>>(base?: I): SaveImagesResponse {
+    return SaveImagesResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SaveImagesResponse>, I>>(object: I): SaveImagesResponse {
+    const message = createBaseSaveImagesResponse();
+    message.chunk = object.chunk ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseRegistryAuth(): RegistryAuth {
+  return { username: "", password: "", identityToken: "" };
+}
+
+export const RegistryAuth: MessageFns<RegistryAuth> = {
+  encode(message: RegistryAuth, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.password !== "") {
+      writer.uint32(18).string(message.password);
+    }
+    if (message.identityToken !== "") {
+      writer.uint32(26).string(message.identityToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryAuth {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryAuth();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.password = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.identityToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryAuth {
+    return {
+      username: isSet(object.username) ? globalThis.String(object.username) : "",
+      password: isSet(object.password) ? globalThis.String(object.password) : "",
+      identityToken: isSet(object.identityToken)
+        ? globalThis.String(object.identityToken)
+        : isSet(object.identity_token)
+        ? globalThis.String(object.identity_token)
+        : "",
+    };
+  },
+
+  toJSON(message: RegistryAuth): unknown {
+    const obj: any = {};
+    if (message.username !== "") {
+      obj.username = message.username;
+    }
+    if (message.password !== "") {
+      obj.password = message.password;
+    }
+    if (message.identityToken !== "") {
+      obj.identityToken = message.identityToken;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RegistryAuth>, I>>(base?: I): RegistryAuth {
+    return RegistryAuth.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RegistryAuth>, I>>(object: I): RegistryAuth {
+    const message = createBaseRegistryAuth();
+    message.username = object.username ?? "";
+    message.password = object.password ?? "";
+    message.identityToken = object.identityToken ?? "";
+    return message;
+  },
+};
+
+function createBasePullImageRequest(): PullImageRequest {
+  return { reference: "", auth: undefined, platform: "" };
+}
+
+export const PullImageRequest: MessageFns<PullImageRequest> = {
+  encode(message: PullImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reference !== "") {
+      writer.uint32(10).string(message.reference);
+    }
+    if (message.auth !== undefined) {
+      RegistryAuth.encode(message.auth, writer.uint32(18).fork()).join();
+    }
+    if (message.platform !== "") {
+      writer.uint32(26).string(message.platform);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullImageRequest {
+    return {
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+      auth: isSet(object.auth) ? RegistryAuth.fromJSON(object.auth) : undefined,
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+    };
+  },
+
+  toJSON(message: PullImageRequest): unknown {
+    const obj: any = {};
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = RegistryAuth.toJSON(message.auth);
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PullImageRequest>, I>>(base?: I): PullImageRequest {
+    return PullImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PullImageRequest>, I>>(object: I): PullImageRequest {
+    const message = createBasePullImageRequest();
+    message.reference = object.reference ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? RegistryAuth.fromPartial(object.auth)
+      : undefined;
+    message.platform = object.platform ?? "";
+    return message;
+  },
+};
+
+function createBaseProgress(): Progress {
+  return { id: "", status: "", current: 0, total: 0 };
+}
+
+export const Progress: MessageFns<Progress> = {
+  encode(message: Progress, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.status !== "") {
+      writer.uint32(18).string(message.status);
+    }
+    if (message.current !== 0) {
+      writer.uint32(24).uint64(message.current);
+    }
+    if (message.total !== 0) {
+      writer.uint32(32).uint64(message.total);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Progress {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProgress();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.current = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.total = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Progress {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      current: isSet(object.current) ? globalThis.Number(object.current) : 0,
+      total: isSet(object.total) ? globalThis.Number(object.total) : 0,
+    };
+  },
+
+  toJSON(message: Progress): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.current !== 0) {
+      obj.current = Math.round(message.current);
+    }
+    if (message.total !== 0) {
+      obj.total = Math.round(message.total);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Progress>, I>>(base?: I): Progress {
+    return Progress.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Progress>, I>>(object: I): Progress {
+    const message = createBaseProgress();
+    message.id = object.id ?? "";
+    message.status = object.status ?? "";
+    message.current = object.current ?? 0;
+    message.total = object.total ?? 0;
+    return message;
+  },
+};
+
+function createBasePullResult(): PullResult {
+  return { id: "", digest: "", reference: "" };
+}
+
+export const PullResult: MessageFns<PullResult> = {
+  encode(message: PullResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.digest !== "") {
+      writer.uint32(18).string(message.digest);
+    }
+    if (message.reference !== "") {
+      writer.uint32(26).string(message.reference);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullResult {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+    };
+  },
+
+  toJSON(message: PullResult): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PullResult>, I>>(base?: I): PullResult {
+    return PullResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PullResult>, I>>(object: I): PullResult {
+    const message = createBasePullResult();
+    message.id = object.id ?? "";
+    message.digest = object.digest ?? "";
+    message.reference = object.reference ?? "";
+    return message;
+  },
+};
+
+function createBasePullImageResponse(): PullImageResponse {
+  return { part: undefined };
+}
+
+export const PullImageResponse: MessageFns<PullImageResponse> = {
+  encode(message: PullImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "progress":
+        Progress.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "done":
+        PullResult.encode(message.part.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PullImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePullImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "progress", value: Progress.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "done", value: PullResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PullImageResponse {
+    return {
+      part: isSet(object.progress)
+        ? { $case: "progress", value: Progress.fromJSON(object.progress) }
+        : isSet(object.done)
+        ? { $case: "done", value: PullResult.fromJSON(object.done) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: PullImageResponse): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "progress") {
+      obj.progress = Progress.toJSON(message.part.value);
+    } else if (message.part?.$case === "done") {
+      obj.done = PullResult.toJSON(message.part.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PullImageResponse>, I>>(base?: I): PullImageResponse {
+    return PullImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PullImageResponse>, I>>(object: I): PullImageResponse {
+    const message = createBasePullImageResponse();
+    switch (object.part?.$case) {
+      case "progress": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "progress", value: Progress.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "done": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "done", value: PullResult.fromPartial(object.part.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBasePushImageRequest(): PushImageRequest {
+  return { reference: "", auth: undefined };
+}
+
+export const PushImageRequest: MessageFns<PushImageRequest> = {
+  encode(message: PushImageRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.reference !== "") {
+      writer.uint32(10).string(message.reference);
+    }
+    if (message.auth !== undefined) {
+      RegistryAuth.encode(message.auth, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushImageRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushImageRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.reference = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.auth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushImageRequest {
+    return {
+      reference: isSet(object.reference) ? globalThis.String(object.reference) : "",
+      auth: isSet(object.auth) ? RegistryAuth.fromJSON(object.auth) : undefined,
+    };
+  },
+
+  toJSON(message: PushImageRequest): unknown {
+    const obj: any = {};
+    if (message.reference !== "") {
+      obj.reference = message.reference;
+    }
+    if (message.auth !== undefined) {
+      obj.auth = RegistryAuth.toJSON(message.auth);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PushImageRequest>, I>>(base?: I): PushImageRequest {
+    return PushImageRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PushImageRequest>, I>>(object: I): PushImageRequest {
+    const message = createBasePushImageRequest();
+    message.reference = object.reference ?? "";
+    message.auth = (object.auth !== undefined && object.auth !== null)
+      ? RegistryAuth.fromPartial(object.auth)
+      : undefined;
+    return message;
+  },
+};
+
+function createBasePushResult(): PushResult {
+  return { digest: "", size: 0 };
+}
+
+export const PushResult: MessageFns<PushResult> = {
+  encode(message: PushResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.digest !== "") {
+      writer.uint32(10).string(message.digest);
+    }
+    if (message.size !== 0) {
+      writer.uint32(16).uint64(message.size);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushResult();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushResult {
+    return {
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+    };
+  },
+
+  toJSON(message: PushResult): unknown {
+    const obj: any = {};
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PushResult>, I>>(base?: I): PushResult {
+    return PushResult.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PushResult>, I>>(object: I): PushResult {
+    const message = createBasePushResult();
+    message.digest = object.digest ?? "";
+    message.size = object.size ?? 0;
+    return message;
+  },
+};
+
+function createBasePushImageResponse(): PushImageResponse {
+  return { part: undefined };
+}
+
+export const PushImageResponse: MessageFns<PushImageResponse> = {
+  encode(message: PushImageResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.part?.$case) {
+      case "progress":
+        Progress.encode(message.part.value, writer.uint32(10).fork()).join();
+        break;
+      case "done":
+        PushResult.encode(message.part.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PushImageResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePushImageResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.part = { $case: "progress", value: Progress.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.part = { $case: "done", value: PushResult.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PushImageResponse {
+    return {
+      part: isSet(object.progress)
+        ? { $case: "progress", value: Progress.fromJSON(object.progress) }
+        : isSet(object.done)
+        ? { $case: "done", value: PushResult.fromJSON(object.done) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: PushImageResponse): unknown {
+    const obj: any = {};
+    if (message.part?.$case === "progress") {
+      obj.progress = Progress.toJSON(message.part.value);
+    } else if (message.part?.$case === "done") {
+      obj.done = PushResult.toJSON(message.part.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<PushImageResponse>, I>>(base?: I): PushImageResponse {
+    return PushImageResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<PushImageResponse>, I>>(object: I): PushImageResponse {
+    const message = createBasePushImageResponse();
+    switch (object.part?.$case) {
+      case "progress": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "progress", value: Progress.fromPartial(object.part.value) };
+        }
+        break;
+      }
+      case "done": {
+        if (object.part?.value !== undefined && object.part?.value !== null) {
+          message.part = { $case: "done", value: PushResult.fromPartial(object.part.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseImageHistoryRequest(): ImageHistoryRequest {
+  return { image: "" };
+}
+
+export const ImageHistoryRequest: MessageFns<ImageHistoryRequest> = {
+  encode(message: ImageHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.image !== "") {
+      writer.uint32(10).string(message.image);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImageHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImageHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.image = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImageHistoryRequest {
+    return { image: isSet(object.image) ? globalThis.String(object.image) : "" };
+  },
+
+  toJSON(message: ImageHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.image !== "") {
+      obj.image = message.image;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageHistoryRequest>, I>>(base?: I): ImageHistoryRequest {
+    return ImageHistoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageHistoryRequest>, I>>(object: I): ImageHistoryRequest {
+    const message = createBaseImageHistoryRequest();
+    message.image = object.image ?? "";
+    return message;
+  },
+};
+
+function createBaseHistoryEntry(): HistoryEntry {
+  return { id: "", created: undefined, createdBy: "", comment: "", size: 0, emptyLayer: false, tags: [] };
+}
+
+export const HistoryEntry: MessageFns<HistoryEntry> = {
+  encode(message: HistoryEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.created !== undefined) {
+      Timestamp.encode(toTimestamp(message.created), writer.uint32(18).fork()).join();
+    }
+    if (message.createdBy !== "") {
+      writer.uint32(26).string(message.createdBy);
+    }
+    if (message.comment !== "") {
+      writer.uint32(34).string(message.comment);
+    }
+    if (message.size !== 0) {
+      writer.uint32(40).int64(message.size);
+    }
+    if (message.emptyLayer !== false) {
+      writer.uint32(48).bool(message.emptyLayer);
+    }
+    for (const v of message.tags) {
+      writer.uint32(58).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HistoryEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHistoryEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.created = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.createdBy = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.comment = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.size = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.emptyLayer = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HistoryEntry {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      created: isSet(object.created) ? fromJsonTimestamp(object.created) : undefined,
+      createdBy: isSet(object.createdBy)
+        ? globalThis.String(object.createdBy)
+        : isSet(object.created_by)
+        ? globalThis.String(object.created_by)
+        : "",
+      comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      emptyLayer: isSet(object.emptyLayer)
+        ? globalThis.Boolean(object.emptyLayer)
+        : isSet(object.empty_layer)
+        ? globalThis.Boolean(object.empty_layer)
+        : false,
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: HistoryEntry): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.created !== undefined) {
+      obj.created = message.created.toISOString();
+    }
+    if (message.createdBy !== "") {
+      obj.createdBy = message.createdBy;
+    }
+    if (message.comment !== "") {
+      obj.comment = message.comment;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.emptyLayer !== false) {
+      obj.emptyLayer = message.emptyLayer;
+    }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HistoryEntry>, I>>(base?: I): HistoryEntry {
+    return HistoryEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HistoryEntry>, I>>(object: I): HistoryEntry {
+    const message = createBaseHistoryEntry();
+    message.id = object.id ?? "";
+    message.created = object.created ?? undefined;
+    message.createdBy = object.createdBy ?? "";
+    message.comment = object.comment ?? "";
+    message.size = object.size ?? 0;
+    message.emptyLayer = object.emptyLayer ?? false;
+    message.tags = object.tags?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseImageHistoryResponse(): ImageHistoryResponse {
+  return { history: [] };
+}
+
+export const ImageHistoryResponse: MessageFns<ImageHistoryResponse> = {
+  encode(message: ImageHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.history) {
+      HistoryEntry.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ImageHistoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseImageHistoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.history.push(HistoryEntry.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ImageHistoryResponse {
+    return {
+      history: globalThis.Array.isArray(object?.history)
+        ? object.history.map((e: any) => HistoryEntry.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: ImageHistoryResponse): unknown {
+    const obj: any = {};
+    if (message.history?.length) {
+      obj.history = message.history.map((e) => HistoryEntry.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ImageHistoryResponse>, I>>(base?: I): ImageHistoryResponse {
+    return ImageHistoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ImageHistoryResponse>, I>>(object: I): ImageHistoryResponse {
+    const message = createBaseImageHistoryResponse();
+    message.history = object.history?.map((e) => HistoryEntry.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 export type ImagesService = typeof ImagesService;
 export const ImagesService = {
   /** Client stream: first an ImportHeader, then the rootfs tar (plain or gzip) in chunks. */
@@ -1344,6 +3115,57 @@ export const ImagesService = {
     responseSerialize: (value: TagImageResponse): Buffer => Buffer.from(TagImageResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): TagImageResponse => TagImageResponse.decode(value),
   },
+  /** Client stream: a docker-archive (docker save) or OCI image-layout tar, in chunks. */
+  load: {
+    path: "/berth.v1.Images/Load" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: LoadImageRequest): Buffer => Buffer.from(LoadImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LoadImageRequest => LoadImageRequest.decode(value),
+    responseSerialize: (value: LoadImageResponse): Buffer => Buffer.from(LoadImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LoadImageResponse => LoadImageResponse.decode(value),
+  },
+  /** Images (and their names) as a docker-archive or OCI image-layout tar. */
+  save: {
+    path: "/berth.v1.Images/Save" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: SaveImagesRequest): Buffer => Buffer.from(SaveImagesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SaveImagesRequest => SaveImagesRequest.decode(value),
+    responseSerialize: (value: SaveImagesResponse): Buffer => Buffer.from(SaveImagesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SaveImagesResponse => SaveImagesResponse.decode(value),
+  },
+  /** From a registry (OCI distribution API), with progress; the last message says what was pulled. */
+  pull: {
+    path: "/berth.v1.Images/Pull" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: PullImageRequest): Buffer => Buffer.from(PullImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PullImageRequest => PullImageRequest.decode(value),
+    responseSerialize: (value: PullImageResponse): Buffer => Buffer.from(PullImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PullImageResponse => PullImageResponse.decode(value),
+  },
+  /** To a registry, with progress; the last message carries the manifest digest. */
+  push: {
+    path: "/berth.v1.Images/Push" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: PushImageRequest): Buffer => Buffer.from(PushImageRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): PushImageRequest => PushImageRequest.decode(value),
+    responseSerialize: (value: PushImageResponse): Buffer => Buffer.from(PushImageResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): PushImageResponse => PushImageResponse.decode(value),
+  },
+  /** The image's layers and the steps that made them, newest first (docker history). */
+  history: {
+    path: "/berth.v1.Images/History" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ImageHistoryRequest): Buffer => Buffer.from(ImageHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ImageHistoryRequest => ImageHistoryRequest.decode(value),
+    responseSerialize: (value: ImageHistoryResponse): Buffer =>
+      Buffer.from(ImageHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ImageHistoryResponse => ImageHistoryResponse.decode(value),
+  },
 } as const;
 
 export interface ImagesServer extends UntypedServiceImplementation {
@@ -1353,6 +3175,16 @@ export interface ImagesServer extends UntypedServiceImplementation {
   inspect: handleUnaryCall<InspectImageRequest, InspectImageResponse>;
   remove: handleUnaryCall<RemoveImageRequest, RemoveImageResponse>;
   tag: handleUnaryCall<TagImageRequest, TagImageResponse>;
+  /** Client stream: a docker-archive (docker save) or OCI image-layout tar, in chunks. */
+  load: handleClientStreamingCall<LoadImageRequest, LoadImageResponse>;
+  /** Images (and their names) as a docker-archive or OCI image-layout tar. */
+  save: handleServerStreamingCall<SaveImagesRequest, SaveImagesResponse>;
+  /** From a registry (OCI distribution API), with progress; the last message says what was pulled. */
+  pull: handleServerStreamingCall<PullImageRequest, PullImageResponse>;
+  /** To a registry, with progress; the last message carries the manifest digest. */
+  push: handleServerStreamingCall<PushImageRequest, PushImageResponse>;
+  /** The image's layers and the steps that made them, newest first (docker history). */
+  history: handleUnaryCall<ImageHistoryRequest, ImageHistoryResponse>;
 }
 
 export interface ImagesClient extends Client {
@@ -1433,6 +3265,60 @@ export interface ImagesClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: TagImageResponse) => void,
   ): ClientUnaryCall;
+  /** Client stream: a docker-archive (docker save) or OCI image-layout tar, in chunks. */
+  load(
+    callback: (error: ServiceError | null, response: LoadImageResponse) => void,
+  ): ClientWritableStream<LoadImageRequest>;
+  load(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LoadImageResponse) => void,
+  ): ClientWritableStream<LoadImageRequest>;
+  load(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LoadImageResponse) => void,
+  ): ClientWritableStream<LoadImageRequest>;
+  load(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LoadImageResponse) => void,
+  ): ClientWritableStream<LoadImageRequest>;
+  /** Images (and their names) as a docker-archive or OCI image-layout tar. */
+  save(request: SaveImagesRequest, options?: Partial<CallOptions>): ClientReadableStream<SaveImagesResponse>;
+  save(
+    request: SaveImagesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<SaveImagesResponse>;
+  /** From a registry (OCI distribution API), with progress; the last message says what was pulled. */
+  pull(request: PullImageRequest, options?: Partial<CallOptions>): ClientReadableStream<PullImageResponse>;
+  pull(
+    request: PullImageRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<PullImageResponse>;
+  /** To a registry, with progress; the last message carries the manifest digest. */
+  push(request: PushImageRequest, options?: Partial<CallOptions>): ClientReadableStream<PushImageResponse>;
+  push(
+    request: PushImageRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<PushImageResponse>;
+  /** The image's layers and the steps that made them, newest first (docker history). */
+  history(
+    request: ImageHistoryRequest,
+    callback: (error: ServiceError | null, response: ImageHistoryResponse) => void,
+  ): ClientUnaryCall;
+  history(
+    request: ImageHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ImageHistoryResponse) => void,
+  ): ClientUnaryCall;
+  history(
+    request: ImageHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ImageHistoryResponse) => void,
+  ): ClientUnaryCall;
 }
 
 export const ImagesClient = makeGenericClientConstructor(ImagesService, "berth.v1.Images") as unknown as {
@@ -1493,6 +3379,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
