@@ -2,7 +2,6 @@
 // reattached (and a start berthd did not finish recording is rolled forward); exits that happened
 // while berthd was away are recorded; removals a crash interrupted are finished; then restart
 // policies and auto-remove take over as if berthd had never left.
-import { kindOf } from '../errors';
 import { monitorDied } from '../tasks/manager';
 import { processStartTime, sameProcess } from '../tasks/proc';
 import { log } from '../util/logger';
@@ -26,7 +25,7 @@ export async function loadContainers(svc: ContainerService): Promise<void> {
     if (wasRestarting.has(c.id)) {
       svc.scheduleRestart(c, 0);
     } else if (c.state.status === 'exited' && c.hostConfig.autoRemove) {
-      await svc.remove(c.id, false).catch((err) => log.warn('auto-remove at daemon start failed', { id: c.id, error: String(err) }));
+      await svc.remove(c.id, false, true).catch((err) => log.warn('auto-remove at daemon start failed', { id: c.id, error: String(err) }));
     } else if (!isActive(c.state.status) && restartsAtDaemonStart(c.hostConfig.restartPolicy, c.state)) {
       c.state = { ...c.state, status: 'restarting' };
       await svc.store.saveState(c);
@@ -72,13 +71,5 @@ function unrecordedRun(c: ContainerRecord, finishedAt: string): boolean {
 
 /** Cgroups of containers that are gone or not running: left by a crash in the middle of a start or an exit. */
 async function removeStrayCgroups(svc: ContainerService): Promise<void> {
-  for (const id of await svc.cgroups.list()) {
-    const c = svc.containers.get(id);
-    if (c && isActive(c.state.status)) continue;
-    const cg = svc.cgroups.open(id);
-    await cg.killAll().catch(() => undefined);
-    await cg.destroy().catch((err) => {
-      if (kindOf(err) !== 'NotFound') log.warn('removing a stray cgroup failed', { id, error: String(err) });
-    });
-  }
+  for (const id of await svc.cgroups.list()) await svc.removeStrayCgroup(id);
 }

@@ -12,7 +12,8 @@ import {
   type PruneContainersResponse, type TopContainerResponse, type WaitContainerResponse,
 } from '../../src/gen/berth/v1/containers';
 import { EventsRequest, type Event } from '../../src/gen/berth/v1/system';
-import { cgroupParent, config, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { cgroupDir, cgroupFile, IS_V2 } from '../helpers/cgroup-files';
+import { config, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 import { openAttach } from '../helpers/stdio-client';
 
@@ -34,8 +35,7 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     for (const end = Date.now() + ms; !(await ok()); await sleep(25)) if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
   };
   const code = async (p: Promise<unknown>) => p.then(() => grpc.status.OK, (err: grpc.ServiceError) => `${err.code} ${err.details}`);
-  const cgroupFile = (controller: string, id: string, file: string) =>
-    fs.readFileSync(path.join('/sys/fs/cgroup', controller, cgroupParent(d.root), id, file), 'utf8').trim();
+  const cg = (id: string, v1: [string, string], v2: string) => cgroupFile(d.root, id, v1, v2);
 
   beforeAll(async () => {
     d = await startDaemon();
@@ -83,7 +83,7 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     await waitFor('output', async () => logSize() > 0);
     await rpc('pause', PauseContainerRequest.fromPartial({ containerId: id }));
     expect((await inspect(id)).state).toMatchObject({ status: 'paused', paused: true, running: true });
-    expect(cgroupFile('freezer', id, 'freezer.state')).toBe('FROZEN');
+    expect(cg(id, ['freezer', 'freezer.state'], 'cgroup.freeze')).toBe(IS_V2 ? '1' : 'FROZEN');
     const frozenAt = logSize();
     await sleep(300);
     expect(logSize()).toBe(frozenAt);
@@ -116,22 +116,23 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
 
   it('limits land in the cgroup, update changes them on a running container, and the cgroup goes with the container', async () => {
     const id = await run(config('busybox', ['sleep', '1000'], { memory: 64 << 20, cpuShares: 512 }), { pidsLimit: 50, cpuQuota: 50_000, cpuPeriod: 100_000, cpusetCpus: '0' });
-    expect(cgroupFile('memory', id, 'memory.limit_in_bytes')).toBe(String(64 << 20));
-    expect(cgroupFile('cpu', id, 'cpu.shares')).toBe('512');
-    expect(cgroupFile('cpu', id, 'cpu.cfs_quota_us')).toBe('50000');
-    expect(cgroupFile('cpuset', id, 'cpuset.cpus')).toBe('0');
-    expect(cgroupFile('pids', id, 'pids.max')).toBe('50');
+    expect(cg(id, ['memory', 'memory.limit_in_bytes'], 'memory.max')).toBe(String(64 << 20));
+    // v2 has weights: shares 512 map to 1 + (512 - 2) * 9999 / 262142 = 20.
+    expect(cg(id, ['cpu', 'cpu.shares'], 'cpu.weight')).toBe(IS_V2 ? '20' : '512');
+    expect(cg(id, ['cpu', 'cpu.cfs_quota_us'], 'cpu.max')).toBe(IS_V2 ? '50000 100000' : '50000');
+    expect(cg(id, ['cpuset', 'cpuset.cpus'], 'cpuset.cpus')).toBe('0');
+    expect(cg(id, ['pids', 'pids.max'], 'pids.max')).toBe('50');
     const pid = (await inspect(id)).state!.pid;
-    expect(fs.readFileSync(path.join('/sys/fs/cgroup/memory', cgroupParent(d.root), id, 'cgroup.procs'), 'utf8')).toContain(String(pid));
+    expect(cg(id, ['memory', 'cgroup.procs'], 'cgroup.procs')).toContain(String(pid));
     await rpc('update', UpdateContainerRequest.fromPartial({ containerId: id, resources: { memory: 128 << 20, memorySwap: 256 << 20, pidsLimit: 60 } }));
-    expect(cgroupFile('memory', id, 'memory.limit_in_bytes')).toBe(String(128 << 20));
-    expect(cgroupFile('pids', id, 'pids.max')).toBe('60');
+    expect(cg(id, ['memory', 'memory.limit_in_bytes'], 'memory.max')).toBe(String(128 << 20));
+    expect(cg(id, ['pids', 'pids.max'], 'pids.max')).toBe('60');
     const c = await inspect(id);
     expect(c.config).toMatchObject({ memory: 128 << 20, memorySwap: 256 << 20, cpuShares: 512 });
     expect(c.hostConfig).toMatchObject({ pidsLimit: 60, cpuQuota: 50_000 });
     expect(await code(rpc('update', UpdateContainerRequest.fromPartial({ containerId: id, resources: { memory: 1000 } })))).toMatch(/^3 resources\.memory 1000: below the 6 MiB minimum/);
     await rpc('remove', { containerId: id, force: true });
-    expect(fs.existsSync(path.join('/sys/fs/cgroup/memory', cgroupParent(d.root), id))).toBe(false);
+    expect(fs.existsSync(cgroupDir(d.root, id))).toBe(false);
   });
 
   it('an OOM kill is reported: exit 137, OOMKilled, an oom event', async () => {
@@ -146,8 +147,8 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
   it('a fork bomb under a pids limit is held to it, and the host and the daemon stay responsive', async () => {
     const id = await run(config('busybox', ['sh', '-c', 'bomb() { bomb | bomb & }; bomb; sleep 1000']), { pidsLimit: 30 });
     await sleep(1000);
-    expect(Number(cgroupFile('pids', id, 'pids.current'))).toBeLessThanOrEqual(30);
-    expect(Number(cgroupFile('pids', id, 'pids.events').split(' ')[1])).toBeGreaterThan(0);
+    expect(Number(cg(id, ['pids', 'pids.current'], 'pids.current'))).toBeLessThanOrEqual(30);
+    expect(Number(cg(id, ['pids', 'pids.events'], 'pids.events').split(' ')[1])).toBeGreaterThan(0);
     const t0 = Date.now();
     await inspect(id);
     expect(Date.now() - t0).toBeLessThan(1000);
