@@ -23,6 +23,8 @@ import { VolumesService } from './gen/berth/v1/volumes';
 import { ImageStore } from './images/store';
 import type { Native } from './native';
 import { log } from './util/logger';
+import { VolumeService } from './volumes/service';
+import { VolumeStore } from './volumes/store';
 
 export interface DaemonOptions {
   root: string;
@@ -76,7 +78,9 @@ export class Daemon {
     const images = new ImageStore(root, native);
     await images.load();
     const cgroups = new Cgroups(this.opts.cgroupParent ?? 'berth');
-    const containers = new ContainerService(root, { images, native, cgroups, events });
+    const volumeStore = new VolumeStore(root);
+    await volumeStore.load();
+    const containers = new ContainerService(root, { images, native, cgroups, events, volumes: volumeStore });
     await loadContainers(containers);
     this.containers = containers;
 
@@ -84,7 +88,7 @@ export class Daemon {
     server.addService(ContainersService, createContainersService(containers, this.shutdown.signal));
     server.addService(ImagesService, createImagesService(images, containers, events));
     server.addService(SystemService, createSystemService(root, containers, images, events, this.shutdown.signal));
-    server.addService(VolumesService, createVolumesService());
+    server.addService(VolumesService, createVolumesService(new VolumeService(volumeStore, (name) => containers.volumeUsers(name), events)));
     this.health.addToServer(server);
     new ReflectionService(loadDescriptors()).addToServer(server);
 

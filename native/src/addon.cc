@@ -12,6 +12,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("lockFile", Napi::Function::New(env, berth::js_lock_file, "lockFile"));
   exports.Set("sealedExecutable", Napi::Function::New(env, berth::js_sealed_executable, "sealedExecutable"));
   exports.Set("scanLogRuns", Napi::Function::New(env, berth::js_scan_log_runs, "scanLogRuns"));
+  exports.Set("openAt", Napi::Function::New(env, berth::js_open_at, "openAt"));
+  exports.Set("mknodAt", Napi::Function::New(env, berth::js_mknod_at, "mknodAt"));
+  exports.Set("getXattr", Napi::Function::New(env, berth::js_get_xattr, "getXattr"));
+  exports.Set("setXattr", Napi::Function::New(env, berth::js_set_xattr, "setXattr"));
   return exports;
 }
 

@@ -13,6 +13,7 @@ import {
 } from '../gen/berth/v1/containers';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../io/detach-keys';
 import { configFromProto, containerToProto, hostConfigFromProto } from './convert';
+import { filesystemHandlers } from './filesystem';
 import { notBuilt, serverStream, unary } from './handlers';
 import { resourcesFromFields, type FieldNames } from './resources';
 import { stdioStream } from './stdio';
@@ -70,17 +71,18 @@ export function createContainersService(containers: ContainerService, shutdown?:
     }),
 
     remove: unary(async (req) => {
-      await containers.remove(req.containerId, req.force);
+      await containers.remove(req.containerId, req.force, req.volumes);
       return {};
     }),
 
     list: unary(async (req) => ({
-      containers: containers.list(req.all).map((c) => containerToProto(c, containers.files(c.id))),
+      containers: await Promise.all(containers.list(req.all).map(async (c) =>
+        containerToProto(c, containers.files(c.id), req.size ? await containers.sizes(c) : undefined))),
     })),
 
     inspect: unary(async (req) => {
       const c = containers.find(req.containerId);
-      return { container: containerToProto(c, containers.files(c.id)) };
+      return { container: containerToProto(c, containers.files(c.id), req.size ? await containers.sizes(c) : undefined) };
     }),
 
     logs: serverStream(async function* (req, signal): AsyncGenerator<ContainerLogsResponse> {
@@ -166,10 +168,7 @@ export function createContainersService(containers: ContainerService, shutdown?:
 
     top: unary(async (req) => ({ processes: await containers.top(req.containerId) })),
 
-    changes: notBuilt('Changes', 'issue 5'),
-    export: notBuilt('Export', 'issue 5'),
-    copyFrom: notBuilt('CopyFrom', 'issue 5'),
-    copyTo: notBuilt('CopyTo', 'issue 5'),
+    ...filesystemHandlers(containers, shutdown),
     commit: notBuilt('Commit', 'issue 5'),
 
     exec: stdioStream<ExecOptions, ExecRequest, ExecResponse>(async (opts) => {

@@ -4,6 +4,7 @@ import { EngineError, invalidArgument } from '../errors';
 import { isActive, type ContainerConfig, type ContainerRecord, type HostConfig } from '../containers/model';
 import { parseRestartPolicy } from '../containers/restart-policy';
 import { parseSignal } from '../containers/signals';
+import type { ContainerSizes } from '../containers/filesystem';
 import type { ContainerFiles } from '../containers/service';
 import { parseLogConfig } from '../containers/validate';
 import type { ImageRecord } from '../images/model';
@@ -31,13 +32,14 @@ export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
   if (c.stopTimeout !== undefined && c.stopTimeout < -1) throw invalidArgument('config.stop_timeout', c.stopTimeout, 'must be -1 (wait forever), 0 or more seconds');
   if (c.stopSignal) parseSignal(c.stopSignal, 'config.stop_signal');
   refuseUnbuilt({ 'config.port_specs': c.portSpecs, 'config.exposed_ports': c.exposedPorts, 'config.dns': c.dns }, 'networking');
-  refuseUnbuilt({ 'config.volumes': c.volumes, 'config.volumes_from': c.volumesFrom }, 'volumes');
   return {
     hostname: c.hostname, domainname: c.domainname, user: c.user, env: c.env, cmd: c.cmd, entrypoint: c.entrypoint,
     image: c.image, workingDir: c.workingDir, networkDisabled: c.networkDisabled,
     attachStdin: c.attachStdin, attachStdout: c.attachStdout, attachStderr: c.attachStderr,
     tty: c.tty, openStdin: c.openStdin, stdinOnce: c.stdinOnce, stopSignal: c.stopSignal,
     ...(c.stopTimeout !== undefined && { stopTimeout: c.stopTimeout }),
+    // Checked when the container is created (src/volumes/specs.ts), with the image's volumes at hand.
+    ...(c.volumes.length > 0 && { volumes: c.volumes }), ...(c.volumesFrom && { volumesFrom: c.volumesFrom }),
   };
 }
 
@@ -60,7 +62,6 @@ function createResources(c: ProtoConfig | undefined, h: ProtoHostConfig | undefi
 export function hostConfigFromProto(h: ProtoHostConfig | undefined, c?: ProtoConfig): HostConfig {
   const resources = createResources(c, h);
   if (!h) return resources ? { resources } : {};
-  refuseUnbuilt({ 'host_config.binds': h.binds }, 'volumes');
   refuseUnbuilt({ 'host_config.port_bindings': h.portBindings, 'host_config.links': h.links, 'host_config.publish_all_ports': h.publishAllPorts }, 'networking');
   refuseUnbuilt({ 'host_config.privileged': h.privileged }, 'security options');
   refuseUnbuilt({ 'host_config.lxc_conf': h.lxcConf }, 'there is no LXC driver');
@@ -72,6 +73,7 @@ export function hostConfigFromProto(h: ProtoHostConfig | undefined, c?: ProtoCon
   }
   return {
     ...(log && { log }), ...(resources && { resources }), ...(restartPolicy && { restartPolicy }), ...(h.autoRemove && { autoRemove: true }),
+    ...(h.binds.length > 0 && { binds: h.binds }),
   };
 }
 
@@ -79,7 +81,8 @@ function date(text: string): Date | undefined {
   return text ? new Date(text) : undefined;
 }
 
-export function containerToProto(c: ContainerRecord, files: ContainerFiles): ProtoContainer {
+/** sizes: when the request asked for them (they walk the container's files). */
+export function containerToProto(c: ContainerRecord, files: ContainerFiles, sizes?: ContainerSizes): ProtoContainer {
   const cfg = c.config;
   const res = c.hostConfig.resources ?? {};
   return {
@@ -93,12 +96,12 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles): Pro
       memory: res.memoryBytes ?? 0, memorySwap: res.memorySwapBytes ?? 0, cpuShares: res.cpuShares ?? 0,
       attachStdin: cfg.attachStdin, attachStdout: cfg.attachStdout, attachStderr: cfg.attachStderr,
       portSpecs: [], exposedPorts: [], tty: cfg.tty, openStdin: cfg.openStdin, stdinOnce: cfg.stdinOnce,
-      env: cfg.env, cmd: cfg.cmd, dns: [], image: cfg.image, volumes: [], volumesFrom: '',
+      env: cfg.env, cmd: cfg.cmd, dns: [], image: cfg.image, volumes: cfg.volumes ?? [], volumesFrom: cfg.volumesFrom ?? '',
       workingDir: cfg.workingDir, entrypoint: cfg.entrypoint, networkDisabled: cfg.networkDisabled,
       stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
     },
     hostConfig: {
-      binds: [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
+      binds: c.hostConfig.binds ?? [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
       logConfig: { type: 'json-file', config: c.hostConfig.log ? { 'max-size': String(c.hostConfig.log.maxSizeBytes), 'max-file': String(c.hostConfig.log.maxFiles) } : {} },
       cpuQuota: res.cpuQuotaUs ?? 0, cpuPeriod: res.cpuPeriodUs ?? 0, nanoCpus: 0,
       cpusetCpus: res.cpusetCpus ?? '', cpusetMems: res.cpusetMems ?? '', pidsLimit: res.pidsLimit ?? 0,
@@ -126,9 +129,9 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles): Pro
     resolvConfPath: files.resolvConfPath,
     driver: 'overlay',
     restartCount: c.state.restartCount,
-    sizeRw: 0,
-    sizeRootFs: 0,
-    mounts: [],
+    sizeRw: sizes?.sizeRw ?? 0,
+    sizeRootFs: sizes?.sizeRootFs ?? 0,
+    mounts: (c.hostConfig.mounts ?? []).map((m) => ({ type: m.type, name: m.name, source: m.source, destination: m.destination, mode: m.mode, rw: m.rw })),
   };
 }
 
@@ -147,8 +150,8 @@ export function imageToProto(i: ImageRecord): ProtoImage {
     comment: i.blob.history.at(-1)?.comment ?? '',
     architecture: i.blob.architecture,
     os: i.blob.os,
-    repoDigests: [],
-    author: '',
+    repoDigests: i.repoDigests,
+    author: i.blob.author ?? '',
     rootFsType: i.blob.rootfs.type,
   };
 }

@@ -1,11 +1,18 @@
-// The Images adapter: Import takes a header then tar chunks; the rest are unary.
+// The Images adapter: Import takes a header then tar chunks, Load tar chunks; Save, Pull and Push stream back;
+// the rest are unary.
 import { EngineError } from '../errors';
 import type { ContainerService } from '../containers/service';
 import type { EventJournal } from '../events/journal';
+import { loadArchive } from '../images/archive-load';
+import { parseSaveFormat, saveArchive } from '../images/archive-save';
+import { imageHistory } from '../images/history';
+import { pullImage } from '../images/pull';
+import { pushImage } from '../images/push';
+import type { Credentials } from '../images/registry-auth';
 import type { ImageStore } from '../images/store';
-import type { ImagesServer, ImportHeader, ImportImageRequest } from '../gen/berth/v1/images';
+import type { ImagesServer, ImportHeader, ImportImageRequest, LoadImageRequest, PullImageResponse, PushImageResponse, RegistryAuth } from '../gen/berth/v1/images';
 import { imageConfigFromProto, imageToProto } from './convert';
-import { clientStream, notBuilt, unary } from './handlers';
+import { clientStream, serverStream, unary } from './handlers';
 
 /** Splits the client stream into its header and the tar bytes that follow it. */
 async function splitImport(messages: AsyncIterable<ImportImageRequest>): Promise<{ header: ImportHeader; chunks: AsyncIterable<Uint8Array> }> {
@@ -23,6 +30,15 @@ async function splitImport(messages: AsyncIterable<ImportImageRequest>): Promise
     },
   };
   return { header: first.value.part.value, chunks };
+}
+
+async function* loadChunks(messages: AsyncIterable<LoadImageRequest>): AsyncGenerator<Uint8Array> {
+  for await (const m of messages) yield m.chunk;
+}
+
+function credentials(auth: RegistryAuth | undefined): Credentials | undefined {
+  if (!auth || (!auth.username && !auth.identityToken)) return undefined;
+  return { username: auth.username, password: auth.password, identityToken: auth.identityToken };
 }
 
 export function createImagesService(images: ImageStore, containers: ContainerService, events: EventJournal): ImagesServer {
@@ -49,11 +65,51 @@ export function createImagesService(images: ImageStore, containers: ContainerSer
       return res;
     }),
 
-    load: notBuilt('Load', 'issue 5'),
-    save: notBuilt('Save', 'issue 5'),
-    pull: notBuilt('Pull', 'issue 5'),
-    push: notBuilt('Push', 'issue 5'),
-    history: notBuilt('History', 'issue 5'),
+    load: clientStream(async (messages, signal) => {
+      const loaded = await loadArchive(images, loadChunks(messages), signal);
+      for (const l of loaded) {
+        if (l.names.length === 0) emit('load', l.id);
+        for (const name of l.names) emit('load', l.id, name);
+      }
+      return { loaded: loaded.flatMap((l) => (l.names.length ? l.names : [l.id])) };
+    }),
+
+    save: serverStream(async function* (req, signal) {
+      const format = parseSaveFormat(req.format);
+      const ids = req.images.map((ref, i) => images.resolve(ref, `images[${i}]`).id);
+      for await (const chunk of saveArchive(images, req.images, format, signal)) yield { chunk };
+      for (const [i, ref] of req.images.entries()) emit('save', ids[i], ref);
+    }),
+
+    pull: serverStream(async function* (req, signal): AsyncGenerator<PullImageResponse> {
+      for await (const m of pullImage(images, { reference: req.reference, platform: req.platform, credentials: credentials(req.auth), signal })) {
+        if ('progress' in m) yield { part: { $case: 'progress', value: m.progress } };
+        else {
+          emit('pull', m.done.id, m.done.reference);
+          yield { part: { $case: 'done', value: m.done } };
+        }
+      }
+    }),
+
+    push: serverStream(async function* (req, signal): AsyncGenerator<PushImageResponse> {
+      for await (const m of pushImage(images, { reference: req.reference, credentials: credentials(req.auth), signal })) {
+        if ('progress' in m) yield { part: { $case: 'progress', value: m.progress } };
+        else {
+          emit('push', m.done.imageId, req.reference);
+          yield { part: { $case: 'done', value: { digest: m.done.digest, size: m.done.size } } };
+        }
+      }
+    }),
+
+    history: unary(async (req) => {
+      const image = images.resolve(req.image);
+      const sizes = await images.layerSizes(image);
+      const history = imageHistory(image, (d) => sizes.get(d) ?? 0).map((h) => ({
+        id: h.id, created: h.created ? new Date(h.created) : undefined, createdBy: h.createdBy, comment: h.comment,
+        size: h.sizeBytes, emptyLayer: h.emptyLayer, tags: h.tags,
+      }));
+      return { history };
+    }),
 
     tag: unary(async (req) => {
       await images.tag(req.image, req.reference);

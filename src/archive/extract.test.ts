@@ -77,7 +77,7 @@ describe.skipIf(process.getuid?.() !== 0)('extractLayer', () => {
     ]);
     const result = await extract(bytes);
 
-    expect(result).toEqual({ diffId: sha256(bytes), sizeBytes: 3 + 5 + 5 });
+    expect(result).toEqual({ diffId: sha256(bytes), sizeBytes: 3 + 5 + 5, tarSizeBytes: bytes.length, gzip: false });
     const st = (rel: string) => fs.lstat(path.join(dest, rel));
     expect((await st('usr')).mode & 0o7777).toBe(0o755);
     expect((await st('bin/busybox')).mode & 0o7777).toBe(0o4755);
@@ -242,6 +242,31 @@ describe.skipIf(process.getuid?.() !== 0)('extractLayer', () => {
     expect(await fs.readdir(dest)).toEqual(['ok']);
   });
 
+  it('turns whiteouts into overlayfs form when given setXattr, and ignores aufs metadata', async () => {
+    const xattrs: Array<[string, string, string]> = [];
+    const bytes = await buildTar([
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/passwd', body: 'replaced by its whiteout' },
+      { name: 'etc/.wh.passwd', uid: 5, gid: 6 },
+      { name: 'var/cache/.wh..wh..opq' },
+      { name: '.wh..wh.plnk/', type: 'directory' },
+      { name: '.wh..wh.plnk/1.2', body: 'aufs hard link store' },
+      { name: 'ok', body: '1' },
+    ]);
+    await extractLayer(Readable.from([bytes]), dest, { mknod: fakeMknod, setXattr: (p, n, v) => xattrs.push([p, n, v]) });
+    expect((await fs.readdir(dest)).sort()).toEqual(['etc', 'ok', 'var']);
+    expect(mknodCalls).toEqual([{ path: path.join(dest, 'etc/passwd'), spec: { type: 'c', major: 0, minor: 0, mode: 0 } }]);
+    expect((await fs.lstat(path.join(dest, 'etc/passwd'))).uid).toBe(5);
+    expect(xattrs).toEqual([[path.join(dest, 'var/cache'), 'trusted.overlay.opaque', 'y']]);
+    expect((await fs.lstat(path.join(dest, 'var/cache'))).isDirectory()).toBe(true);
+  });
+
+  it('refuses a whiteout below a symlink', async () => {
+    const bytes = await buildTar([{ name: 'l', type: 'symlink', linkname: canary }, { name: 'l/.wh.secret' }]);
+    await expect(extractLayer(Readable.from([bytes]), dest, { mknod: fakeMknod, setXattr: () => undefined })).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    await expectCanaryUntouched();
+  });
+
   it('gives a gzip layer the diffId of its uncompressed tar, even split into 1-byte chunks', async () => {
     const bytes = await buildTar([
       { name: 'bin/busybox', mode: 0o755, body: 'x'.repeat(10_000) },
@@ -250,7 +275,7 @@ describe.skipIf(process.getuid?.() !== 0)('extractLayer', () => {
     const gz = gzipSync(bytes);
     const chunks = [...gz].map((b) => Buffer.from([b]));
     const result = await extract(Readable.from(chunks));
-    expect(result).toEqual({ diffId: sha256(bytes), sizeBytes: 10_006 });
+    expect(result).toEqual({ diffId: sha256(bytes), sizeBytes: 10_006, tarSizeBytes: bytes.length, gzip: true });
     expect(await fs.readFile(path.join(dest, 'etc/hostname'), 'utf8')).toBe('berth\n');
   });
 
@@ -261,7 +286,7 @@ describe.skipIf(process.getuid?.() !== 0)('extractLayer', () => {
       for (let off = 0; off < bytes.length; off += 65536) yield new Uint8Array(bytes.subarray(off, off + 65536));
     }
     const result = await extractLayer(slices(), dest, { mknod: fakeMknod });
-    expect(result).toEqual({ diffId: sha256(bytes), sizeBytes: big.length });
+    expect(result).toEqual({ diffId: sha256(bytes), sizeBytes: big.length, tarSizeBytes: bytes.length, gzip: false });
     expect(sha256(await fs.readFile(path.join(dest, 'big')))).toBe(sha256(big));
   });
 

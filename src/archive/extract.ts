@@ -1,5 +1,6 @@
 // Unpacks one untrusted layer tar (plain or gzip) into an empty directory, like `docker import` of a rootfs,
-// and returns its diffId. Safe by construction: see safe-path.ts for how paths are confined.
+// and returns its diffId. Safe by construction: see safe-path.ts for how paths are confined. Whiteouts become
+// overlayfs's own form when asked, because each layer is mounted as its own lowerdir, never applied onto another.
 
 import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
@@ -21,6 +22,12 @@ export interface DeviceSpec {
 export interface ExtractOptions {
   /** Creates a device node or fifo at `path` (mknod(2) lives in the addon; tests pass a fake). */
   mknod: (path: string, spec: DeviceSpec) => void;
+  /**
+   * Given: ".wh.<name>" becomes a 0/0 character device at <name> and ".wh..wh..opq" the xattr
+   * trusted.overlay.opaque=y on its directory, as overlayfs reads them in a lowerdir (Documentation/filesystems/
+   * overlayfs.rst, "whiteouts and opaque directories"). Absent: whiteouts are skipped (a lone imported rootfs).
+   */
+  setXattr?: (path: string, name: string, value: string) => void;
 }
 
 export interface ExtractResult {
@@ -28,6 +35,10 @@ export interface ExtractResult {
   diffId: string;
   /** Sum of the sizes of regular files written (hard links not counted twice). */
   sizeBytes: number;
+  /** Length of the uncompressed tar. */
+  tarSizeBytes: number;
+  /** The source was gzip. */
+  gzip: boolean;
 }
 
 type Source = AsyncIterable<Uint8Array> | NodeJS.ReadableStream;
@@ -39,6 +50,7 @@ const DEVICE_TYPES: Record<string, DeviceSpec['type']> = { 'character-device': '
 export async function extractLayer(source: Source, dest: string, opts: ExtractOptions): Promise<ExtractResult> {
   const root = await fs.realpath(dest);
   const state: State = { root, opts, sizeBytes: 0, dirMtimes: new Map() };
+  const seen = { tarSizeBytes: 0, gzip: false };
   const hash = createHash('sha256');
   const extractor = tar.extract();
 
@@ -52,9 +64,10 @@ export async function extractLayer(source: Source, dest: string, opts: ExtractOp
     tarError ??= err;
   });
   const pump = (async () => {
-    for await (const chunk of tarBytes(source)) {
+    for await (const chunk of tarBytes(source, () => { seen.gzip = true; })) {
       if (stopped) return;
       hash.update(chunk);
+      seen.tarSizeBytes += chunk.length;
       if (!extractor.write(chunk)) await drainedOrClosed(extractor);
     }
     extractor.end(null);
@@ -81,7 +94,7 @@ export async function extractLayer(source: Source, dest: string, opts: ExtractOp
     const st = await lstatInside(root, rel);
     if (st?.isDirectory()) await fs.lutimes(path.join(root, rel), mtime, mtime);
   }
-  return { diffId: `sha256:${hash.digest('hex')}`, sizeBytes: state.sizeBytes };
+  return { diffId: `sha256:${hash.digest('hex')}`, sizeBytes: state.sizeBytes, ...seen };
 }
 
 interface State {
@@ -98,8 +111,9 @@ async function applyEntry(state: State, entry: Entry): Promise<void> {
   try {
     const rel = normalizeEntryPath(h.name);
     if (rel === undefined) throw new EngineError('InvalidArgument', 'path escapes the layer');
-    // TODO(#5): whiteouts (.wh.<name>, .wh..wh..opq) delete from lower layers; a single-layer import has none.
-    if (!path.posix.basename(rel).startsWith('.wh.')) {
+    if (path.posix.basename(rel).startsWith('.wh.') || rel.split('/').some((p) => p.startsWith('.wh..wh.'))) {
+      if (state.opts.setXattr) await applyWhiteout(state, rel, entry, state.opts.setXattr);
+    } else {
       if (rel === '' && h.type !== 'directory') throw new EngineError('InvalidArgument', 'cannot replace the layer root');
       if (rel !== '') await ensureParentDirs(state.root, rel);
       await createEntry(state, rel, entry);
@@ -185,6 +199,33 @@ async function createEntry(state: State, rel: string, entry: Entry): Promise<voi
   }
 }
 
+const OPAQUE = '.wh..wh..opq';
+
+/**
+ * ".wh..wh..opq": the directory hides everything below it in lower layers. ".wh.<name>": <name> is deleted.
+ * Other ".wh..wh." names (aufs's plnk/aufs metadata, and anything under them) mean nothing to overlayfs.
+ */
+async function applyWhiteout(state: State, rel: string, entry: Entry, setXattr: NonNullable<ExtractOptions['setXattr']>): Promise<void> {
+  const base = path.posix.basename(rel);
+  const dirRel = path.posix.dirname(rel) === '.' ? '' : path.posix.dirname(rel);
+  if (dirRel.split('/').some((p) => p.startsWith('.wh.'))) return; // inside aufs metadata or a whited-out name
+  // ensureParentDirs proves every directory down to dirRel is real (no symlink), creating missing ones.
+  await ensureParentDirs(state.root, rel);
+  if (base === OPAQUE) {
+    setXattr(path.join(state.root, dirRel), 'trusted.overlay.opaque', 'y');
+    return;
+  }
+  if (base.startsWith('.wh..wh.')) return;
+  const name = base.slice(4);
+  if (name === '' || name === '.' || name === '..') throw new EngineError('InvalidArgument', 'whiteout names nothing');
+  const abs = path.join(state.root, dirRel, name);
+  await removeExisting(abs);
+  const { uid, gid } = owner(entry.header);
+  // docker's overlay2 applier makes the same node: S_IFCHR, mode 0, device 0/0.
+  state.opts.mknod(abs, { type: 'c', major: 0, minor: 0, mode: 0 });
+  await fs.lchown(abs, uid, gid);
+}
+
 /** Removes whatever sits at `abs` (never following it) so a new entry can take its place. */
 async function removeExisting(abs: string): Promise<void> {
   // rm(2)-style recursive removal unlinks symlinks rather than descending into them.
@@ -219,7 +260,7 @@ function owner(h: tar.Header): { uid: number; gid: number } {
 }
 
 /** Yields the uncompressed tar bytes, gunzipping when the stream starts with the gzip magic 1f 8b. */
-async function* tarBytes(source: Source): AsyncGenerator<Buffer> {
+async function* tarBytes(source: Source, onGzip: () => void): AsyncGenerator<Buffer> {
   const it = (source as AsyncIterable<Uint8Array | string>)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headLen = 0;
@@ -240,6 +281,7 @@ async function* tarBytes(source: Source): AsyncGenerator<Buffer> {
     }
   }
   if (all.length >= 2 && all[0] === 0x1f && all[1] === 0x8b) {
+    onGzip();
     yield* Readable.from(rest()).pipe(createGunzip()) as AsyncIterable<Buffer>;
   } else {
     yield* rest();
@@ -252,7 +294,7 @@ function toBuffer(chunk: Uint8Array | string): Buffer {
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
 }
 
-function drainedOrClosed(w: tar.Extract): Promise<void> {
+export function drainedOrClosed(w: tar.Extract): Promise<void> {
   // streamx sets `destroying` at once; 'close' may already have fired, and then no event would ever wake us.
   if ((w as { destroying?: boolean }).destroying || w.destroyed) return Promise.resolve();
   return new Promise((resolve) => {

@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ContainersClient } from '../gen/berth/v1/containers';
 import { ImagesClient } from '../gen/berth/v1/images';
 import { SystemClient } from '../gen/berth/v1/system';
+import { VolumesClient } from '../gen/berth/v1/volumes';
 
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 
@@ -10,6 +11,7 @@ export interface Clients {
   containers: ContainersClient;
   images: ImagesClient;
   system: SystemClient;
+  volumes: VolumesClient;
   close(): void;
 }
 
@@ -20,9 +22,10 @@ export function connect(host: string): Clients {
   const containers = new ContainersClient(host, creds, opts);
   const images = new ImagesClient(host, creds, opts);
   const system = new SystemClient(host, creds, opts);
+  const volumes = new VolumesClient(host, creds, opts);
   return {
-    containers, images, system,
-    close: () => { containers.close(); images.close(); system.close(); },
+    containers, images, system, volumes,
+    close: () => { containers.close(); images.close(); system.close(); volumes.close(); },
   };
 }
 

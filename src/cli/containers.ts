@@ -5,7 +5,7 @@ import { status } from '@grpc/grpc-js';
 import { parseFlags, UsageError } from './args';
 import { CREATE_FLAGS, createRequest } from './create-request';
 import { attach, exec, run, startAttached } from './interactive';
-import { commandText, ago, statusText, table } from './format';
+import { commandText, ago, decimalSize, statusText, table } from './format';
 import type {
   Container, ContainerLogsRequest, CreateContainerRequest, CreateContainerResponse, ListContainersResponse,
   InspectContainerResponse, WaitContainerResponse,
@@ -64,13 +64,14 @@ const start: Command = async (argv, clients) => {
 };
 
 const ps: Command = async (argv, clients) => {
-  const { flags } = parseFlags(argv, { all: { short: 'a', kind: 'bool' }, quiet: { short: 'q', kind: 'bool' } }, { interspersed: true });
-  const res = await call<typeof clients.containers, unknown, ListContainersResponse>(clients.containers, 'list', { all: Boolean(flags.all) });
+  const { flags } = parseFlags(argv, { all: { short: 'a', kind: 'bool' }, quiet: { short: 'q', kind: 'bool' }, size: { short: 's', kind: 'bool' } }, { interspersed: true });
+  const res = await call<typeof clients.containers, unknown, ListContainersResponse>(clients.containers, 'list', { all: Boolean(flags.all), size: Boolean(flags.size) });
   if (flags.quiet) { process.stdout.write(res.containers.map((c) => `${c.id.slice(0, 12)}\n`).join('')); return 0; }
   const rows = res.containers.map((c: Container) => [
     c.id.slice(0, 12), c.config!.image, commandText(c), ago(c.created), statusText(c), c.name,
+    ...(flags.size ? [`${decimalSize(c.sizeRw)} (virtual ${decimalSize(c.sizeRootFs)})`] : []),
   ]);
-  process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES'], rows));
+  process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES', ...(flags.size ? ['SIZE'] : [])], rows));
   return 0;
 };
 
@@ -106,22 +107,23 @@ const wait: Command = async (argv, clients) => {
 };
 
 const rm: Command = async (argv, clients) => {
-  const { flags, positionals } = parseFlags(argv, { force: { short: 'f', kind: 'bool' } }, { interspersed: true });
-  if (!positionals.length) throw new UsageError('berth rm [-f] CONTAINER...');
+  const { flags, positionals } = parseFlags(argv, { force: { short: 'f', kind: 'bool' }, volumes: { short: 'v', kind: 'bool' } }, { interspersed: true });
+  if (!positionals.length) throw new UsageError('berth rm [-f] [-v] CONTAINER...');
   return perContainer(positionals, async (id) => {
-    await call(clients.containers, 'remove', { containerId: id, force: Boolean(flags.force) });
+    await call(clients.containers, 'remove', { containerId: id, force: Boolean(flags.force), volumes: Boolean(flags.volumes) });
   });
 };
 
 /** Containers first, then images, as docker inspect looks them up. */
 const inspect: Command = async (argv, clients) => {
-  const { positionals } = parseFlags(argv, {}, { interspersed: true });
-  if (!positionals.length) throw new UsageError('berth inspect CONTAINER|IMAGE...');
+  const { flags, positionals } = parseFlags(argv, { size: { short: 's', kind: 'bool' } }, { interspersed: true });
+  if (!positionals.length) throw new UsageError('berth inspect [-s] CONTAINER|IMAGE...');
   const out: unknown[] = [];
   for (const ref of positionals) {
     try {
-      const res = await call<typeof clients.containers, unknown, InspectContainerResponse>(clients.containers, 'inspect', { containerId: ref });
-      out.push(containerView(res.container!));
+      const res = await call<typeof clients.containers, unknown, InspectContainerResponse>(clients.containers, 'inspect', { containerId: ref, size: Boolean(flags.size) });
+      const c = res.container!;
+      out.push({ ...containerView(c), ...(flags.size && { SizeRw: c.sizeRw, SizeRootFs: c.sizeRootFs }) });
     } catch (err) {
       if (statusOf(err) !== status.NOT_FOUND) throw err;
       const res = await call<typeof clients.images, unknown, InspectImageResponse>(clients.images, 'inspect', { image: ref });

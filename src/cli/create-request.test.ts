@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseFlags, UsageError } from './args';
-import { CREATE_FLAGS, createRequest } from './create-request';
+import { CREATE_FLAGS, createRequest, parseVolumeFlags } from './create-request';
 
 function request(argv: string[]) {
   const { flags, positionals } = parseFlags(argv, CREATE_FLAGS);
@@ -44,5 +44,18 @@ describe('createRequest', () => {
     [['--restart', 'sometimes', 'busybox'], '--restart']])('%j is a usage error naming %s', (argv, flag) => {
     expect(() => request(argv)).toThrow(UsageError);
     expect(() => request(argv)).toThrow(flag);
+  });
+});
+
+describe('-v and --volumes-from', () => {
+  it('-v /path is an anonymous volume; SRC:DST[:ro] a bind or named volume; --volumes-from joins with commas', () => {
+    const req = request(['-v', '/data', '-v', '/host:/in:ro', '-v', 'named:/n', '--volumes-from', 'a', '--volumes-from', 'b:ro', 'busybox']);
+    expect(req.config).toMatchObject({ volumes: ['/data'], volumesFrom: 'a,b:ro' });
+    expect(req.hostConfig!.binds).toEqual(['/host:/in:ro', 'named:/n']);
+  });
+
+  it('a source starting with "." is made absolute; a relative volume path is a usage error', () => {
+    expect(parseVolumeFlags(['./data:/d', '../x:/x:rw'], '/home/me/app')).toEqual({ volumes: [], binds: ['/home/me/app/data:/d', '/home/me/x:/x:rw'] });
+    expect(() => parseVolumeFlags(['data'])).toThrow(UsageError);
   });
 });

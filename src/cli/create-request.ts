@@ -1,4 +1,5 @@
 // `berth create` / `berth run` flags -> a Create request, as docker run reads them.
+import path from 'node:path';
 import { UsageError, type FlagSpec } from './args';
 import { parseInteger, parseResources, parseRestartPolicy, RESOURCE_FLAGS } from './resources';
 import type { Config, CreateContainerRequest, HostConfig } from '../gen/berth/v1/containers';
@@ -18,6 +19,8 @@ export const CREATE_FLAGS: Record<string, FlagSpec> = {
   rm: { kind: 'bool' },
   'stop-signal': { kind: 'string' },
   'stop-timeout': { kind: 'string' },
+  volume: { short: 'v', kind: 'list' },
+  'volumes-from': { kind: 'list' },
   ...RESOURCE_FLAGS,
 };
 
@@ -27,6 +30,26 @@ export function emptyConfig(): Config {
     attachStderr: true, portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false, env: [], cmd: [], dns: [],
     image: '', volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, stopSignal: '',
   };
+}
+
+/**
+ * docker run -v: `/path` is an anonymous volume (Config.volumes); `SRC:DST[:ro|rw]` a bind or a named
+ * volume (HostConfig.binds). A source starting with "." is a host path relative to here, as in Docker 23+.
+ */
+export function parseVolumeFlags(values: string[], cwd = process.cwd()): { volumes: string[]; binds: string[] } {
+  const volumes: string[] = [];
+  const binds: string[] = [];
+  for (const v of values) {
+    if (!v.includes(':')) {
+      if (!v.startsWith('/')) throw new UsageError(`-v ${JSON.stringify(v)}: a volume path must be absolute (or SOURCE:DESTINATION[:ro|rw])`);
+      volumes.push(v);
+      continue;
+    }
+    const colon = v.indexOf(':');
+    const source = v.slice(0, colon);
+    binds.push(source.startsWith('.') ? `${path.resolve(cwd, source)}${v.slice(colon)}` : v);
+  }
+  return { volumes, binds };
 }
 
 /**
@@ -40,6 +63,7 @@ export function createRequest(flags: Record<string, unknown>, positionals: strin
   const interactive = Boolean(flags.interactive);
   const resources = parseResources(flags);
   const restartPolicy = flags.restart === undefined ? undefined : parseRestartPolicy(flags.restart as string);
+  const { volumes, binds } = parseVolumeFlags((flags.volume as string[] | undefined) ?? []);
   // As docker: a container that removes itself on exit cannot also be restarted on exit.
   if (flags.rm && restartPolicy && restartPolicy.name !== 'no') throw new UsageError('conflicting options: --restart and --rm');
   const config: Config = {
@@ -51,6 +75,7 @@ export function createRequest(flags: Record<string, unknown>, positionals: strin
     memory: resources.memory ?? 0, memorySwap: resources.memorySwap ?? 0, cpuShares: resources.cpuShares ?? 0,
     stopSignal: (flags['stop-signal'] as string) ?? '',
     stopTimeout: flags['stop-timeout'] === undefined ? undefined : parseInteger(flags['stop-timeout'] as string, 'stop-timeout'),
+    volumes, volumesFrom: ((flags['volumes-from'] as string[] | undefined) ?? []).join(','),
   };
   const logOpts = Object.fromEntries((flags['log-opt'] as string[]).map((o) => {
     const eq = o.indexOf('=');
@@ -58,7 +83,7 @@ export function createRequest(flags: Record<string, unknown>, positionals: strin
     return [o.slice(0, eq), o.slice(eq + 1)];
   }));
   const hostConfig: HostConfig = {
-    binds: [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
+    binds, containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
     logConfig: { type: (flags['log-driver'] as string) ?? '', config: logOpts },
     cpuQuota: resources.cpuQuota ?? 0, cpuPeriod: resources.cpuPeriod ?? 0, nanoCpus: resources.nanoCpus ?? 0,
     cpusetCpus: resources.cpusetCpus ?? '', cpusetMems: resources.cpusetMems ?? '', pidsLimit: resources.pidsLimit ?? 0,

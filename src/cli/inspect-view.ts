@@ -31,7 +31,7 @@ export function containerView(c: Container): Record<string, unknown> {
     RestartCount: c.restartCount,
     // Docker shows the limits under HostConfig, Memory and CpuShares included, though Config carries those here.
     HostConfig: {
-      Binds: host?.binds ?? [], Privileged: host?.privileged ?? false,
+      Binds: host?.binds ?? [], VolumesFrom: cfg.volumesFrom ? cfg.volumesFrom.split(',') : [], Privileged: host?.privileged ?? false,
       RestartPolicy: { Name: host?.restartPolicy?.name || 'no', MaximumRetryCount: host?.restartPolicy?.maximumRetryCount ?? 0 },
       AutoRemove: host?.autoRemove ?? false,
       Memory: cfg.memory, MemorySwap: cfg.memorySwap, CpuShares: cfg.cpuShares, NanoCpus: host?.nanoCpus ?? 0,
@@ -44,7 +44,12 @@ export function containerView(c: Container): Record<string, unknown> {
       Tty: cfg.tty, OpenStdin: cfg.openStdin, StdinOnce: cfg.stdinOnce,
       Env: cfg.env, Cmd: cfg.cmd, Image: cfg.image, WorkingDir: cfg.workingDir, Entrypoint: cfg.entrypoint,
       NetworkDisabled: cfg.networkDisabled, StopSignal: cfg.stopSignal, StopTimeout: cfg.stopTimeout ?? null,
+      Volumes: cfg.volumes.length ? Object.fromEntries(cfg.volumes.map((v) => [v, {}])) : null,
     },
+    Mounts: c.mounts.map((m) => ({
+      Type: m.type, ...(m.type === 'volume' && { Name: m.name, Driver: 'local' }), Source: m.source, Destination: m.destination,
+      Mode: m.mode, RW: m.rw, Propagation: m.type === 'bind' ? 'rprivate' : '',
+    })),
   };
 }
 

@@ -4,14 +4,17 @@ import { parseFlags, UsageError } from './args';
 import { connect, DEFAULT_HOST, type Clients } from './client';
 import { CONTAINER_COMMANDS } from './containers';
 import { EVENT_COMMANDS } from './events';
+import { FILESYSTEM_COMMANDS } from './filesystem';
+import { DISTRIBUTION_COMMANDS } from './distribution';
 import { IMAGE_COMMANDS } from './images';
 import { containerPrune, LIFECYCLE_COMMANDS } from './lifecycle';
 import { STATS_COMMANDS } from './stats';
 import { TOP_COMMANDS } from './top';
+import { VOLUME_COMMANDS } from './volumes';
 
 export type Command = (argv: string[], clients: Clients) => Promise<number>;
 
-const CONTAINER_GROUP: Record<string, Command> = { ...CONTAINER_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATS_COMMANDS, ...TOP_COMMANDS };
+const CONTAINER_GROUP: Record<string, Command> = { ...CONTAINER_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATS_COMMANDS, ...TOP_COMMANDS, ...FILESYSTEM_COMMANDS };
 
 /** docker's `container` group: the same commands under their group names, plus ls/list/remove and prune. */
 const SUBCOMMANDS: Record<string, Command> = {
@@ -25,14 +28,16 @@ const container: Command = async (argv, clients) => {
   return command(rest, clients);
 };
 
-const COMMANDS: Record<string, Command> = { ...CONTAINER_GROUP, ...IMAGE_COMMANDS, ...EVENT_COMMANDS, container };
+const COMMANDS: Record<string, Command> = { ...CONTAINER_GROUP, ...IMAGE_COMMANDS, ...DISTRIBUTION_COMMANDS, ...EVENT_COMMANDS, ...VOLUME_COMMANDS, container };
 
 const USAGE = `usage: berth [--host unix:///PATH] COMMAND [ARGS...]
 
 Containers:  create  start  run  attach  exec  ps  logs  inspect  top  stats  wait
              stop  restart  kill  pause  unpause  rename  update  rm
+             diff  export [-o FILE]  cp CONTAINER:SRC DST|-  cp SRC|- CONTAINER:DST
              container ls|rm|prune|...   (docker's container group, the same commands)
-Images:      import  images  tag  rmi
+Images:      import  images  tag  rmi  load  save  pull  push  history
+Volumes:     volume create|ls|inspect|rm|prune   (run/create -v SRC:DST[:ro], -v /PATH, --volumes-from; rm -v)
 System:      version  info  events
 
 The daemon is found at --host, else $BERTH_HOST, else ${DEFAULT_HOST}.`;

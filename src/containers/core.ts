@@ -11,7 +11,7 @@ import type { ImageStore } from '../images/store';
 import { imageDefaults } from '../images/model';
 import { lastSeq } from '../io/logs';
 import type { Native } from '../native';
-import { isMounted, overlayMount, overlayPaths, prepareOverlay } from '../rootfs/overlay';
+import { isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay } from '../rootfs/overlay';
 import { hostnameFile, hostsFile, resolvConfFile } from '../runtime/etc-files';
 import { buildSpec } from '../runtime/plan';
 import { resolveUser } from '../runtime/user';
@@ -21,6 +21,9 @@ import { processStartTime } from '../tasks/proc';
 import { writeFileAtomic } from '../util/atomic-file';
 import { randomId } from '../util/ids';
 import { log } from '../util/logger';
+import { fillFromImage, removeAnonymousVolumes, startMounts } from '../volumes/container-mounts';
+import { planMounts, realizeMounts, removeVolumes, type RealizedMounts } from '../volumes/mounts';
+import type { VolumeStore } from '../volumes/store';
 import type { Attachment } from './attachment';
 import { initialState, isActive, type ContainerConfig, type ContainerRecord, type HostConfig } from './model';
 import { generateName } from './names';
@@ -53,6 +56,7 @@ export interface ServiceDeps {
   native: Native;
   cgroups: Cgroups;
   events: EventJournal;
+  volumes: VolumeStore;
 }
 
 export interface PendingAttachment {
@@ -83,9 +87,10 @@ export class ContainerCore {
   readonly events: EventJournal;
   protected readonly images: ImageStore;
   protected readonly native: Native;
+  readonly volumes: VolumeStore;
 
   constructor(readonly root: string, deps: ServiceDeps) {
-    ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events } = deps);
+    ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events, volumes: this.volumes } = deps);
     this.store = new ContainerStore(root);
     this.tasks = new TaskManager(() => this.native.monitorExecutable(), (id, status) => void this.onExit(id, status));
   }
@@ -139,13 +144,27 @@ export class ContainerCore {
     return [...this.containers.values()].find((c) => c.image === imageId)?.id;
   }
 
+  /** Ids of the containers whose mounts name the volume. */
+  volumeUsers(name: string): string[] {
+    return [...this.containers.values()].filter((c) => c.hostConfig.mounts?.some((m) => m.type === 'volume' && m.name === name)).map((c) => c.id);
+  }
+
   async create(opts: CreateOptions): Promise<ContainerRecord> {
     validateConfig(opts.config);
     if (opts.name) validateName(opts.name);
     const image = this.images.resolve(opts.config.image, 'config.image');
-    const config = mergeImageDefaults(opts.config, imageDefaults(image.blob));
+    const defaults = imageDefaults(image.blob);
+    const config = mergeImageDefaults(opts.config, defaults);
+    // The image's volume paths come along, as Docker shows them in Config.Volumes.
+    const volumePaths = [...new Set([...defaults.volumes, ...(opts.config.volumes ?? [])])];
+    if (volumePaths.length) config.volumes = volumePaths;
     const argv = [...config.entrypoint, ...config.cmd];
     if (argv.length === 0 || argv[0] === '') throw invalidArgument('config.cmd', config.cmd, 'no command specified: the image has none either');
+    // Every bind, volumes-from entry and volume path is checked before anything is made.
+    const planned = await planMounts(
+      { volumes: volumePaths, binds: opts.hostConfig.binds ?? [], volumesFrom: config.volumesFrom ?? '' },
+      { findContainer: (ref) => this.find(ref, 'config.volumes_from') },
+    );
     const name = opts.name || this.uniqueGeneratedName();
     if (this.names.has(name)) {
       throw new EngineError('AlreadyExists', `container name ${JSON.stringify(name)}: already in use by container ${this.names.get(name)!.slice(0, 12)}`);
@@ -157,16 +176,41 @@ export class ContainerCore {
     };
     // Claim the name before the first await so two concurrent creates cannot both take it.
     this.names.set(name, id);
+    // Held until the record is in the map: volume Remove and Prune must not take a volume in between.
+    const claim = this.volumes.claim();
+    let made: RealizedMounts | undefined;
     try {
+      if (planned.length) {
+        made = await realizeMounts(planned, this.volumes, claim);
+        record.hostConfig = { ...opts.hostConfig, mounts: made.mounts };
+        if (made.fill.length) await this.fillVolumes(record, made);
+      }
       await this.store.create(record);
     } catch (err) {
       this.names.delete(name);
       await fsp.rm(this.files(id).dir, { recursive: true, force: true });
+      await fsp.rm(overlayPaths(this.root, id).dir, { recursive: true, force: true });
+      if (made) await removeVolumes(this.volumes, made.created);
+      claim.release();
       throw wrap(err, `create container ${name}`);
     }
     this.containers.set(id, record);
+    claim.release();
+    for (const v of made?.created ?? []) this.events.append({ type: 'volume', action: 'create', actorId: v, attributes: { driver: 'local' } });
     this.emit(record, 'create');
     return record;
+  }
+
+  /** Copies the image's files into the container's empty volumes (its rootfs is mounted for the while). */
+  private async fillVolumes(c: ContainerRecord, made: RealizedMounts): Promise<void> {
+    const rootfs = await this.mountRootfs(c);
+    try {
+      await fillFromImage(rootfs, made.fill, this.volumes, (p, spec) => this.native.mknod(p, spec));
+    } catch (err) {
+      throw wrap(err, 'fill volumes from the image');
+    } finally {
+      await this.unmountRootfs(c.id);
+    }
   }
 
   /**
@@ -211,7 +255,8 @@ export class ContainerCore {
       await writeFileAtomic(files.hostsPath, hostsFile(hostname, c.config.domainname), 0o644);
       await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
       const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
-      const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath) });
+      const mounts = await startMounts(c.hostConfig.mounts ?? [], this.volumes);
+      const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts });
       const cg = await cgroup;
       // Init joins its cgroup before it runs; everything it starts is born inside.
       const task = await this.tasks.start(files.dir, spec, (pid) => cg.addProcess(pid));
@@ -271,7 +316,8 @@ export class ContainerCore {
     }
   }
 
-  async remove(ref: string, force: boolean): Promise<void> {
+  /** volumes: also remove its anonymous volumes that no other container uses (docker rm -v). */
+  async remove(ref: string, force: boolean, volumes = false): Promise<void> {
     const c = this.find(ref);
     if (isActive(c.state.status) || c.state.status === 'restarting') {
       if (!force) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is ${c.state.status}: stop it first or use force`);
@@ -293,6 +339,30 @@ export class ContainerCore {
     });
     this.emit(c, 'destroy');
     this.wake(c.id);
+    // After the container is gone, so that it no longer counts as a user.
+    if (volumes) {
+      await removeAnonymousVolumes(c, this.volumes, (name) => this.volumeUsers(name).length > 0, (name) =>
+        this.events.append({ type: 'volume', action: 'destroy', actorId: name, attributes: { driver: 'local' } }));
+    }
+  }
+
+  /**
+   * A cgroup under our parent that no running container owns. For a known container this runs under its
+   * lock, so a restart-policy start that is due at the same moment either finds it gone or runs after.
+   */
+  async removeStrayCgroup(id: string): Promise<void> {
+    const clean = async () => {
+      const cg = this.cgroups.open(id);
+      await cg.killAll().catch(() => undefined);
+      await cg.destroy().catch((err) => {
+        if (kindOf(err) !== 'NotFound') log.warn('removing a stray cgroup failed', { id, error: String(err) });
+      });
+    };
+    if (!this.containers.has(id)) return clean();
+    await this.withLock(id, async () => {
+      const c = this.containers.get(id);
+      if (c && !isActive(c.state.status)) await clean();
+    });
   }
 
   /** Everything of a removed container outside its (renamed) directory, then the directory. */
@@ -365,8 +435,9 @@ export class ContainerCore {
 
   /** Removes an exited auto-remove container, once its attached clients have read to the end. */
   private async autoRemove(id: string): Promise<void> {
+    // As docker run --rm: its anonymous volumes go with it.
     if ((this.attachments.get(id)?.size ?? 0) === 0) {
-      await this.remove(id, false);
+      await this.remove(id, false, true);
       return;
     }
     this.removeWhenDetached.add(id);
@@ -389,7 +460,7 @@ export class ContainerCore {
 
   private removeDetached(id: string): void {
     if (!this.removeWhenDetached.delete(id)) return;
-    this.remove(id, false).catch((err) => {
+    this.remove(id, false, true).catch((err) => {
       if (kindOf(err) !== 'NotFound') log.warn('auto-remove failed', { id, error: String(err) });
     });
   }
@@ -429,13 +500,16 @@ export class ContainerCore {
     return run;
   }
 
-  private async mountRootfs(c: ContainerRecord): Promise<string> {
+  /** Mounts the container's overlay (once: a mounted one is left as it is); returns the merged dir. */
+  protected async mountRootfs(c: ContainerRecord): Promise<string> {
     const paths = overlayPaths(this.root, c.id);
     await prepareOverlay(paths);
     if (!(await isMounted(paths.merged))) {
       const image = this.images.resolve(c.image);
       try {
-        this.native.mount(overlayMount(paths, this.images.layerPaths(image)));
+        const layers = this.images.layerPaths(image);
+        await prepareInitLayer(paths, layers);
+        this.native.mount(overlayMount(paths, layers));
       } catch (err) {
         throw wrap(err, `mount rootfs of container ${c.id}`);
       }

@@ -21,6 +21,24 @@ export interface ContainerConfig {
   stopSignal: string;
   /** Seconds Stop waits before SIGKILL; undefined means 10. */
   stopTimeout?: number;
+  /** Container paths that get an anonymous volume: the request's and the image's. */
+  volumes?: string[];
+  /** `container[:ro|rw]`, comma-separated: whose mounts this container takes. */
+  volumesFrom?: string;
+}
+
+/** One volume or bind of a container, resolved at create (src/volumes/mounts.ts). */
+export interface MountRecord {
+  type: 'volume' | 'bind';
+  /** The volume's name; "" for a bind. */
+  name: string;
+  /** Where it is on the host: the bind's source, or the volume's data directory. */
+  source: string;
+  /** Where it is in the container: absolute and clean. */
+  destination: string;
+  /** "ro", "rw" or "" as given. */
+  mode: string;
+  rw: boolean;
 }
 
 export interface LogOptions {
@@ -44,6 +62,10 @@ export interface HostConfig {
   resources?: Resources;
   restartPolicy?: RestartPolicy;
   autoRemove?: boolean;
+  /** `src:dst[:ro|rw]` as given. */
+  binds?: string[];
+  /** Volumes and binds, volumes-from included, in the order they are mounted. */
+  mounts?: MountRecord[];
 }
 
 /** restarting: exited, and waiting for its restart policy's next start. */

@@ -1,5 +1,6 @@
-// The operations clients call on a container beyond create, start and remove (core.ts): stop, kill,
-// restart, pause, rename, update, prune, logs, attach, resize, stats and top.
+// The operations clients call on a container beyond create, start and remove (core.ts) and its
+// filesystem (filesystem.ts): stop, kill, restart, pause, rename, update, prune, logs, attach, resize,
+// stats and top.
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +13,8 @@ import { resolveUser, type ResolvedUser } from '../runtime/user';
 import { MonitorStream } from '../tasks/monitor-stream';
 import { sameProcess } from '../tasks/proc';
 import { Attachment, type AttachSelection } from './attachment';
-import { ContainerCore, readRootfsFile, SIGKILL } from './core';
+import { readRootfsFile, SIGKILL } from './core';
+import { ContainerFilesystem } from './filesystem';
 import { isActive, type ContainerRecord, type HostConfig, type RestartPolicy } from './model';
 import { parseSignal } from './signals';
 import type { StatsInput } from './stats';
@@ -25,7 +27,7 @@ const SIGTERM = os.constants.signals.SIGTERM;
 /** Seconds Stop waits for the stop signal to work when neither the request nor the container says. */
 const DEFAULT_STOP_SECONDS = 10;
 
-export class ContainerService extends ContainerCore {
+export class ContainerService extends ContainerFilesystem {
 
   /** Sends a signal to init. A paused container takes only KILL (it is thawed to die); a client's kill counts as a stop for restart policies. */
   async kill(ref: string, signal: number): Promise<void> {

@@ -49,6 +49,12 @@ describe('mergeImageDefaults', () => {
     const merged = mergeImageDefaults({ ...base, cmd: [], entrypoint: ['/bin/echo'] }, image);
     expect(merged).toMatchObject({ entrypoint: ['/bin/echo'], cmd: [] });
   });
+
+  it('takes the image stop signal unless the container names one, and drops one it cannot send', () => {
+    expect(mergeImageDefaults(base, { ...image, stopSignal: 'SIGUSR1' }).stopSignal).toBe('SIGUSR1');
+    expect(mergeImageDefaults({ ...base, stopSignal: 'SIGINT' }, { ...image, stopSignal: 'SIGUSR1' }).stopSignal).toBe('SIGINT');
+    expect(mergeImageDefaults(base, { ...image, stopSignal: 'SIGNOPE' }).stopSignal).toBe('');
+  });
 });
 
 describe('parseLogConfig', () => {

@@ -1,5 +1,6 @@
 // Checks a container's config before anything is written: each failure names the field and the value.
 import { invalidArgument } from '../errors';
+import { parseSignal } from './signals';
 import type { ContainerConfig, LogOptions } from './model';
 
 const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,127}$/;
@@ -45,7 +46,7 @@ export function validateConfig(c: ContainerConfig): void {
 }
 
 /** Image defaults under the container's own settings, as Docker merges them. */
-export function mergeImageDefaults(c: ContainerConfig, image: { env: string[]; cmd: string[]; entrypoint: string[]; workingDir: string; user: string }): ContainerConfig {
+export function mergeImageDefaults(c: ContainerConfig, image: { env: string[]; cmd: string[]; entrypoint: string[]; workingDir: string; user: string; stopSignal?: string }): ContainerConfig {
   const keys = new Set(c.env.map((e) => e.slice(0, e.indexOf('='))));
   const env = [...image.env.filter((e) => !keys.has(e.slice(0, e.indexOf('=')))), ...c.env];
   // A container's own entrypoint discards the image's cmd (docker run --entrypoint).
@@ -58,7 +59,20 @@ export function mergeImageDefaults(c: ContainerConfig, image: { env: string[]; c
     cmd,
     workingDir: c.workingDir || image.workingDir,
     user: c.user || image.user,
+    // The image's STOPSIGNAL, unless the container names its own (docker run --stop-signal).
+    stopSignal: c.stopSignal || imageStopSignal(image.stopSignal),
   };
+}
+
+/** An image is untrusted input: a STOPSIGNAL we cannot send is dropped (SIGTERM then) rather than failing every stop. */
+function imageStopSignal(text: string | undefined): string {
+  if (!text) return '';
+  try {
+    parseSignal(text, 'image stop signal');
+    return text;
+  } catch {
+    return '';
+  }
 }
 
 const SIZE = /^([0-9]+)([kmg]?)b?$/i;

@@ -14,23 +14,39 @@ export interface ImageDefaults {
   stopSignal: string;
 }
 
-/** The config blob, stored under its own sha256; its digest is the image id. */
+/** One step of the image's making (docker history); empty_layer steps added no layer. */
+export interface HistoryStep {
+  created?: string;
+  created_by?: string;
+  comment?: string;
+  author?: string;
+  empty_layer?: boolean;
+}
+
+/**
+ * The config blob, stored under its own sha256 exactly as it arrived; its digest is the image id. This is the
+ * parsed view, with missing optional fields filled in (config-blob.ts); unknown fields stay in the stored bytes.
+ */
 export interface ImageConfigBlob {
   architecture: string;
   os: string;
+  variant?: string;
   created: string;
+  author?: string;
   config: {
     Env?: string[]; Cmd?: string[]; Entrypoint?: string[]; WorkingDir?: string; User?: string;
     ExposedPorts?: Record<string, object>; Volumes?: Record<string, object>; Labels?: Record<string, string>; StopSignal?: string;
   };
   rootfs: { type: 'layers'; diff_ids: string[] };
-  history: { created: string; comment?: string; created_by?: string }[];
+  history: HistoryStep[];
 }
 
 export interface ImageRecord {
   id: string;
   blob: ImageConfigBlob;
   repoTags: string[];
+  /** "repo@sha256:..." manifests it was pulled from or pushed to. */
+  repoDigests: string[];
   sizeBytes: number;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReference } from './reference';
+import { parseReference, parseRemoteReference } from './reference';
 
 describe('parseReference', () => {
   it.each([
@@ -14,5 +14,26 @@ describe('parseReference', () => {
 
   it.each(['', 'Busybox', 'bad name', 'app:', 'app:-x', '../x', 'a'.repeat(64).replace(/a/g, 'f')])('%j is refused with the field named', (text) => {
     expect(() => parseReference(text, 'reference')).toThrow(/^reference /);
+  });
+});
+
+describe('parseRemoteReference', () => {
+  const hex = 'ab'.repeat(32);
+  it.each([
+    ['busybox', { domain: 'docker.io', path: 'library/busybox', tag: 'latest', digest: '', name: 'busybox' }],
+    ['docker.io/library/busybox:1.36', { domain: 'docker.io', path: 'library/busybox', tag: '1.36', digest: '', name: 'busybox' }],
+    ['index.docker.io/team/app', { domain: 'docker.io', path: 'team/app', tag: 'latest', digest: '', name: 'team/app' }],
+    ['127.0.0.1:5000/busybox', { domain: '127.0.0.1:5000', path: 'busybox', tag: 'latest', digest: '', name: '127.0.0.1:5000/busybox' }],
+    ['localhost/a/b:v2', { domain: 'localhost', path: 'a/b', tag: 'v2', digest: '', name: 'localhost/a/b' }],
+    ['ghcr.io/org/img:1', { domain: 'ghcr.io', path: 'org/img', tag: '1', digest: '', name: 'ghcr.io/org/img' }],
+    [`reg.example:443/app@sha256:${hex}`, { domain: 'reg.example:443', path: 'app', tag: '', digest: `sha256:${hex}`, name: 'reg.example:443/app' }],
+    [`app:v1@sha256:${hex}`, { domain: 'docker.io', path: 'library/app', tag: 'v1', digest: `sha256:${hex}`, name: 'app' }],
+    ['[::1]:5000/x', { domain: '[::1]:5000', path: 'x', tag: 'latest', digest: '', name: '[::1]:5000/x' }],
+  ])('%s', (text, want) => {
+    expect(parseRemoteReference(text, 'reference')).toEqual(want);
+  });
+
+  it.each(['', 'UPPER', 'app@sha256:short', `app@md5:${hex}`, 'host:99x/app', 'a/../b', 'app:', 'bad_host_/x', 'reg.io/App'])('%j is INVALID_ARGUMENT naming the field', (text) => {
+    expect(() => parseRemoteReference(text, 'reference')).toThrow(/^reference /);
   });
 });

@@ -29,3 +29,52 @@ export function parseReference(text: string, field: string): Reference {
 export function formatReference(ref: Reference): string {
   return `${ref.repo}:${ref.tag}`;
 }
+
+/** A registry reference, "[registry/]repo[:tag][@sha256:...]" (distribution's reference grammar, normalised as docker does). */
+export interface RemoteReference {
+  /** The registry as written ("127.0.0.1:5000"), "docker.io" when none is. */
+  domain: string;
+  /** The repository on that registry ("library/busybox"). */
+  path: string;
+  /** '' when pulled by digest alone. */
+  tag: string;
+  /** "sha256:<hex>", or ''. */
+  digest: string;
+  /** The local repository name: "busybox" for docker.io/library/busybox, else "domain/path". */
+  name: string;
+}
+
+const DOMAIN = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?$/;
+const PATH = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
+export const DOCKER_HUB = 'docker.io';
+
+export function parseRemoteReference(text: string, field: string): RemoteReference {
+  if (text.length > 512 || text.includes('\0')) throw invalidArgument(field, text, 'not a valid image reference');
+  const at = text.indexOf('@');
+  const nameTag = at >= 0 ? text.slice(0, at) : text;
+  const digest = at >= 0 ? text.slice(at + 1) : '';
+  if (at >= 0 && !/^sha256:[0-9a-f]{64}$/.test(digest)) throw invalidArgument(field, text, 'the digest must be sha256: and 64 lower-case hex digits');
+  const slash = nameTag.lastIndexOf('/');
+  const colon = nameTag.lastIndexOf(':');
+  const hasTag = colon > slash;
+  const repo = hasTag ? nameTag.slice(0, colon) : nameTag;
+  const tag = hasTag ? nameTag.slice(colon + 1) : digest ? '' : 'latest';
+  if (hasTag && !TAG.test(tag)) throw invalidArgument(field, text, 'not a valid tag');
+  const first = repo.indexOf('/');
+  // docker's rule: the first component names a registry when it has a "." or ":", is localhost, or has capitals.
+  const head = first >= 0 ? repo.slice(0, first) : '';
+  const hasDomain = first >= 0 && (/[.:]/.test(head) || head === 'localhost' || head !== head.toLowerCase());
+  let domain = hasDomain ? head : DOCKER_HUB;
+  let path = hasDomain ? repo.slice(first + 1) : repo;
+  if (hasDomain && !DOMAIN.test(domain)) throw invalidArgument(field, text, `${JSON.stringify(domain)} is not a valid registry host`);
+  if (domain === 'index.docker.io') domain = DOCKER_HUB;
+  if (domain === DOCKER_HUB && !path.includes('/')) path = `library/${path}`;
+  if (!PATH.test(path) || repo.length > 255) throw invalidArgument(field, text, 'not a valid repository name (lower-case letters, digits and separators)');
+  const name = domain === DOCKER_HUB ? path.replace(/^library\/(?=[^/]+$)/, '') : `${domain}/${path}`;
+  return { domain, path, tag, digest, name };
+}
+
+/** The reference as it was meant: "name:tag", "name@digest", or both. */
+export function formatRemoteReference(ref: RemoteReference): string {
+  return `${ref.name}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}

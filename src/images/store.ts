@@ -1,14 +1,18 @@
-// The image store: config blobs under images/blobs/sha256, a names index, extracted layers under layers/.
+// The image store: config blobs under images/blobs/sha256 (the blob's digest is the image id), names in
+// repositories.json, registry digests in repodigests.json, layers in layers.ts. Anything that adds images
+// (import, load, pull, commit) stages into an ImageTransaction, so a failure stores nothing.
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError, invalidArgument, wrap } from '../errors';
-import { extractLayer } from '../archive/extract';
 import type { Native } from '../native';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
-import { randomId, sha256Hex } from '../util/ids';
+import { sha256Hex } from '../util/ids';
 import { Serial } from '../util/serial';
+import { parseConfigBlob } from './config-blob';
+import { LayerStore } from './layers';
 import type { ImageConfigBlob, ImageDefaults, ImageRecord } from './model';
 import { formatReference, parseReference } from './reference';
+import { ImageTransaction, type StagedImage } from './transaction';
 
 export interface ImportOptions {
   reference: string;
@@ -16,54 +20,61 @@ export interface ImportOptions {
   message: string;
 }
 
-interface LayerMeta {
-  diffId: string;
-  sizeBytes: number;
-}
-
 export class ImageStore {
+  readonly layers: LayerStore;
   private readonly images = new Map<string, ImageRecord>();
   /** "repo:tag" -> image id */
   private names = new Map<string, string>();
+  /** image id -> "repo@sha256:..." */
+  private digests = new Map<string, string[]>();
   private readonly serial = new Serial();
   private readonly blobDir: string;
-  private readonly layerDir: string;
-  private readonly layerMetaDir: string;
   private readonly namesPath: string;
+  private readonly digestsPath: string;
+  /** Scratch space on the data root's filesystem (a load's spooled archive), emptied at start. */
+  readonly tmpDir: string;
 
-  constructor(root: string, private readonly native: Native) {
+  constructor(root: string, native: Native) {
     this.blobDir = path.join(root, 'images', 'blobs', 'sha256');
-    this.layerMetaDir = path.join(root, 'images', 'layerdb');
     this.namesPath = path.join(root, 'images', 'repositories.json');
-    this.layerDir = path.join(root, 'layers');
+    this.digestsPath = path.join(root, 'images', 'repodigests.json');
+    this.tmpDir = path.join(root, 'images', 'tmp');
+    this.layers = new LayerStore(root, native);
   }
 
   async load(): Promise<void> {
-    for (const dir of [this.blobDir, this.layerMetaDir, this.layerDir]) await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-    // Half-extracted layers from a crash are never referenced: drop them.
-    for (const entry of await fsp.readdir(this.layerDir)) {
-      if (entry.startsWith('.tmp-')) await fsp.rm(path.join(this.layerDir, entry), { recursive: true, force: true });
-    }
+    await fsp.mkdir(this.blobDir, { recursive: true, mode: 0o700 });
+    await fsp.rm(this.tmpDir, { recursive: true, force: true });
+    await fsp.mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    await this.layers.init();
     const names = (await readJsonFile<Record<string, string>>(this.namesPath)) ?? {};
+    const digests = (await readJsonFile<Record<string, string[]>>(this.digestsPath)) ?? {};
     for (const hex of await fsp.readdir(this.blobDir)) {
       if (!/^[0-9a-f]{64}$/.test(hex)) continue;
-      const blob = JSON.parse(await fsp.readFile(path.join(this.blobDir, hex), 'utf8')) as ImageConfigBlob;
       const id = `sha256:${hex}`;
-      this.images.set(id, { id, blob, repoTags: [], sizeBytes: await this.sizeOf(blob) });
+      const blob = parseConfigBlob(await fsp.readFile(path.join(this.blobDir, hex)), `image ${id}`);
+      this.images.set(id, { id, blob, repoTags: [], repoDigests: [], sizeBytes: await this.sizeOf(blob) });
     }
     this.names = new Map(Object.entries(names).filter(([, id]) => this.images.has(id)));
+    this.digests = new Map(Object.entries(digests).filter(([id]) => this.images.has(id)));
     this.refreshTags();
+    // A crash between a layer's commit and its image's leaves a layer nothing uses.
+    for (const diffId of await this.layers.list()) if (!this.layerInUse(diffId)) await this.layers.remove(diffId);
   }
 
   list(): ImageRecord[] {
     return [...this.images.values()].sort((a, b) => b.blob.created.localeCompare(a.blob.created));
   }
 
-  /** Finds an image by name ("repo[:tag]"), full id, or unique id prefix. */
+  /** Finds an image by name ("repo[:tag]", "repo@sha256:..."), full id, or unique id prefix. */
   resolve(ref: string, field = 'image'): ImageRecord {
     if (ref === '' || ref.includes('\0')) throw invalidArgument(field, ref, 'an image reference is required');
     const byName = this.names.get(ref) ?? this.names.get(`${ref}:latest`);
     if (byName) return this.images.get(byName)!;
+    if (ref.includes('@')) {
+      const found = [...this.images.values()].find((i) => i.repoDigests.includes(ref));
+      if (found) return found;
+    }
     const hex = ref.startsWith('sha256:') ? ref.slice(7) : ref;
     if (/^[0-9a-f]{1,64}$/.test(hex)) {
       const matches = [...this.images.keys()].filter((id) => id.startsWith(`sha256:${hex}`));
@@ -75,28 +86,33 @@ export class ImageStore {
 
   /** Lowerdirs for an overlay mount, top layer first. */
   layerPaths(image: ImageRecord): string[] {
-    return image.blob.rootfs.diff_ids.map((d) => path.join(this.layerDir, d.slice(7))).reverse();
+    return image.blob.rootfs.diff_ids.map((d) => this.layers.treePath(d)).reverse();
+  }
+
+  /** Each layer's size in bytes, by diff id. */
+  async layerSizes(image: ImageRecord): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    for (const d of image.blob.rootfs.diff_ids) sizes.set(d, (await this.layers.meta(d))?.sizeBytes ?? 0);
+    return sizes;
+  }
+
+  /** The config blob's bytes, exactly as stored (their sha256 is the id). */
+  configBytes(image: ImageRecord): Promise<Buffer> {
+    return fsp.readFile(path.join(this.blobDir, image.id.slice(7)));
+  }
+
+  begin(): ImageTransaction {
+    return new ImageTransaction(this.layers, (fn) => this.serial.run(fn), (staged, sizes) => this.commitImages(staged, sizes));
   }
 
   async import(source: AsyncIterable<Uint8Array>, opts: ImportOptions): Promise<ImageRecord> {
     const ref = opts.reference ? parseReference(opts.reference, 'header.reference') : undefined;
-    const tmp = path.join(this.layerDir, `.tmp-${randomId().slice(0, 16)}`);
-    await fsp.mkdir(tmp, { mode: 0o755 });
-    let layer: LayerMeta;
+    const txn = this.begin();
     try {
-      layer = await extractLayer(source, tmp, { mknod: (p, spec) => this.native.mknod(p, spec) });
-    } catch (err) {
-      await fsp.rm(tmp, { recursive: true, force: true });
-      throw wrap(err, 'import image');
-    }
-    return this.serial.run(async () => {
-      const final = path.join(this.layerDir, layer.diffId.slice(7));
-      if (await exists(final)) await fsp.rm(tmp, { recursive: true, force: true });
-      else await fsp.rename(tmp, final);
-      await writeFileAtomic(path.join(this.layerMetaDir, `${layer.diffId.slice(7)}.json`), JSON.stringify(layer));
+      const layer = await txn.addLayer({ stream: source }, {}, 'import image');
       const created = new Date().toISOString();
       const d = opts.defaults;
-      const blob: ImageConfigBlob = {
+      const blob = {
         architecture: process.arch === 'x64' ? 'amd64' : process.arch,
         os: 'linux',
         created,
@@ -106,28 +122,40 @@ export class ImageStore {
           ...(d.entrypoint?.length ? { Entrypoint: d.entrypoint } : {}),
           ...(d.workingDir ? { WorkingDir: d.workingDir } : {}),
           ...(d.user ? { User: d.user } : {}),
+          ...(d.exposedPorts?.length ? { ExposedPorts: Object.fromEntries(d.exposedPorts.map((p) => [p, {}])) } : {}),
+          ...(d.volumes?.length ? { Volumes: Object.fromEntries(d.volumes.map((v) => [v, {}])) } : {}),
+          ...(d.labels && Object.keys(d.labels).length ? { Labels: d.labels } : {}),
+          ...(d.stopSignal ? { StopSignal: d.stopSignal } : {}),
         },
         rootfs: { type: 'layers', diff_ids: [layer.diffId] },
         history: [{ created, created_by: 'berth import', ...(opts.message ? { comment: opts.message } : {}) }],
       };
-      const text = JSON.stringify(blob);
-      const hex = sha256Hex(text);
-      await writeFileAtomic(path.join(this.blobDir, hex), text, 0o644);
-      const record: ImageRecord = { id: `sha256:${hex}`, blob, repoTags: [], sizeBytes: layer.sizeBytes };
-      this.images.set(record.id, record);
-      if (ref) await this.setName(formatReference(ref), record.id);
+      txn.addImage(Buffer.from(JSON.stringify(blob)), { names: ref ? [formatReference(ref)] : [] });
+      const [record] = await txn.commit();
       return record;
-    });
+    } catch (err) {
+      await txn.abort();
+      throw err;
+    }
   }
 
   tag(image: string, reference: string): Promise<void> {
     const ref = formatReference(parseReference(reference, 'reference'));
-    return this.serial.run(async () => this.setName(ref, this.resolve(image).id));
+    return this.serial.run(async () => this.setNames([ref], this.resolve(image).id));
+  }
+
+  /** Records a registry manifest the image was pushed to. */
+  addRepoDigest(id: string, repoDigest: string): Promise<void> {
+    return this.serial.run(async () => {
+      if (!this.images.has(id)) throw new EngineError('NotFound', `image ${id}: not found`);
+      await this.addDigests(id, [repoDigest]);
+    });
   }
 
   /**
-   * Removes a name, or an image with its names. An image still named elsewhere is only untagged when
-   * given by name; given by id it needs force. An image a container uses is never deleted.
+   * Removes a name, or an image with its names. An image still named elsewhere is only untagged when given by
+   * name; given by id it needs force. An image a container uses is never deleted, force or not: its layers are
+   * that container's lowerdirs.
    */
   remove(ref: string, force: boolean, usedBy: (id: string) => string | undefined): Promise<{ untagged: string[]; deleted: string[] }> {
     return this.serial.run(async () => {
@@ -146,19 +174,43 @@ export class ImageStore {
       await this.deleteNames(untagged);
       await fsp.rm(path.join(this.blobDir, image.id.slice(7)), { force: true });
       this.images.delete(image.id);
+      if (this.digests.delete(image.id)) await this.saveDigests();
       const deleted = [image.id];
-      for (const diffId of image.blob.rootfs.diff_ids) {
-        if (this.list().some((i) => i.blob.rootfs.diff_ids.includes(diffId))) continue;
-        await fsp.rm(path.join(this.layerMetaDir, `${diffId.slice(7)}.json`), { force: true });
-        await removeTree(path.join(this.layerDir, diffId.slice(7)));
+      for (const diffId of new Set(image.blob.rootfs.diff_ids)) {
+        if (this.layerInUse(diffId)) continue;
+        await this.layers.remove(diffId);
         deleted.push(diffId);
       }
       return { untagged, deleted };
     });
   }
 
-  private async setName(name: string, id: string): Promise<void> {
-    this.names.set(name, id);
+  private layerInUse(diffId: string): boolean {
+    return [...this.images.values()].some((i) => i.blob.rootfs.diff_ids.includes(diffId));
+  }
+
+  /** Runs inside the serial queue, after the transaction moved its layers: blobs, then the indexes. */
+  private async commitImages(staged: StagedImage[], layerSizes: Map<string, number>): Promise<ImageRecord[]> {
+    const records: ImageRecord[] = [];
+    for (const s of staged) {
+      const hex = sha256Hex(s.bytes);
+      const id = `sha256:${hex}`;
+      const existing = this.images.get(id);
+      if (!existing) await writeFileAtomic(path.join(this.blobDir, hex), s.bytes, 0o644);
+      const sizeBytes = s.blob.rootfs.diff_ids.reduce((n, d) => n + (layerSizes.get(d) ?? 0), 0);
+      const record: ImageRecord = existing ?? { id, blob: s.blob, repoTags: [], repoDigests: [], sizeBytes };
+      this.images.set(id, record);
+      records.push(record);
+    }
+    for (const [i, s] of staged.entries()) {
+      if (s.names.length) await this.setNames(s.names, records[i].id);
+      if (s.repoDigests.length) await this.addDigests(records[i].id, s.repoDigests);
+    }
+    return records;
+  }
+
+  private async setNames(names: string[], id: string): Promise<void> {
+    for (const n of names) this.names.set(n, id);
     await this.saveNames();
   }
 
@@ -172,29 +224,34 @@ export class ImageStore {
     this.refreshTags();
   }
 
+  private async addDigests(id: string, repoDigests: string[]): Promise<void> {
+    const list = this.digests.get(id) ?? [];
+    this.digests.set(id, [...new Set([...list, ...repoDigests])].sort());
+    await this.saveDigests();
+  }
+
+  private async saveDigests(): Promise<void> {
+    await writeFileAtomic(this.digestsPath, JSON.stringify(Object.fromEntries(this.digests), null, 2));
+    this.refreshTags();
+  }
+
   private refreshTags(): void {
-    for (const image of this.images.values()) image.repoTags = [];
+    for (const image of this.images.values()) {
+      image.repoTags = [];
+      image.repoDigests = this.digests.get(image.id) ?? [];
+    }
     for (const [name, id] of [...this.names.entries()].sort(([a], [b]) => a.localeCompare(b))) this.images.get(id)?.repoTags.push(name);
   }
 
   private async sizeOf(blob: ImageConfigBlob): Promise<number> {
     let total = 0;
     for (const diffId of blob.rootfs.diff_ids) {
-      const meta = await readJsonFile<LayerMeta>(path.join(this.layerMetaDir, `${diffId.slice(7)}.json`));
-      total += meta?.sizeBytes ?? 0;
+      try {
+        total += (await this.layers.meta(diffId))?.sizeBytes ?? 0;
+      } catch (err) {
+        throw wrap(err, `read layer ${diffId}`);
+      }
     }
     return total;
   }
 }
-
-async function exists(p: string): Promise<boolean> {
-  return fsp.access(p).then(() => true, () => false);
-}
-
-/** Renames first so a crash mid-delete leaves a .tmp- tree that load() drops, never a half layer. */
-async function removeTree(dir: string): Promise<void> {
-  const doomed = path.join(path.dirname(dir), `.tmp-rm-${randomId().slice(0, 16)}`);
-  try { await fsp.rename(dir, doomed); } catch { return; } // already gone: nothing to remove
-  await fsp.rm(doomed, { recursive: true, force: true });
-}
-

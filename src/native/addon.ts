@@ -1,13 +1,17 @@
 // Loads build/Release (then build/Debug) berth.node and checks arguments before they cross into C++.
 import path from 'node:path';
 import fs from 'node:fs';
-import type { DeviceSpec, LogScan, LogScanRequest, LogScanRun, LogScanStop, MountOptions, Native } from './index';
+import type { DeviceSpec, LogScan, OpenAtOptions, LogScanRequest, LogScanRun, LogScanStop, MountOptions, Native } from './index';
 import { fromNative } from './errors';
 
 interface AddonBinding {
   mount(opts: MountOptions): void;
   unmount(target: string, opts: { detach: boolean }): void;
   mknod(path: string, spec: DeviceSpec): void;
+  setXattr(path: string, name: string, value: string): void;
+  openAt(dirFd: number, path: string, opts: OpenAtOptions): number;
+  mknodAt(dirFd: number, name: string, spec: DeviceSpec): void;
+  getXattr(path: string, name: string): Buffer | null;
   lockFile(path: string): number;
   sealedExecutable(path: string): number;
   scanLogRuns(req: LogScanRequest & { beforeSeq: number }): LogScanStop & { next: number; outAt: number; lastSeq: number; runs: Float64Array };
@@ -68,6 +72,35 @@ export class AddonNative implements Native {
     checkUint('minor', spec.minor);
     checkUint('mode', spec.mode);
     try { this.binding.mknod(file, spec); } catch (err) { throw fromNative(err); }
+  }
+
+  setXattr(file: string, name: string, value: string): void {
+    checkPath('setXattr path', file);
+    if (typeof name !== 'string' || !/^[a-z]+\.[\x21-\x7e]+$/.test(name)) throw new TypeError(`xattr name: expected "namespace.name", got ${JSON.stringify(name)}`);
+    if (typeof value !== 'string' || value.includes('\0')) throw new TypeError(`xattr value: expected a string without NUL, got ${JSON.stringify(value)}`);
+    try { this.binding.setXattr(file, name, value); } catch (err) { throw fromNative(err); }
+  }
+
+  openAt(dirFd: number, file: string, opts: OpenAtOptions): number {
+    checkUint('dirFd', dirFd);
+    if (typeof file !== 'string' || file.includes('\0')) throw new TypeError(`openAt path: expected a string without NUL, got ${JSON.stringify(file)}`);
+    try { return this.binding.openAt(dirFd, file, opts); } catch (err) { throw fromNative(err); }
+  }
+
+  mknodAt(dirFd: number, name: string, spec: DeviceSpec): void {
+    checkUint('dirFd', dirFd);
+    if (typeof name !== 'string' || name === '' || name === '.' || name === '..' || /[/\0]/.test(name)) {
+      throw new TypeError(`mknodAt name: expected one path component, got ${JSON.stringify(name)}`);
+    }
+    checkUint('major', spec.major);
+    checkUint('minor', spec.minor);
+    checkUint('mode', spec.mode);
+    try { this.binding.mknodAt(dirFd, name, spec); } catch (err) { throw fromNative(err); }
+  }
+
+  getXattr(file: string, name: string): Buffer | undefined {
+    checkPath('getXattr path', file);
+    try { return this.binding.getXattr(file, name) ?? undefined; } catch (err) { throw fromNative(err); }
   }
 
   /** Made once per daemon: the memfd stays open (and sealed) for as long as berthd runs. */

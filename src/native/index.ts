@@ -10,6 +10,18 @@ export interface MountOptions {
   data: string;
 }
 
+/** How openAt resolves its path (native/README.md, "openAt"). */
+export interface OpenAtOptions {
+  /** in-root: dirFd is "/" (RESOLVE_IN_ROOT); beneath: no symlink at all and nothing above dirFd. */
+  resolve: 'in-root' | 'beneath';
+  /** O_DIRECTORY: fail with ENOTDIR on anything else. */
+  directory?: boolean;
+  /** Follow a symlink in the last component (still inside the root); default: O_NOFOLLOW. */
+  followLast?: boolean;
+  /** O_RDONLY|O_NONBLOCK instead of O_PATH. */
+  read?: boolean;
+}
+
 export interface DeviceSpec {
   type: 'c' | 'b' | 'p';
   major: number;
@@ -71,6 +83,14 @@ export interface Native {
   mount(opts: MountOptions): void;
   unmount(target: string, opts?: { detach?: boolean }): void;
   mknod(path: string, spec: DeviceSpec): void;
+  /** lsetxattr(2): e.g. trusted.overlay.opaque=y on a layer's opaque directory. Never follows a symlink. */
+  setXattr(path: string, name: string, value: string): void;
+  /** openat2(2) of path below dirFd, never leaving it; an O_CLOEXEC fd the caller closes. */
+  openAt(dirFd: number, path: string, opts: OpenAtOptions): number;
+  /** mknodat(2) of one name below dirFd with exactly `mode`, never following a symlink. */
+  mknodAt(dirFd: number, name: string, spec: DeviceSpec): void;
+  /** lgetxattr(2): the value, or undefined when the file has no such attribute. */
+  getXattr(path: string, name: string): Buffer | undefined;
   /** Opens path and takes an exclusive flock on it; throws EWOULDBLOCK when another process holds it. */
   lockFile(path: string): number;
   /**

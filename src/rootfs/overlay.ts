@@ -1,19 +1,24 @@
-// The overlay rootfs of a container: image layers as lowerdirs, its own upper/ and work/.
-// Like a snapshotter it only describes the mount; the caller performs it.
+// The overlay rootfs of a container: its init layer and the image layers as lowerdirs, its own upper/
+// and work/. Like a snapshotter it only describes the mount; the caller performs it.
+import type { Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { MountOptions } from '../native';
+import { randomId } from '../util/ids';
+import { LowerView, overlayOpaqueCheck, type OpaqueCheck } from './changes';
 
 export interface OverlayPaths {
   dir: string;
   upper: string;
   work: string;
   merged: string;
+  /** Docker's init layer: the mount points berth's init needs and the image lacks. */
+  init: string;
 }
 
 export function overlayPaths(root: string, id: string): OverlayPaths {
   const dir = path.join(root, 'overlay', id);
-  return { dir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged') };
+  return { dir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged'), init: path.join(dir, 'init') };
 }
 
 export async function prepareOverlay(p: OverlayPaths): Promise<void> {
@@ -21,8 +26,71 @@ export async function prepareOverlay(p: OverlayPaths): Promise<void> {
   for (const d of [p.upper, p.work, p.merged]) await fsp.mkdir(d, { recursive: true, mode: 0o755 });
 }
 
-/** lowerdirs top first. A single lowerdir needs no upper to be mountable, but a container always writes. */
-export function overlayMount(p: OverlayPaths, lowerdirs: string[]): MountOptions {
+/**
+ * The mount targets every container gets (src/runtime/plan.ts) that init would otherwise create in the
+ * upper dir, where they would show in diff and export and end up in a commit (Docker keeps them in an
+ * "init" layer between the image and the container's own layer for the same reason).
+ */
+const INIT_DIRS = ['proc', 'sys', 'dev'];
+const INIT_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
+
+/**
+ * Makes p.init once: each of INIT_DIRS and INIT_FILES the image (lowerdirs, top first) lacks, an empty
+ * directory (0755) or file (0644) owned by root. Directories made on the way copy the image's owner,
+ * mode and mtime where it has them, so the merged view shows the image's; a path under something the
+ * image has as a non-directory (a symlinked /etc) is left to init, as before.
+ */
+export async function prepareInitLayer(p: OverlayPaths, lowerdirs: string[], isOpaque: OpaqueCheck = overlayOpaqueCheck()): Promise<void> {
+  if (await fsp.lstat(p.init).then(() => true, () => false)) return;
+  const tmp = `${p.init}.tmp-${randomId().slice(0, 12)}`;
+  await fsp.mkdir(tmp, { mode: 0o755 });
+  try {
+    const view = new LowerView(isOpaque);
+    const mirrored = new Map<string, Stats>();
+    for (const rel of [...INIT_DIRS, ...INIT_FILES]) {
+      const parts = rel.split('/');
+      let dirs = lowerdirs;
+      const parents: Array<[string, Stats | undefined]> = [];
+      let blocked = false;
+      for (let i = 0; i < parts.length - 1 && !blocked; i++) {
+        const found = dirs.length ? await view.child(dirs, parts[i]) : undefined;
+        blocked = found !== undefined && !found.stat.isDirectory();
+        parents.push([parts.slice(0, i + 1).join('/'), found?.stat]);
+        dirs = found?.dirs ?? [];
+      }
+      if (blocked || (dirs.length && await view.child(dirs, parts[parts.length - 1]))) continue;
+      // Modes set by chmod: mkdir and open apply the daemon's umask.
+      for (const [sub, st] of parents) {
+        await fsp.mkdir(path.join(tmp, sub), { recursive: true });
+        if (st) mirrored.set(sub, st);
+        else await fsp.chmod(path.join(tmp, sub), 0o755);
+      }
+      const target = path.join(tmp, rel);
+      if (INIT_DIRS.includes(rel)) await fsp.mkdir(target);
+      else await fsp.writeFile(target, '');
+      await fsp.chmod(target, INIT_DIRS.includes(rel) ? 0o755 : 0o644);
+    }
+    // Deepest first, and after their contents: making an entry changes its directory's mtime.
+    for (const [sub, st] of [...mirrored].sort(([a], [b]) => b.length - a.length)) {
+      const dir = path.join(tmp, sub);
+      await fsp.lchown(dir, st.uid, st.gid);
+      await fsp.chmod(dir, st.mode & 0o7777);
+      await fsp.utimes(dir, st.atime, st.mtime);
+    }
+    await fsp.chmod(tmp, 0o755);
+    await fsp.rename(tmp, p.init);
+  } catch (err) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/**
+ * image layers top first, under p.init (made by prepareInitLayer). A single lowerdir needs no upper to be
+ * mountable, but a container always writes.
+ */
+export function overlayMount(p: OverlayPaths, imageLayers: string[]): MountOptions {
+  const lowerdirs = [p.init, ...imageLayers];
   for (const dir of lowerdirs) {
     // overlayfs splits its options on "," and lowerdir lists on ":"; our paths never contain them.
     if (/[,:]/.test(dir)) throw new Error(`layer path ${dir} contains "," or ":"`);
@@ -32,7 +100,10 @@ export function overlayMount(p: OverlayPaths, lowerdirs: string[]): MountOptions
     target: p.merged,
     fstype: 'overlay',
     flags: [],
-    data: `lowerdir=${lowerdirs.join(':')},upperdir=${p.upper},workdir=${p.work}`,
+    // The upper dir must be a plain layer for diff, sizes and commit to read: no renamed directories
+    // that point into a lower layer (redirect_dir) and no copied-up files without their data (metacopy),
+    // whatever the kernel's defaults (Documentation/filesystems/overlayfs.rst).
+    data: `lowerdir=${lowerdirs.join(':')},upperdir=${p.upper},workdir=${p.work},redirect_dir=off,metacopy=off`,
   };
 }
 

@@ -1,6 +1,7 @@
 // Pure builder: a container record plus where its files live -> the RuntimeSpec its monitor performs.
 import type { ContainerRecord } from '../containers/model';
 import type { ResolvedUser } from './user';
+import { userMountOps, withoutReplaced, type UserMount } from './mounts';
 import type { DeviceOp, ExecSpec, MountOp, RuntimeSpec, SymlinkOp } from './spec';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -15,6 +16,8 @@ export interface PlanInputs {
   consoleSize?: { rows: number; cols: number };
   /** The seq of the newest entry already in the log: numbering goes on from it. */
   lastSeq: number;
+  /** Volumes and binds, their sources resolved on the host at start. */
+  mounts?: UserMount[];
 }
 
 /** A terminal that nobody sized yet is 24x80, never 0x0. */
@@ -71,6 +74,7 @@ export function buildEnv(configEnv: string[], hostname: string, home: string): s
 
 export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
   const hostname = c.config.hostname || c.id.slice(0, 12);
+  const user = userMountOps(inputs.mounts ?? []);
   return {
     id: c.id,
     rootfs: inputs.rootfs,
@@ -82,9 +86,13 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     domainname: c.config.domainname,
     mounts: [
       ...systemMounts(),
-      etcBind(inputs.hostnamePath, '/etc/hostname'),
-      etcBind(inputs.hostsPath, '/etc/hosts'),
-      etcBind(inputs.resolvConfPath, '/etc/resolv.conf'),
+      ...withoutReplaced([
+        etcBind(inputs.hostnamePath, '/etc/hostname'),
+        etcBind(inputs.hostsPath, '/etc/hosts'),
+        etcBind(inputs.resolvConfPath, '/etc/resolv.conf'),
+      ], user),
+      // After ours: a volume under /dev lands on the /dev tmpfs, not under it.
+      ...user,
     ],
     devices: DEFAULT_DEVICES,
     symlinks: DEFAULT_SYMLINKS,

@@ -62,14 +62,14 @@ describe.skipIf(!IS_ROOT)('the API', () => {
     [{ config: config('busybox', ['true']), name: 'bad name' }, grpc.status.INVALID_ARGUMENT, /name "bad name"/],
     [{ config: config('', ['true']) }, grpc.status.INVALID_ARGUMENT, /config\.image/],
     [{ config: config('nosuchimage', ['true']) }, grpc.status.NOT_FOUND, /image nosuchimage/],
-    [{ config: config('busybox', ['true'], { volumes: ['/data'] }) }, grpc.status.UNIMPLEMENTED, /config\.volumes/],
+    [{ config: config('busybox', ['true'], { volumes: ['data'] }) }, grpc.status.INVALID_ARGUMENT, /config\.volumes "data"/],
     [{ config: config('busybox', ['true'], { memory: 1 << 20 }) }, grpc.status.INVALID_ARGUMENT, /config\.memory 1048576: below the 6 MiB minimum/],
     [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ nanoCpus: 1e15 }) }, grpc.status.INVALID_ARGUMENT, /host_config\.nano_cpus/],
     [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ cpusetCpus: '0-99' }) }, grpc.status.INVALID_ARGUMENT, /host_config\.cpuset_cpus "0-99"/],
     [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ restartPolicy: { name: 'sometimes', maximumRetryCount: 0 } }) }, grpc.status.INVALID_ARGUMENT, /host_config\.restart_policy\.name "sometimes"/],
     [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ restartPolicy: { name: 'always', maximumRetryCount: 0 }, autoRemove: true }) }, grpc.status.INVALID_ARGUMENT, /host_config\.auto_remove/],
     [{ config: config('busybox', ['true'], { stopSignal: 'SIGNOPE' }) }, grpc.status.INVALID_ARGUMENT, /config\.stop_signal "SIGNOPE"/],
-    [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ binds: ['/a:/b'] }) }, grpc.status.UNIMPLEMENTED, /host_config\.binds/],
+    [{ config: config('busybox', ['true']), hostConfig: HostConfig.fromPartial({ binds: ['/nonexistent-berth-bind:/b'] }) }, grpc.status.INVALID_ARGUMENT, /host_config\.binds "\/nonexistent-berth-bind:\/b"/],
     [{}, grpc.status.INVALID_ARGUMENT, /config/],
   ])('a bad create %# is refused with the field named and changes nothing', async (req, code, details) => {
     const before = treeOf(path.join(d.root, 'containers'));

@@ -14,6 +14,10 @@ const addon = createRequire(__filename)(ADDON) as {
   mknod(p: string, o: { type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number }): void;
   lockFile(p: string): number;
   sealedExecutable(p: string): number;
+  openAt(dirFd: number, p: string, o: { resolve: string; directory?: boolean; followLast?: boolean; read?: boolean }): number;
+  mknodAt(dirFd: number, name: string, o: { type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number }): void;
+  getXattr(p: string, name: string): Buffer | null;
+  setXattr(p: string, name: string, value: string): void;
 };
 const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
@@ -39,8 +43,8 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable and scanLogRuns', () => {
-    expect(Object.keys(addon).sort()).toEqual(['lockFile', 'mknod', 'mount', 'scanLogRuns', 'sealedExecutable', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt and getXattr', () => {
+    expect(Object.keys(addon).sort()).toEqual(['getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'unmount']);
   });
 
   it('sealedExecutable: a sealed memfd copy that runs through /proc/<pid>/fd and refuses writes', () => {
@@ -85,6 +89,8 @@ describe('berth.node', () => {
       () => addon.mknod(path.join(dir, 'x'), { type: 'c', major: -1, minor: 3, mode: 0o666 }),
       () => addon.mknod(path.join(dir, 'x'), { type: 'c', major: 1, minor: 3, mode: 0o20666 }),
       () => addon.lockFile('a\0b'),
+      () => addon.setXattr(dir, '', 'y'),
+      () => (addon.setXattr as unknown as (p: string) => void)(dir),
     ];
     for (const fn of cases) {
       const err = thrown(fn);
@@ -100,6 +106,13 @@ describe('berth.node', () => {
     expect(err).toBeInstanceOf(Error);
     expect(err).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'mknod', path: p });
     expect(err.message).toBe(`ENOENT: no such file or directory, mknod '${p}'`);
+  });
+
+  it('setXattr sets an attribute, and its errors are Node-shaped', () => {
+    addon.setXattr(dir, 'user.berth.test', 'y');
+    expect(addon.getXattr(dir, 'user.berth.test')?.toString()).toBe('y');
+    const p = path.join(dir, 'missing');
+    expect(thrown(() => addon.setXattr(p, 'user.berth.test', 'y'))).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'lsetxattr', path: p });
   });
 
   it('mknod applies the mode exactly, whatever the umask', () => {
@@ -161,5 +174,55 @@ describe('berth.node', () => {
     expect(JSON.parse(probe())).toEqual({ code: 'EWOULDBLOCK', errno: 11, syscall: 'flock', path: lock });
     fs.closeSync(fd);
     expect(probe()).toBe('locked');
+  });
+
+  it('openAt in-root resolves absolute symlinks and ".." inside the directory fd', () => {
+    fs.mkdirSync(path.join(dir, 'root/etc'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'root/etc/passwd'), 'inside');
+    fs.symlinkSync('/etc', path.join(dir, 'root/abs'));
+    fs.symlinkSync('../../../../..', path.join(dir, 'root/up'));
+    const root = fs.openSync(path.join(dir, 'root'), fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    const opened: number[] = [];
+    try {
+      for (const p of ['/abs/passwd', 'up/etc/passwd', '../../etc/passwd']) {
+        const fd = addon.openAt(root, p, { resolve: 'in-root', read: true, followLast: true });
+        opened.push(fd);
+        expect(fs.readFileSync(fd, 'utf8')).toBe('inside');
+      }
+      // O_NOFOLLOW by default: the link itself as O_PATH, and ELOOP when it is to be read.
+      const link = addon.openAt(root, 'abs', { resolve: 'in-root' });
+      opened.push(link);
+      expect(fs.readlinkSync(`/proc/self/fd/${link}`)).toBe(path.join(dir, 'root/abs'));
+      expect(thrown(() => addon.openAt(root, 'abs', { resolve: 'in-root', read: true }))).toMatchObject({ code: 'ELOOP', syscall: 'openat2', path: 'abs' });
+      expect(thrown(() => addon.openAt(root, 'abs/passwd', { resolve: 'beneath', read: true }))).toMatchObject({ code: 'ELOOP' });
+      expect(thrown(() => addon.openAt(root, 'etc/passwd', { resolve: 'in-root', directory: true }))).toMatchObject({ code: 'ENOTDIR' });
+      expect(thrown(() => addon.openAt(root, 'nope', { resolve: 'in-root' }))).toMatchObject({ code: 'ENOENT', errno: 2, syscall: 'openat2', path: 'nope' });
+      expect(thrown(() => addon.openAt(root, 'x', { resolve: 'anywhere' }))).toBeInstanceOf(TypeError);
+      expect(thrown(() => addon.openAt(-1, 'x', { resolve: 'in-root' }))).toBeInstanceOf(TypeError);
+    } finally {
+      for (const fd of [...opened, root]) fs.closeSync(fd);
+    }
+  });
+
+  it('getXattr returns the value, or null when there is none', () => {
+    expect(addon.getXattr(dir, 'user.berth-test-none')).toBeNull();
+    expect(thrown(() => addon.getXattr(path.join(dir, 'missing'), 'user.x'))).toMatchObject({ code: 'ENOENT', syscall: 'lgetxattr' });
+    if (isRoot) {
+      const r = spawnSync('setfattr', ['-n', 'trusted.overlay.opaque', '-v', 'y', dir]);
+      if (r.status === 0) expect(addon.getXattr(dir, 'trusted.overlay.opaque')).toEqual(Buffer.from('y'));
+    }
+  });
+
+  it.skipIf(!isRoot)('mknodAt makes one node with the exact mode and refuses a path', () => {
+    const d = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    try {
+      addon.mknodAt(d, 'null', { type: 'c', major: 1, minor: 3, mode: 0o4666 });
+      const st = fs.lstatSync(path.join(dir, 'null'));
+      expect([st.isCharacterDevice(), st.mode & 0o7777, st.rdev]).toEqual([true, 0o4666, (1 << 8) | 3]);
+      expect(thrown(() => addon.mknodAt(d, 'null', { type: 'p', major: 0, minor: 0, mode: 0o600 }))).toMatchObject({ code: 'EEXIST', syscall: 'mknodat' });
+      expect(thrown(() => addon.mknodAt(d, '../x', { type: 'p', major: 0, minor: 0, mode: 0o600 }))).toBeInstanceOf(TypeError);
+    } finally {
+      fs.closeSync(d);
+    }
   });
 });

@@ -38,14 +38,17 @@ int init_main(void* arg) {
   // Private first, so none of the mounts below propagates back to the host.
   if ((err = make_root_private())) fail(p, p.index(Step::kMakeRootPrivate), err);
   // pivot_root needs the new root to be a mount point.
-  if ((err = bind_rootfs(p.rootfs))) fail(p, p.index(Step::kBindRootfs), err);
+  int root_fd;
+  if ((err = bind_rootfs(p.rootfs, &root_fd))) fail(p, p.index(Step::kBindRootfs), err);
+  // Each target resolves inside root_fd: symlinks in the image stay in the image.
   for (size_t i = 0; i < p.n_mounts; i++)
-    if ((err = apply_mount_step(p.mounts[i]))) fail(p, p.mount_index(i), err);
+    if ((err = apply_mount_step(p.mounts[i], root_fd))) fail(p, p.mount_index(i), err);
   // Devices and symlinks after the mounts: they usually live on the /dev tmpfs mounted above.
   for (size_t i = 0; i < p.n_devices; i++)
-    if ((err = create_device(p.devices[i]))) fail(p, p.mknod_index(i), err);
+    if ((err = create_device(p.devices[i], root_fd))) fail(p, p.mknod_index(i), err);
   for (size_t i = 0; i < p.n_symlinks; i++)
-    if ((err = create_symlink(p.symlinks[i]))) fail(p, p.symlink_index(i), err);
+    if ((err = create_symlink(p.symlinks[i], root_fd))) fail(p, p.symlink_index(i), err);
+  close(root_fd);
   if ((err = do_pivot_root(p.rootfs))) fail(p, p.index(Step::kPivotRoot), err);
   if ((err = umount_old_root())) fail(p, p.index(Step::kUmountOldRoot), err);
   if ((err = set_hostname(p.hostname))) fail(p, p.index(Step::kSethostname), err);

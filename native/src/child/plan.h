@@ -11,12 +11,12 @@
 namespace berth {
 
 struct MountStep {
-  MountOp op;          // op.target is the host path under rootfs
+  MountOp op;          // op.target is a container path, opened inside the rootfs
   bool is_file;        // create an empty file (not a directory) when the target is missing
 };
 
 struct DeviceStep {
-  const char* path;    // host path under rootfs
+  const char* path;    // container path, its parent opened inside the rootfs
   mode_t mode;         // S_IFCHR/S_IFBLK/S_IFIFO | permission bits
   dev_t dev;
   uid_t uid;
@@ -25,7 +25,7 @@ struct DeviceStep {
 
 struct SymlinkStep {
   const char* target;  // what the link points at, as written in the container
-  const char* path;    // host path under rootfs
+  const char* path;    // container path, its parent opened inside the rootfs
 };
 
 // The fixed steps, in the order init runs them (native/README.md). Per-item steps

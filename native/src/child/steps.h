@@ -7,13 +7,14 @@ namespace berth {
 
 // mounts.cc
 int make_root_private();
-int bind_rootfs(const char* rootfs);
-int apply_mount_step(const MountStep& m);
+// Binds the rootfs onto itself and opens it: root_fd is what every later path resolves under.
+int bind_rootfs(const char* rootfs, int* root_fd);
+int apply_mount_step(const MountStep& m, int root_fd);
 int do_pivot_root(const char* rootfs);
 int umount_old_root();
 // devices.cc
-int create_device(const DeviceStep& d);
-int create_symlink(const SymlinkStep& s);
+int create_device(const DeviceStep& d, int root_fd);
+int create_symlink(const SymlinkStep& s, int root_fd);
 // identity.cc
 int set_hostname(const char* name);
 int set_domainname(const char* name);

@@ -11,5 +11,9 @@ Napi::Value js_mknod(const Napi::CallbackInfo& info);
 Napi::Value js_lock_file(const Napi::CallbackInfo& info);
 Napi::Value js_sealed_executable(const Napi::CallbackInfo& info);
 Napi::Value js_scan_log_runs(const Napi::CallbackInfo& info);
+Napi::Value js_open_at(const Napi::CallbackInfo& info);
+Napi::Value js_mknod_at(const Napi::CallbackInfo& info);
+Napi::Value js_get_xattr(const Napi::CallbackInfo& info);
+Napi::Value js_set_xattr(const Napi::CallbackInfo& info);
 
 }  // namespace berth

@@ -15,13 +15,6 @@ const char* keep(PlanStorage* st, std::string s) {
   return st->strings.back().c_str();
 }
 
-// Container path -> host path under rootfs (before pivot_root, init works on host paths).
-const char* under_rootfs(PlanStorage* st, const std::string& rootfs, const std::string& path) {
-  std::string root = rootfs;
-  while (root.size() > 1 && root.back() == '/') root.pop_back();
-  return keep(st, (root == "/" ? "" : root) + path);
-}
-
 // execvp's candidates for prog: itself when it has a '/', else each dir of env's PATH.
 template <typename Keep>
 void add_candidates(Keep keep, const std::string& prog, const std::vector<std::string>& env,
@@ -62,7 +55,8 @@ bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
       return false;
     }
     step.op.source = m.source.c_str();
-    step.op.target = under_rootfs(st, spec.rootfs, m.target);
+    // A container path: init opens it inside the rootfs (open_in_root), never joined textually.
+    step.op.target = m.target.c_str();
     step.op.fstype = m.fstype.c_str();
     step.op.data = m.data.c_str();
     step.is_file = m.is_file;
@@ -71,12 +65,12 @@ bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
   }
   for (const SpecDevice& d : spec.devices) {
     mode_t kind = d.type == 'c' ? S_IFCHR : d.type == 'b' ? S_IFBLK : S_IFIFO;
-    st->devices.push_back({under_rootfs(st, spec.rootfs, d.path), kind | d.mode,
+    st->devices.push_back({d.path.c_str(), kind | d.mode,
                            makedev(d.major, d.minor), d.uid, d.gid});
     st->step_names.push_back("mknod " + d.path);
   }
   for (const SpecSymlink& l : spec.symlinks) {
-    st->symlinks.push_back({l.target.c_str(), under_rootfs(st, spec.rootfs, l.path)});
+    st->symlinks.push_back({l.target.c_str(), l.path.c_str()});
     st->step_names.push_back("symlink " + l.path);
   }
   for (const char* name : {"pivot_root", "umount old root", "sethostname", "setdomainname",

@@ -1,5 +1,6 @@
 // Small allocation-free helpers usable in the child: EINTR-safe read/write, mkdir -p,
-// and raw syscall wrappers glibc 2.36 lacks (pivot_root).
+// raw syscall wrappers glibc 2.36 lacks (pivot_root, openat2), and path resolution confined
+// to a root directory (open_in_root).
 #pragma once
 
 #include <sys/types.h>
@@ -15,5 +16,20 @@ int mkdir_p(const char* path, mode_t mode);
 // Creates an empty file (and its parents) when nothing exists at path; returns 0 or an errno.
 int ensure_file(const char* path);
 int sys_pivot_root(const char* new_root, const char* put_old);
+// openat2(2) with only flags and resolve set; returns an fd or -1 with errno.
+int sys_openat2(int dirfd, const char* path, int flags, unsigned long long resolve);
+
+// Opens `path` (a container path) under the directory root_fd with O_PATH|O_CLOEXEC as if
+// root_fd were "/": symlinks and ".." never lead out (RESOLVE_IN_ROOT), and magic links
+// (/proc/self/root, ...) are refused (RESOLVE_NO_MAGICLINKS). Missing components are created
+// relative to the fd of their resolved parent: directories 0755, the last one an empty 0644
+// file when is_file. A dangling symlink is followed, inside the root, to where it points and
+// that is created. Returns 0 with *out set, or an errno.
+int open_in_root(int root_fd, const char* path, bool is_file, int* out);
+// The parent of `path` opened as open_in_root does (directories created), and its last
+// component copied into name (NAME_MAX + 1 bytes). Returns 0 with *dir_fd set, or an errno.
+int open_parent_in_root(int root_fd, const char* path, int* dir_fd, char* name);
+// "/proc/self/fd/<fd>" into buf (at least 32 bytes): a path for mount(2) naming what fd names.
+const char* proc_fd_path(int fd, char* buf);
 
 }  // namespace berth

@@ -51,22 +51,31 @@ bool parse_mount_flags(const std::vector<std::string>& words, MountOp* op, const
 }
 
 int apply_mount(const MountOp& op, const char** syscall) {
+  if (int err = mount_first(op, syscall)) return err;
+  return mount_finish(op, op.target, syscall);
+}
+
+int mount_first(const MountOp& op, const char** syscall) {
   *syscall = "mount";
   const bool bind = op.flags & MS_BIND;
   const bool only_propagation = op.flags == 0 && op.propagation != 0 && !or_null(op.fstype);
-  if (!only_propagation) {
-    unsigned long first = op.flags;
-    // A fresh bind takes only MS_BIND|MS_REC; the rest goes on the remount below.
-    if (op.bind_remount) first &= MS_BIND | MS_REC;
-    if (mount(or_null(op.source), op.target, or_null(op.fstype), first,
-              bind ? nullptr : or_null(op.data)) != 0)
-      return errno;
-  }
+  if (only_propagation) return 0;
+  unsigned long first = op.flags;
+  // A fresh bind takes only MS_BIND|MS_REC; the rest goes on the remount in mount_finish.
+  if (op.bind_remount) first &= MS_BIND | MS_REC;
+  if (mount(or_null(op.source), op.target, or_null(op.fstype), first,
+            bind ? nullptr : or_null(op.data)) != 0)
+    return errno;
+  return 0;
+}
+
+int mount_finish(const MountOp& op, const char* mounted, const char** syscall) {
+  *syscall = "mount";
   if (op.bind_remount) {
     unsigned long again = MS_BIND | MS_REMOUNT | (op.flags & kRemountable);
-    if (mount(nullptr, op.target, nullptr, again, nullptr) != 0) return errno;
+    if (mount(nullptr, mounted, nullptr, again, nullptr) != 0) return errno;
   }
-  if (op.propagation && mount(nullptr, op.target, nullptr, op.propagation, nullptr) != 0)
+  if (op.propagation && mount(nullptr, mounted, nullptr, op.propagation, nullptr) != 0)
     return errno;
   return 0;
 }

@@ -24,5 +24,13 @@ bool parse_mount_flags(const std::vector<std::string>& words, MountOp* op, const
 // Applies op: mount, then the read-only (etc.) remount of a bind, then propagation.
 // Returns 0 or an errno; *syscall names the call that failed. No allocation.
 int apply_mount(const MountOp& op, const char** syscall);
+// apply_mount in two halves, for callers that must name the new mount by another path than
+// op.target (a path through /proc/self/fd names the dentry below a mount, not the mount):
+// mount_first makes the mount at op.target, mount_finish remounts and sets propagation at
+// `mounted`, a path that reaches the new mount.
+int mount_first(const MountOp& op, const char** syscall);
+int mount_finish(const MountOp& op, const char* mounted, const char** syscall);
+// Whether mount_finish has anything to do for op.
+inline bool needs_finish(const MountOp& op) { return op.bind_remount || op.propagation != 0; }
 
 }  // namespace berth
