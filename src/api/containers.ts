@@ -14,7 +14,7 @@ import {
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../io/detach-keys';
 import { configFromProto, containerToProto, hostConfigFromProto } from './convert';
 import { filesystemHandlers } from './filesystem';
-import { notBuilt, serverStream, unary } from './handlers';
+import { serverStream, unary } from './handlers';
 import { resourcesFromFields, type FieldNames } from './resources';
 import { stdioStream } from './stdio';
 
@@ -169,7 +169,12 @@ export function createContainersService(containers: ContainerService, shutdown?:
     top: unary(async (req) => ({ processes: await containers.top(req.containerId) })),
 
     ...filesystemHandlers(containers, shutdown),
-    commit: notBuilt('Commit', 'issue 5'),
+    commit: unary(async (req) => {
+      const image = await containers.commit(req.containerId, {
+        reference: req.reference, author: req.author, message: req.message, changes: req.changes, pause: req.pause ?? true,
+      });
+      return { id: image.id };
+    }),
 
     exec: stdioStream<ExecOptions, ExecRequest, ExecResponse>(async (opts) => {
       const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS, 'options.detach_keys');

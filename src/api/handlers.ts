@@ -44,15 +44,6 @@ export function serverStream<Req, Res>(fn: (req: Req, signal: AbortSignal) => As
   };
 }
 
-/** A method whose behaviour is not built yet: UNIMPLEMENTED, whatever the call's shape. */
-export function notBuilt(method: string, issue: string) {
-  const err = () => toStatus(new EngineError('Unimplemented', `${method}: not built yet (${issue})`));
-  return (call: EventEmitter, callback?: (e: ReturnType<typeof toStatus>) => void): void => {
-    if (callback) callback(err());
-    else call.emit('error', err());
-  };
-}
-
 /** The domain consumes the client's messages as an async iterable. */
 export function clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, signal: AbortSignal) => Promise<Res>): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {

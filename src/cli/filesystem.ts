@@ -1,7 +1,7 @@
-// Container filesystem commands: diff, export and cp (cp.ts).
+// Container filesystem commands: diff, export, commit and cp (cp.ts).
 import { once } from 'node:events';
 import fs from 'node:fs';
-import type { ContainerChangesResponse } from '../gen/berth/v1/containers';
+import { CommitContainerRequest, type CommitContainerResponse, type ContainerChangesResponse } from '../gen/berth/v1/containers';
 import { parseFlags, UsageError } from './args';
 import { call, type Clients } from './client';
 import { cp } from './cp';
@@ -47,4 +47,20 @@ const exportCommand: Command = async (argv, clients: Clients) => {
   return 0;
 };
 
-export const FILESYSTEM_COMMANDS: Record<string, Command> = { diff, export: exportCommand, cp };
+/** docker commit [-a AUTHOR] [-m MESSAGE] [-c CHANGE]... [--pause=false] CONTAINER [REPO[:TAG]]: prints the new image id. */
+const commit: Command = async (argv, clients) => {
+  const { flags, positionals } = parseFlags(argv, {
+    author: { short: 'a', kind: 'string' }, message: { short: 'm', kind: 'string' }, change: { short: 'c', kind: 'list' },
+    pause: { short: 'p', kind: 'bool' },
+  }, { interspersed: true });
+  if (positionals.length < 1 || positionals.length > 2) throw new UsageError('berth commit [-a AUTHOR] [-m MESSAGE] [-c CHANGE]... [--pause=false] CONTAINER [REPO[:TAG]]');
+  const req = CommitContainerRequest.fromPartial({
+    containerId: positionals[0], reference: positionals[1] ?? '', author: (flags.author as string) ?? '', message: (flags.message as string) ?? '',
+    changes: flags.change as string[], pause: flags.pause === undefined ? true : Boolean(flags.pause),
+  });
+  const res = await call<typeof clients.containers, unknown, CommitContainerResponse>(clients.containers, 'commit', req);
+  process.stdout.write(`${res.id}\n`);
+  return 0;
+};
+
+export const FILESYSTEM_COMMANDS: Record<string, Command> = { diff, export: exportCommand, commit, cp };

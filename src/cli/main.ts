@@ -34,7 +34,7 @@ const USAGE = `usage: berth [--host unix:///PATH] COMMAND [ARGS...]
 
 Containers:  create  start  run  attach  exec  ps  logs  inspect  top  stats  wait
              stop  restart  kill  pause  unpause  rename  update  rm
-             diff  export [-o FILE]  cp CONTAINER:SRC DST|-  cp SRC|- CONTAINER:DST
+             diff  export [-o FILE]  commit  cp CONTAINER:SRC DST|-  cp SRC|- CONTAINER:DST
              container ls|rm|prune|...   (docker's container group, the same commands)
 Images:      import  images  tag  rmi  load  save  pull  push  history
 Volumes:     volume create|ls|inspect|rm|prune   (run/create -v SRC:DST[:ro], -v /PATH, --volumes-from; rm -v)

@@ -7,12 +7,14 @@ import path from 'node:path';
 import type { Resources } from '../cgroups/resources';
 import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
 import type { ContainerProcess } from '../gen/berth/v1/containers';
+import type { ImageRecord } from '../images/model';
 import { matches, readLog, type LogEntry, type LogFilter } from '../io/logs';
 import { overlayPaths } from '../rootfs/overlay';
 import { resolveUser, type ResolvedUser } from '../runtime/user';
 import { MonitorStream } from '../tasks/monitor-stream';
 import { sameProcess } from '../tasks/proc';
 import { Attachment, type AttachSelection } from './attachment';
+import { commitImage, type CommitOptions } from './commit';
 import { readRootfsFile, SIGKILL } from './core';
 import { ContainerFilesystem } from './filesystem';
 import { isActive, type ContainerRecord, type HostConfig, type RestartPolicy } from './model';
@@ -20,6 +22,7 @@ import { parseSignal } from './signals';
 import type { StatsInput } from './stats';
 import { listProcesses } from './top';
 import { validateName } from './validate';
+import { log } from '../util/logger';
 
 export { type ContainerFiles, type CreateOptions, type ServiceDeps, type WaitCondition } from './core';
 
@@ -241,6 +244,23 @@ export class ContainerService extends ContainerFilesystem {
     if (c.state.status !== 'running') throw new EngineError('FailedPrecondition', `resize container ${c.id}: status is ${c.state.status}`);
     if (!c.config.tty) throw new EngineError('FailedPrecondition', `resize container ${c.id}: it has no tty`);
     this.tasks.control(c.id, `resize ${size.rows} ${size.cols}`);
+  }
+
+  /**
+   * docker commit: a running container is paused while its layer is read (unless told not to), so the
+   * layer is one instant of it; a paused one stays paused.
+   */
+  async commit(ref: string, opts: CommitOptions & { pause: boolean }): Promise<ImageRecord> {
+    const c = this.find(ref);
+    const pause = opts.pause && c.state.status === 'running';
+    if (pause) await this.pause(c.id);
+    try {
+      const image = await commitImage(this.images, c, overlayPaths(this.root, c.id).upper, opts);
+      this.emit(c, 'commit', { imageID: image.id, ...(image.repoTags[0] && { imageName: image.repoTags[0] }) });
+      return image;
+    } finally {
+      if (pause) await this.unpause(c.id).catch((err) => log.warn('commit: unpause failed', { id: c.id, error: String(err) }));
+    }
   }
 
   /** What a stats sample needs; init's pid only while its start time says it is still init. */
