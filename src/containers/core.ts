@@ -140,8 +140,11 @@ export class ContainerCore {
     throw new EngineError('NotFound', `container ${ref}: not found`);
   }
 
-  usesImage(imageId: string): string | undefined {
-    return [...this.containers.values()].find((c) => c.image === imageId)?.id;
+  /** A container of the image, a running one first: only a running one keeps a forced remove from untagging. */
+  usesImage(imageId: string): { id: string; running: boolean } | undefined {
+    const users = [...this.containers.values()].filter((c) => c.image === imageId);
+    const c = users.find((u) => isActive(u.state.status)) ?? users[0];
+    return c && { id: c.id, running: isActive(c.state.status) };
   }
 
   /** Ids of the containers whose mounts name the volume. */

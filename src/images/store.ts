@@ -154,10 +154,11 @@ export class ImageStore {
 
   /**
    * Removes a name, or an image with its names. An image still named elsewhere is only untagged when given by
-   * name; given by id it needs force. An image a container uses is never deleted, force or not: its layers are
-   * that container's lowerdirs.
+   * name; given by id it needs force. An image a container uses is never deleted (its layers are that
+   * container's lowerdirs): without force that is refused; with force (docker rmi -f) its names go and it
+   * stays unnamed while the container exists, unless that container runs, which even force does not override.
    */
-  remove(ref: string, force: boolean, usedBy: (id: string) => string | undefined): Promise<{ untagged: string[]; deleted: string[] }> {
+  remove(ref: string, force: boolean, usedBy: (id: string) => { id: string; running: boolean } | undefined): Promise<{ untagged: string[]; deleted: string[] }> {
     return this.serial.run(async () => {
       const image = this.resolve(ref);
       const name = this.names.has(ref) ? ref : this.names.has(`${ref}:latest`) ? `${ref}:latest` : undefined;
@@ -169,8 +170,15 @@ export class ImageStore {
         throw new EngineError('FailedPrecondition', `image ${ref}: referenced by ${image.repoTags.length} names (${image.repoTags.join(', ')}): remove them by name or use force`);
       }
       const container = usedBy(image.id);
-      if (container) throw new EngineError('FailedPrecondition', `image ${ref}: in use by container ${container.slice(0, 12)}`);
+      if (container && (container.running || !force)) {
+        const how = container.running ? 'running container' : 'container';
+        throw new EngineError('FailedPrecondition', `image ${ref}: in use by ${how} ${container.id.slice(0, 12)}${container.running ? '' : ': remove it first, or force to untag the image'}`);
+      }
       const untagged = [...image.repoTags];
+      if (container) {
+        await this.deleteNames(untagged);
+        return { untagged, deleted: [] };
+      }
       await this.deleteNames(untagged);
       await fsp.rm(path.join(this.blobDir, image.id.slice(7)), { force: true });
       this.images.delete(image.id);

@@ -99,10 +99,15 @@ describe.skipIf(!IS_ROOT)('the API', () => {
     // By name with another name left: only untagged.
     const untag = await call<typeof d.clients.images, unknown, RemoveImageResponse>(d.clients.images, 'remove', { image: 'mybox:v1', force: false });
     expect(untag).toEqual({ untagged: ['mybox:v1'], deleted: [] });
-    // Containers use it: refused.
-    await expect(call(d.clients.images, 'remove', { image: 'busybox', force: true })).rejects.toMatchObject({
+    // Stopped containers use it: refused, and with force only untagged (the image stays, unnamed).
+    await expect(call(d.clients.images, 'remove', { image: 'busybox', force: false })).rejects.toMatchObject({
       code: grpc.status.FAILED_PRECONDITION, details: expect.stringContaining('in use by container'),
     });
+    const forced = await call<typeof d.clients.images, unknown, RemoveImageResponse>(d.clients.images, 'remove', { image: 'busybox', force: true });
+    expect(forced).toEqual({ untagged: ['busybox:latest'], deleted: [] });
+    const after = await call<typeof d.clients.images, unknown, InspectImageResponse>(d.clients.images, 'inspect', { image: imageId });
+    expect(after.image).toMatchObject({ id: imageId, repoTags: [] });
+    await call(d.clients.images, 'tag', { image: imageId, reference: 'busybox:latest' });
   });
 
   it('removes an unused image with its layer', async () => {

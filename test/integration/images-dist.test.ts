@@ -17,7 +17,7 @@ import type {
 import { EventsRequest, type Event } from '../../src/gen/berth/v1/system';
 import { RegistryClient } from '../../src/images/registry-client';
 import { uploadBlob } from '../../src/images/push';
-import { cli, config, destroyDaemon, importBusybox, runToEnd, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { cli, config, createContainer, destroyDaemon, importBusybox, runToEnd, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { BUSYBOX_TAR, IS_ROOT } from '../helpers/paths';
 import { HAVE_HTPASSWD, HAVE_OPENSSL, HAVE_REGISTRY, startRegistry, type TestRegistry } from '../helpers/registry';
 
@@ -241,15 +241,24 @@ describe.skipIf(!IS_ROOT || !HAVE_REGISTRY)('image distribution', () => {
     expect(storeFiles(d2)).toEqual(before.files);
   });
 
-  it('rmi of an image a container uses is refused, even forced, and changes nothing', async () => {
+  it('rmi of an image a container uses is refused; forced, it is only untagged; a running user refuses even force', async () => {
     const ref = `${registry.host}/team/multi:v1`;
-    await runToEnd(d2, config(ref, ['true']));
-    for (const force of [false, true]) {
-      await expect(call(d2.clients.images, 'remove', { image: ref, force })).rejects.toMatchObject({
-        code: grpc.status.FAILED_PRECONDITION, details: expect.stringMatching(/: in use by container [0-9a-f]{12}$/),
-      });
-    }
+    const stopped = await runToEnd(d2, config(ref, ['true']));
+    await expect(call(d2.clients.images, 'remove', { image: ref, force: false })).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION, details: expect.stringMatching(/: in use by container [0-9a-f]{12}: remove it first, or force to untag the image$/),
+    });
     expect((await inspect(d2, multiId)).repoTags).toEqual([ref]);
+    const running = await createContainer(d2, config(ref, ['sleep', '1000']));
+    await call(d2.clients.containers, 'start', { containerId: running });
+    await expect(call(d2.clients.images, 'remove', { image: ref, force: true })).rejects.toMatchObject({
+      code: grpc.status.FAILED_PRECONDITION, details: expect.stringMatching(/: in use by running container [0-9a-f]{12}$/),
+    });
+    await call(d2.clients.containers, 'remove', { containerId: running, force: true });
+    expect(await call(d2.clients.images, 'remove', { image: ref, force: true })).toEqual({ untagged: [ref], deleted: [] });
+    expect((await inspect(d2, multiId)).repoTags).toEqual([]);
+    // The stopped container still runs from it, and the image can be named again.
+    await call(d2.clients.containers, 'start', { containerId: stopped.id });
+    await call(d2.clients.images, 'tag', { image: multiId, reference: ref });
   });
 
   it('refuses a tampered blob from the registry and stores nothing', async () => {
