@@ -37,6 +37,7 @@ export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
     image: c.image, workingDir: c.workingDir, networkDisabled: c.networkDisabled,
     attachStdin: c.attachStdin, attachStdout: c.attachStdout, attachStderr: c.attachStderr,
     tty: c.tty, openStdin: c.openStdin, stdinOnce: c.stdinOnce, stopSignal: c.stopSignal,
+    ...(Object.keys(c.labels).length && { labels: c.labels }),
     ...(c.stopTimeout !== undefined && { stopTimeout: c.stopTimeout }),
     // Checked when the container is created (src/volumes/specs.ts), with the image's volumes at hand.
     ...(c.volumes.length > 0 && { volumes: c.volumes }), ...(c.volumesFrom && { volumesFrom: c.volumesFrom }),
@@ -95,7 +96,7 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles, size
       hostname: cfg.hostname || c.id.slice(0, 12), domainname: cfg.domainname, user: cfg.user,
       memory: res.memoryBytes ?? 0, memorySwap: res.memorySwapBytes ?? 0, cpuShares: res.cpuShares ?? 0,
       attachStdin: cfg.attachStdin, attachStdout: cfg.attachStdout, attachStderr: cfg.attachStderr,
-      portSpecs: [], exposedPorts: [], tty: cfg.tty, openStdin: cfg.openStdin, stdinOnce: cfg.stdinOnce,
+      portSpecs: [], exposedPorts: cfg.exposedPorts ?? [], labels: cfg.labels ?? {}, tty: cfg.tty, openStdin: cfg.openStdin, stdinOnce: cfg.stdinOnce,
       env: cfg.env, cmd: cfg.cmd, dns: [], image: cfg.image, volumes: cfg.volumes ?? [], volumesFrom: cfg.volumesFrom ?? '',
       workingDir: cfg.workingDir, entrypoint: cfg.entrypoint, networkDisabled: cfg.networkDisabled,
       stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,

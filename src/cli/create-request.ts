@@ -16,6 +16,7 @@ export const CREATE_FLAGS: Record<string, FlagSpec> = {
   tty: { short: 't', kind: 'bool' },
   'log-driver': { kind: 'string' },
   'log-opt': { kind: 'list' },
+  label: { short: 'l', kind: 'list' },
   rm: { kind: 'bool' },
   'stop-signal': { kind: 'string' },
   'stop-timeout': { kind: 'string' },
@@ -28,7 +29,7 @@ export function emptyConfig(): Config {
   return {
     hostname: '', domainname: '', user: '', memory: 0, memorySwap: 0, cpuShares: 0, attachStdin: false, attachStdout: true,
     attachStderr: true, portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false, env: [], cmd: [], dns: [],
-    image: '', volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, stopSignal: '',
+    image: '', volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, stopSignal: '', labels: {},
   };
 }
 
@@ -74,6 +75,8 @@ export function createRequest(flags: Record<string, unknown>, positionals: strin
     tty: Boolean(flags.tty), openStdin: interactive, stdinOnce: interactive, attachStdin: interactive,
     memory: resources.memory ?? 0, memorySwap: resources.memorySwap ?? 0, cpuShares: resources.cpuShares ?? 0,
     stopSignal: (flags['stop-signal'] as string) ?? '',
+    // --label k=v, or --label k for an empty value, as docker run.
+    labels: Object.fromEntries((flags.label as string[]).map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))),
     stopTimeout: flags['stop-timeout'] === undefined ? undefined : parseInteger(flags['stop-timeout'] as string, 'stop-timeout'),
     volumes, volumesFrom: ((flags['volumes-from'] as string[] | undefined) ?? []).join(','),
   };

@@ -115,7 +115,8 @@ export class ContainerCore {
 
   /** Tells event subscribers about a container (name and image ride along, as in Docker's events). */
   emit(c: ContainerRecord, action: string, attributes: Record<string, string> = {}): void {
-    this.events.append({ type: 'container', action, actorId: c.id, attributes: { name: c.name, image: c.config.image, ...attributes } });
+    // As Docker: the container's labels ride along, so `events --filter label=...` finds its events.
+    this.events.append({ type: 'container', action, actorId: c.id, attributes: { ...c.config.labels, name: c.name, image: c.config.image, ...attributes } });
   }
 
   list(all: boolean): ContainerRecord[] {

@@ -25,6 +25,10 @@ export interface ContainerConfig {
   volumes?: string[];
   /** `container[:ro|rw]`, comma-separated: whose mounts this container takes. */
   volumesFrom?: string;
+  /** The image's labels, then the container's own. */
+  labels?: Record<string, string>;
+  /** The image's exposed ports ("80/tcp"); publishing them comes with networking. */
+  exposedPorts?: string[];
 }
 
 /** One volume or bind of a container, resolved at create (src/volumes/mounts.ts). */

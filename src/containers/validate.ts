@@ -23,6 +23,9 @@ function noNul(field: string, values: string[]): void {
 }
 
 export function validateConfig(c: ContainerConfig): void {
+  for (const [key, value] of Object.entries(c.labels ?? {})) {
+    if (!key || key.includes('\0') || value.includes('\0')) throw invalidArgument('config.labels', key, 'a label needs a key, and no NUL in key or value');
+  }
   if (c.hostname && (c.hostname.length > HOST_NAME_MAX || !HOSTNAME.test(c.hostname))) {
     throw invalidArgument('config.hostname', c.hostname, 'must be an RFC 1123 host name of at most 64 characters');
   }
@@ -46,7 +49,10 @@ export function validateConfig(c: ContainerConfig): void {
 }
 
 /** Image defaults under the container's own settings, as Docker merges them. */
-export function mergeImageDefaults(c: ContainerConfig, image: { env: string[]; cmd: string[]; entrypoint: string[]; workingDir: string; user: string; stopSignal?: string }): ContainerConfig {
+export function mergeImageDefaults(c: ContainerConfig, image: {
+  env: string[]; cmd: string[]; entrypoint: string[]; workingDir: string; user: string; stopSignal?: string;
+  labels?: Record<string, string>; exposedPorts?: string[];
+}): ContainerConfig {
   const keys = new Set(c.env.map((e) => e.slice(0, e.indexOf('='))));
   const env = [...image.env.filter((e) => !keys.has(e.slice(0, e.indexOf('=')))), ...c.env];
   // A container's own entrypoint discards the image's cmd (docker run --entrypoint).
@@ -61,6 +67,8 @@ export function mergeImageDefaults(c: ContainerConfig, image: { env: string[]; c
     user: c.user || image.user,
     // The image's STOPSIGNAL, unless the container names its own (docker run --stop-signal).
     stopSignal: c.stopSignal || imageStopSignal(image.stopSignal),
+    ...(image.labels && Object.keys(image.labels).length || c.labels ? { labels: { ...image.labels, ...c.labels } } : {}),
+    ...(image.exposedPorts?.length ? { exposedPorts: [...image.exposedPorts] } : {}),
   };
 }
 

@@ -73,7 +73,7 @@ export function config(image: string, cmd: string[], patch: Partial<Config> = {}
   return {
     hostname: '', domainname: '', user: '', memory: 0, memorySwap: 0, cpuShares: 0, attachStdin: false, attachStdout: true,
     attachStderr: true, portSpecs: [], exposedPorts: [], tty: false, openStdin: false, stdinOnce: false, env: [], cmd, dns: [],
-    image, volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, stopSignal: '', ...patch,
+    image, volumes: [], volumesFrom: '', workingDir: '', entrypoint: [], networkDisabled: false, stopSignal: '', labels: {}, ...patch,
   };
 }
 

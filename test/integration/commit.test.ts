@@ -48,6 +48,17 @@ describe.skipIf(!IS_ROOT)('commit', () => {
     expect(look.stdout).toBe('x\nchanged\nls: /etc/group: No such file or directory\n1\n');
   });
 
+  it('a container of the new image takes its exposed ports and labels; its own labels come on top and ride on its events', async () => {
+    const made = await runToEnd(d, config('busybox', ['true']));
+    await commit({ containerId: made.id, reference: 'labelled', changes: ['EXPOSE 80 53/udp', 'LABEL tier=web owner=ops'] });
+    const r = cli(d, ['run', '-d', '--label', 'owner=me', '-l', 'extra', 'labelled', 'true']);
+    expect(r.status).toBe(0);
+    const c = (await call<typeof d.clients.containers, unknown, InspectContainerResponse>(d.clients.containers, 'inspect', { containerId: r.stdout.trim() })).container!;
+    expect(c.config).toMatchObject({ exposedPorts: ['80/tcp', '53/udp'], labels: { tier: 'web', owner: 'me', extra: '' } });
+    const events = cli(d, ['events', '--since', 'seq:0', '--until', '0s', '--filter', 'label=tier=web', '--filter', 'event=create']);
+    expect(events.stdout).toContain(`container create ${c.id}`);
+  });
+
   it('pauses a running container while its layer is read and lets it go on after', async () => {
     const id = await createContainer(d, config('busybox', ['sh', '-c', 'echo live > /live; sleep 1000']));
     await call(d.clients.containers, 'start', { containerId: id });

@@ -105,7 +105,16 @@ export interface Config {
   /** The signal Stop sends first ("SIGTERM" when empty). */
   stopSignal: string;
   /** Seconds Stop waits before KILL (10 when unset). */
-  stopTimeout?: number | undefined;
+  stopTimeout?:
+    | number
+    | undefined;
+  /** The image's labels, then these (docker run --label). */
+  labels: { [key: string]: string };
+}
+
+export interface Config_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface PortBinding {
@@ -749,6 +758,7 @@ function createBaseConfig(): Config {
     networkDisabled: false,
     stopSignal: "",
     stopTimeout: undefined,
+    labels: {},
   };
 }
 
@@ -829,6 +839,9 @@ export const Config: MessageFns<Config> = {
     if (message.stopTimeout !== undefined) {
       writer.uint32(200).int32(message.stopTimeout);
     }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      Config_LabelsEntry.encode({ key: key as any, value }, writer.uint32(210).fork()).join();
+    });
     return writer;
   },
 
@@ -1045,6 +1058,17 @@ export const Config: MessageFns<Config> = {
             message.stopTimeout = reader.int32();
             continue;
           }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            const entry26 = Config_LabelsEntry.decode(reader, reader.uint32());
+            if (entry26.value !== undefined) {
+              message.labels[entry26.key] = entry26.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1150,6 +1174,20 @@ export const Config: MessageFns<Config> = {
         : isSet(object.stop_timeout)
         ? globalThis.Number(object.stop_timeout)
         : undefined,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -1230,6 +1268,15 @@ export const Config: MessageFns<Config> = {
     if (message.stopTimeout !== undefined) {
       obj.stopTimeout = Math.round(message.stopTimeout);
     }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -1263,6 +1310,100 @@ export const Config: MessageFns<Config> = {
     message.networkDisabled = object.networkDisabled ?? false;
     message.stopSignal = object.stopSignal ?? "";
     message.stopTimeout = object.stopTimeout ?? undefined;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseConfig_LabelsEntry(): Config_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const Config_LabelsEntry: MessageFns<Config_LabelsEntry> = {
+  encode(message: Config_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Config_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfig_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Config_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Config_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Config_LabelsEntry>, I>>(base?: I): Config_LabelsEntry {
+    return Config_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Config_LabelsEntry>, I>>(object: I): Config_LabelsEntry {
+    const message = createBaseConfig_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
