@@ -3,6 +3,7 @@
 // the root of the mounted rootfs (a stopped container's is mounted for the time).
 import { constants } from 'node:fs';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { copyInto, type CopyInOptions } from '../archive/copy-in';
@@ -14,7 +15,8 @@ import { DirFd } from '../rootfs/dir-fd';
 import { overlayPaths } from '../rootfs/overlay';
 import { treeSize } from '../rootfs/size';
 import { ContainerCore } from './core';
-import { isActive, type ContainerRecord } from './model';
+import { isActive, type ContainerRecord, type MountRecord } from './model';
+import { randomId } from '../util/ids';
 
 const openFd = promisify(fs.open);
 
@@ -75,7 +77,7 @@ export class ContainerFilesystem extends ContainerCore {
    */
   async *copyFrom(ref: string, containerPath: string): AsyncGenerator<PathStatInfo | Buffer> {
     const c = this.find(ref);
-    const lease = await this.openRootfs(c);
+    const lease = await this.openCopyView(c);
     try {
       let first = true;
       for await (const part of copySource(this.native, lease.rootFd, containerPath)) {
@@ -93,7 +95,7 @@ export class ContainerFilesystem extends ContainerCore {
     if (dest === '' || dest.includes('\0')) throw invalidArgument('header.path', dest, 'a directory in the container is required');
     const c = this.find(ref, 'header.container_id');
     const abs = path.posix.join('/', dest);
-    const lease = await this.openRootfs(c);
+    const lease = await this.openCopyView(c);
     try {
       let fd: number;
       try {
@@ -113,6 +115,76 @@ export class ContainerFilesystem extends ContainerCore {
     } finally {
       await lease.release();
     }
+  }
+
+  /**
+   * The rootfs as the container sees it, volumes and binds included (docker cp reaches into them; export
+   * does not): a bind of the mounted rootfs in the data root, private to this copy, with each mount placed
+   * on its destination as opened inside that root (no symlink in the image can move it). Unmounted,
+   * with everything on it, at release.
+   */
+  private async openCopyView(c: ContainerRecord): Promise<RootfsLease> {
+    const lease = await this.openRootfs(c);
+    const mounts = c.hostConfig.mounts ?? [];
+    if (mounts.length === 0) return lease;
+    const view = path.join(this.root, 'tmp', `view-${randomId().slice(0, 16)}`);
+    let viewFd = -1;
+    try {
+      await fsp.mkdir(view, { recursive: true, mode: 0o700 });
+      this.native.mount({ source: `/proc/self/fd/${lease.rootFd}`, target: view, fstype: '', flags: ['bind'], data: '' });
+      this.native.mount({ source: '', target: view, fstype: '', flags: ['private'], data: '' });
+      viewFd = fs.openSync(view, constants.O_RDONLY | constants.O_DIRECTORY);
+      for (const m of [...mounts].sort((a, b) => a.destination.split('/').length - b.destination.split('/').length)) {
+        this.mountInView(viewFd, m);
+      }
+    } catch (err) {
+      if (viewFd >= 0) fs.closeSync(viewFd);
+      await this.dropView(view);
+      await lease.release();
+      throw err;
+    }
+    return {
+      rootFd: viewFd,
+      release: async () => {
+        fs.closeSync(viewFd);
+        await this.dropView(view);
+        await lease.release();
+      },
+    };
+  }
+
+  /** One volume or bind onto its destination in the view; a destination the container never made is left out. */
+  private mountInView(viewFd: number, m: MountRecord): void {
+    const open = () => this.native.openAt(viewFd, m.destination, { resolve: 'in-root', followLast: true });
+    let fd: number;
+    try {
+      fd = open();
+    } catch (err) {
+      if (((err as Error).cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return;
+      throw err;
+    }
+    try {
+      this.native.mount({ source: m.source, target: `/proc/self/fd/${fd}`, fstype: '', flags: ['bind'], data: '' });
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (m.rw) return;
+    // The remount must name the new mount, so the destination is opened again now that it is there.
+    const top = open();
+    try {
+      this.native.mount({ source: '', target: `/proc/self/fd/${top}`, fstype: '', flags: ['bind', 'remount', 'ro'], data: '' });
+    } finally {
+      fs.closeSync(top);
+    }
+  }
+
+  private async dropView(view: string): Promise<void> {
+    try {
+      this.native.unmount(view, { detach: true });
+    } catch {
+      // never mounted
+    }
+    await fsp.rm(view, { recursive: false, force: true }).catch(() => fsp.rmdir(view).catch(() => undefined));
   }
 
   /**

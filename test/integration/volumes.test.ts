@@ -86,6 +86,28 @@ describe.skipIf(!IS_ROOT)('volumes, binds and volumes-from', () => {
     expect(await code(vol('inspect', { name: 'shared-data' }))).toBe(`${grpc.status.NOT_FOUND} volume shared-data: not found`);
   });
 
+  it('docker cp reaches into volumes and binds (a ro bind refuses), not the layer under them', async () => {
+    const hostDir = fs.mkdtempSync(path.join(scratch, 'cp-bind-'));
+    const made = await runToEnd(config('busybox', ['true']), { binds: ['cp-vol:/data', `${hostDir}:/ro:ro`] });
+    const src = path.join(scratch, 'cp-src.txt');
+    fs.writeFileSync(src, 'into the volume\n');
+    expect(cli(d, ['cp', src, `${made.id}:/data/`])).toMatchObject({ status: 0 });
+    const mountpoint = (await vol<Volume>('inspect', { name: 'cp-vol' })).mountpoint;
+    expect(fs.readFileSync(path.join(mountpoint, 'cp-src.txt'), 'utf8')).toBe('into the volume\n');
+    // Not in the container's own layer under the mount point.
+    expect(fs.existsSync(path.join(d.root, 'overlay', made.id, 'upper', 'data', 'cp-src.txt'))).toBe(false);
+    const out = fs.mkdtempSync(path.join(scratch, 'cp-out-'));
+    expect(cli(d, ['cp', `${made.id}:/data/cp-src.txt`, out])).toMatchObject({ status: 0 });
+    expect(fs.readFileSync(path.join(out, 'cp-src.txt'), 'utf8')).toBe('into the volume\n');
+    // The read-only bind stays read-only for a copy too.
+    const ro = cli(d, ['cp', src, `${made.id}:/ro/`]);
+    expect(ro.status).not.toBe(0);
+    expect(ro.stderr).toMatch(/read-only/i);
+    expect(fs.readdirSync(hostDir)).toEqual([]);
+    // Nothing of the copies stays mounted.
+    expect(mountsUnder(path.join(d.root, 'tmp'))).toEqual([]);
+  });
+
   it('a bind names a volume that does not exist yet: it is made, as docker run -v does', async () => {
     const r = await runToEnd(config('busybox', ['sh', '-c', 'echo made > /v/file']), { binds: ['made-on-demand:/v'] });
     expect(r.exitCode).toBe(0);
