@@ -11,7 +11,7 @@ import type { ImageStore } from '../images/store';
 import { imageDefaults } from '../images/model';
 import { lastSeq } from '../io/logs';
 import type { Native } from '../native';
-import { isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay } from '../rootfs/overlay';
+import { isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay, shortLayerPaths } from '../rootfs/overlay';
 import { hostnameFile, hostsFile, resolvConfFile } from '../runtime/etc-files';
 import { buildSpec } from '../runtime/plan';
 import { resolveUser } from '../runtime/user';
@@ -513,7 +513,16 @@ export class ContainerCore {
       try {
         const layers = this.images.layerPaths(image);
         await prepareInitLayer(paths, layers);
-        this.native.mount(overlayMount(paths, layers));
+        const links = await shortLayerPaths(this.root, layers);
+        // The links are relative to the data root: the mount runs there (synchronously: nothing else of
+        // ours runs meanwhile, and berthd uses no relative paths), then the working directory goes back.
+        const cwd = process.cwd();
+        process.chdir(this.root);
+        try {
+          this.native.mount(overlayMount(paths, links));
+        } finally {
+          process.chdir(cwd);
+        }
       } catch (err) {
         throw wrap(err, `mount rootfs of container ${c.id}`);
       }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { shortLayerName } from '../rootfs/overlay';
 import { pipeline as chain, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -177,6 +178,8 @@ export class LayerStore {
   async remove(diffId: string): Promise<void> {
     await fsp.rm(this.metaPath(diffId), { force: true });
     await fsp.rm(this.blobPath(diffId), { force: true });
+    // The short name containers' mounts used for it (rootfs/overlay.ts).
+    await fsp.rm(path.join(path.dirname(this.treeDir), 'l', shortLayerName(this.treePath(diffId))), { force: true });
     await removeTree(this.treePath(diffId));
   }
 

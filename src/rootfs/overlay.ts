@@ -89,6 +89,32 @@ export async function prepareInitLayer(p: OverlayPaths, lowerdirs: string[], isO
  * image layers top first, under p.init (made by prepareInitLayer). A single lowerdir needs no upper to be
  * mountable, but a container always writes.
  */
+/**
+ * Short names for the image's layer directories: `l/<12 hex>` symlinks under the data root, relative to it
+ * (as Docker's overlay2 `l/`), so that the mount's options, at most a page (4096 bytes), hold Docker's 128
+ * layers instead of forty; mount with the data root as the working directory. Each link is made once,
+ * atomically (a rename over a temporary one).
+ */
+export async function shortLayerPaths(root: string, layerDirs: string[]): Promise<string[]> {
+  const linkDir = path.join(root, 'l');
+  await fsp.mkdir(linkDir, { recursive: true, mode: 0o700 });
+  return Promise.all(layerDirs.map(async (dir) => {
+    const link = path.join(linkDir, shortLayerName(dir));
+    const current = await fsp.readlink(link).catch(() => undefined);
+    if (current !== dir) {
+      const tmp = `${link}.tmp-${randomId().slice(0, 8)}`;
+      await fsp.symlink(dir, tmp);
+      await fsp.rename(tmp, link);
+    }
+    return path.relative(root, link);
+  }));
+}
+
+/** The link name of a layer directory (named by its 64-hex diff id). */
+export function shortLayerName(layerDir: string): string {
+  return path.basename(layerDir).slice(0, 12);
+}
+
 export function overlayMount(p: OverlayPaths, imageLayers: string[]): MountOptions {
   const lowerdirs = [p.init, ...imageLayers];
   for (const dir of lowerdirs) {
