@@ -5,11 +5,11 @@ import { coalesce } from '../archive/pack';
 import { EngineError } from '../errors';
 import type {
   ContainerChangesRequest, ContainerChangesResponse, CopyFromContainerRequest, CopyFromContainerResponse, CopyToContainerRequest,
-  CopyToContainerResponse, CopyToHeader, ExportContainerRequest, ExportContainerResponse,
+  CopyToContainerResponse, ExportContainerRequest, ExportContainerResponse,
 } from '../gen/berth/v1/containers';
 import type { ChangeKind } from '../rootfs/changes';
 import type { PathStatInfo } from '../rootfs/copy-source';
-import { clientStream, serverStream, unary } from './handlers';
+import { clientStream, headerThenChunks, serverStream, unary } from './handlers';
 
 /** As Docker's API numbers them. */
 const CHANGE_KINDS: Record<ChangeKind, number> = { C: 0, A: 1, D: 2 };
@@ -40,7 +40,7 @@ export function filesystemHandlers(containers: ContainerService, shutdown?: Abor
     }, shutdown),
 
     copyTo: clientStream<CopyToContainerRequest, CopyToContainerResponse>(async (messages) => {
-      const { header, chunks } = await splitCopyTo(messages);
+      const { header, chunks } = await headerThenChunks(messages, 'a copy');
       await containers.copyTo(header.containerId, header.path, chunks, {
         noOverwriteDirNonDir: header.noOverwriteDirNonDir, copyUidGid: header.copyUidGid,
       });
@@ -53,20 +53,3 @@ function pathStatToProto(s: PathStatInfo) {
   return { name: s.name, size: s.size, mode: s.mode, mtime: s.mtime, linkTarget: s.linkTarget };
 }
 
-/** The header first, then only tar chunks. */
-async function splitCopyTo(messages: AsyncIterable<CopyToContainerRequest>): Promise<{ header: CopyToHeader; chunks: AsyncIterable<Uint8Array> }> {
-  const it = messages[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done || first.value.part?.$case !== 'header') {
-    throw new EngineError('InvalidArgument', 'header: the first message of a copy must be its header');
-  }
-  const chunks = {
-    async *[Symbol.asyncIterator]() {
-      for (let r = await it.next(); !r.done; r = await it.next()) {
-        if (r.value.part?.$case !== 'chunk') throw new EngineError('InvalidArgument', 'chunk: only tar chunks may follow the header');
-        yield r.value.part.value;
-      }
-    },
-  };
-  return { header: first.value.part.value, chunks };
-}

@@ -44,6 +44,27 @@ export function serverStream<Req, Res>(fn: (req: Req, signal: AbortSignal) => As
   };
 }
 
+/** A client stream of `oneof part { header; bytes chunk }` (import, copy in): its header, then the bytes after it. */
+export async function headerThenChunks<H>(
+  messages: AsyncIterable<{ part?: { $case: 'header'; value: H } | { $case: 'chunk'; value: Buffer } }>,
+  what: string,
+): Promise<{ header: H; chunks: AsyncIterable<Uint8Array> }> {
+  const it = messages[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done || first.value.part?.$case !== 'header') {
+    throw new EngineError('InvalidArgument', `header: the first message of ${what} must be its header`);
+  }
+  const chunks = {
+    async *[Symbol.asyncIterator]() {
+      for (let r = await it.next(); !r.done; r = await it.next()) {
+        if (r.value.part?.$case !== 'chunk') throw new EngineError('InvalidArgument', 'chunk: only tar chunks may follow the header');
+        yield r.value.part.value;
+      }
+    },
+  };
+  return { header: first.value.part.value, chunks };
+}
+
 /** The domain consumes the client's messages as an async iterable. */
 export function clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, signal: AbortSignal) => Promise<Res>): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {

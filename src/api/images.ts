@@ -1,6 +1,5 @@
 // The Images adapter: Import takes a header then tar chunks, Load tar chunks; Save, Pull and Push stream back;
 // the rest are unary.
-import { EngineError } from '../errors';
 import type { ContainerService } from '../containers/service';
 import type { EventJournal } from '../events/journal';
 import { loadArchive } from '../images/archive-load';
@@ -10,27 +9,9 @@ import { pullImage } from '../images/pull';
 import { pushImage } from '../images/push';
 import type { Credentials } from '../images/registry-auth';
 import type { ImageStore } from '../images/store';
-import type { ImagesServer, ImportHeader, ImportImageRequest, LoadImageRequest, PullImageResponse, PushImageResponse, RegistryAuth } from '../gen/berth/v1/images';
+import type { ImagesServer, LoadImageRequest, PullImageResponse, PushImageResponse, RegistryAuth } from '../gen/berth/v1/images';
 import { imageConfigFromProto, imageToProto } from './convert';
-import { clientStream, serverStream, unary } from './handlers';
-
-/** Splits the client stream into its header and the tar bytes that follow it. */
-async function splitImport(messages: AsyncIterable<ImportImageRequest>): Promise<{ header: ImportHeader; chunks: AsyncIterable<Uint8Array> }> {
-  const it = messages[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done || first.value.part?.$case !== 'header') {
-    throw new EngineError('InvalidArgument', 'header: the first message of an import must be its header');
-  }
-  const chunks = {
-    async *[Symbol.asyncIterator]() {
-      for (let r = await it.next(); !r.done; r = await it.next()) {
-        if (r.value.part?.$case !== 'chunk') throw new EngineError('InvalidArgument', 'chunk: only tar chunks may follow the header');
-        yield r.value.part.value;
-      }
-    },
-  };
-  return { header: first.value.part.value, chunks };
-}
+import { clientStream, headerThenChunks, serverStream, unary } from './handlers';
 
 async function* loadChunks(messages: AsyncIterable<LoadImageRequest>): AsyncGenerator<Uint8Array> {
   for await (const m of messages) yield m.chunk;
@@ -45,7 +26,7 @@ export function createImagesService(images: ImageStore, containers: ContainerSer
   const emit = (action: string, id: string, name?: string) => events.append({ type: 'image', action, actorId: id, attributes: name ? { name } : {} });
   return {
     import: clientStream(async (messages) => {
-      const { header, chunks } = await splitImport(messages);
+      const { header, chunks } = await headerThenChunks(messages, 'an import');
       const config = imageConfigFromProto(header.config);
       const record = await images.import(chunks, { reference: header.reference, defaults: config, message: header.message });
       emit('import', record.id, header.reference || undefined);

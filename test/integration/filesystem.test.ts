@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
-import tar, { type Header } from 'tar-stream';
+import tar from 'tar-stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import type {
@@ -16,21 +16,12 @@ import type {
 import type { InspectImageResponse } from '../../src/gen/berth/v1/images';
 import { cli, config, createContainer, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { BERTH_CLI, IS_ROOT } from '../helpers/paths';
+import { tarOf } from '../helpers/tar';
 
-type Entry = Partial<Header> & { name: string; body?: string | Buffer };
 interface Unpacked { name: string; type: string; mode: number; uid: number; gid: number; linkname?: string; body?: string }
 
 const S_IFMT = 0o170000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const { body, ...header } of entries) pack.entry({ mtime: new Date('2024-01-01T00:00:00Z'), ...header } as Header, body ?? '');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 async function untar(bytes: Buffer): Promise<Unpacked[]> {
   const out: Unpacked[] = [];

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import tar, { type Header } from 'tar-stream';
+import tar from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import type {
@@ -19,18 +19,9 @@ import { RegistryClient } from '../../src/images/registry-client';
 import { uploadBlob } from '../../src/images/push';
 import { cli, config, createContainer, destroyDaemon, importBusybox, runToEnd, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { BUSYBOX_TAR, IS_ROOT } from '../helpers/paths';
+import { tarOf } from '../helpers/tar';
 import { HAVE_HTPASSWD, HAVE_OPENSSL, HAVE_REGISTRY, startRegistry, type TestRegistry } from '../helpers/registry';
 
-type Entry = Partial<Header> & { name: string; body?: string | Buffer };
-
-async function tarOf(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const { body, ...header } of entries) pack.entry({ mtime: new Date('2024-01-01T00:00:00Z'), ...header } as Header, body ?? '');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const sha256 = (b: Buffer | string) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 

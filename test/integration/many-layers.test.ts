@@ -2,22 +2,13 @@
 // layers by short links, so its options fit in the one page the kernel takes (about 40 layers without).
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import tar, { type Header } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LoadImageResponse } from '../../src/gen/berth/v1/images';
 import { config, destroyDaemon, runToEnd, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { BUSYBOX_TAR, IS_ROOT } from '../helpers/paths';
+import { tarOf } from '../helpers/tar';
 
 const LAYERS = 127;
-
-async function tarOf(entries: (Partial<Header> & { name: string; body: string | Buffer })[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const { body, ...header } of entries) pack.entry({ mtime: new Date('2024-01-01T00:00:00Z'), ...header } as Header, body);
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(c as Buffer);
-  return Buffer.concat(chunks);
-}
 
 const hex = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
