@@ -7,6 +7,7 @@ import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { EngineError, wrap } from '../errors';
 import { fromNative } from '../native/errors';
+import { drainedOrClosed } from './extract';
 
 export type TarEntry = tar.ExtractEvents['entry'][1];
 
@@ -83,20 +84,6 @@ async function* tarBytes(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buff
   }
   if (head[0] === 0x1f && head[1] === 0x8b) yield* Readable.from(all()).pipe(createGunzip()) as AsyncIterable<Buffer>;
   else yield* all();
-}
-
-function drainedOrClosed(w: tar.Extract): Promise<void> {
-  // streamx marks `destroying` at once; 'close' may have fired already, and then nothing would wake us.
-  if ((w as { destroying?: boolean }).destroying || w.destroyed) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = (): void => {
-      w.off('drain', done);
-      w.off('close', done);
-      resolve();
-    };
-    w.on('drain', done);
-    w.on('close', done);
-  });
 }
 
 /** Corrupt gzip is the caller's bad input; a full disk is ResourceExhausted; a client gone keeps its own kind. */
