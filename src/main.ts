@@ -4,12 +4,14 @@ import { AddonNative } from './native/addon';
 import { Daemon } from './server';
 import { log } from './util/logger';
 
-const USAGE = `usage: berthd [--root DIR] [--listen unix:///PATH] [--cgroup-parent NAME]
+const USAGE = `usage: berthd [--root DIR] [--listen unix:///PATH] [--cgroup-parent NAME] [--bridge-name NAME] [--bridge-subnet CIDR]
 
   --root DIR            data root (default /var/lib/berth)
   --listen ADDR         where to serve gRPC (default unix:///run/berth/berth.sock)
   --cgroup-parent NAME  the cgroup that holds the containers, in each hierarchy (default berth);
-                        each data root needs its own`;
+                        each data root needs its own
+  --bridge-name NAME    the bridge containers attach to (default berth0); made at start if missing
+  --bridge-subnet CIDR  its subnet (default 10.88.0.0/16); the first address is the gateway`;
 
 async function main(): Promise<void> {
   let values;
@@ -19,6 +21,8 @@ async function main(): Promise<void> {
         root: { type: 'string', default: '/var/lib/berth' },
         listen: { type: 'string', default: 'unix:///run/berth/berth.sock' },
         'cgroup-parent': { type: 'string', default: 'berth' },
+        'bridge-name': { type: 'string', default: 'berth0' },
+        'bridge-subnet': { type: 'string', default: '10.88.0.0/16' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -31,7 +35,8 @@ async function main(): Promise<void> {
     process.stderr.write('berthd: must run as root (it creates namespaces and mounts)\n');
     process.exit(1);
   }
-  const daemon = new Daemon({ root: values.root!, listen: values.listen!, native: new AddonNative(), cgroupParent: values['cgroup-parent'] });
+  const daemon = new Daemon({ root: values.root!, listen: values.listen!, native: new AddonNative(), cgroupParent: values['cgroup-parent'],
+    bridgeName: values['bridge-name'], bridgeSubnet: values['bridge-subnet'] });
   try {
     await daemon.start();
   } catch (err) {

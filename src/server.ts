@@ -22,6 +22,7 @@ import { SystemService } from './gen/berth/v1/system';
 import { VolumesService } from './gen/berth/v1/volumes';
 import { ImageStore } from './images/store';
 import type { Native } from './native';
+import { NetworkManager } from './network/manager';
 import { log } from './util/logger';
 import { VolumeService } from './volumes/service';
 import { VolumeStore } from './volumes/store';
@@ -33,6 +34,9 @@ export interface DaemonOptions {
   native: Native;
   /** The cgroup (under each hierarchy) that holds this daemon's containers; one per data root. */
   cgroupParent?: string;
+  /** The bridge containers are attached to, and its subnet (defaults berth0, 10.88.0.0/16). */
+  bridgeName?: string;
+  bridgeSubnet?: string;
 }
 
 const PROJECT_ROOT = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..')]
@@ -80,7 +84,9 @@ export class Daemon {
     const cgroups = new Cgroups(this.opts.cgroupParent ?? 'berth');
     const volumeStore = new VolumeStore(root);
     await volumeStore.load();
-    const containers = new ContainerService(root, { images, native, cgroups, events, volumes: volumeStore });
+    const network = new NetworkManager(root, { bridge: this.opts.bridgeName ?? 'berth0', subnet: this.opts.bridgeSubnet ?? '10.88.0.0/16' });
+    await network.init();
+    const containers = new ContainerService(root, { images, native, cgroups, events, volumes: volumeStore, network });
     await loadContainers(containers);
     this.containers = containers;
 

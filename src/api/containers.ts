@@ -77,12 +77,12 @@ export function createContainersService(containers: ContainerService, shutdown?:
 
     list: unary(async (req) => ({
       containers: await Promise.all(containers.list(req.all).map(async (c) =>
-        containerToProto(c, containers.files(c.id), req.size ? await containers.sizes(c) : undefined))),
+        containerToProto(c, containers.files(c.id), req.size ? await containers.sizes(c) : undefined, containers.networkSettings(c)))),
     })),
 
     inspect: unary(async (req) => {
       const c = containers.find(req.containerId);
-      return { container: containerToProto(c, containers.files(c.id), req.size ? await containers.sizes(c) : undefined) };
+      return { container: containerToProto(c, containers.files(c.id), req.size ? await containers.sizes(c) : undefined, containers.networkSettings(c)) };
     }),
 
     logs: serverStream(async function* (req, signal): AsyncGenerator<ContainerLogsResponse> {

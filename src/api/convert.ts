@@ -14,6 +14,10 @@ import type {
 } from '../gen/berth/v1/containers';
 import type { Image as ProtoImage, ImageConfig as ProtoImageConfig } from '../gen/berth/v1/images';
 import { nonZero, resourcesFromFields, type FieldNames } from './resources';
+import { parseExtraHost, parseLink } from '../network/links';
+import type { NetworkSettings } from '../network/manager';
+import { checkNetworkFields } from '../network/mode';
+import { normalizeExposed, validateBindings } from '../network/ports';
 
 function isSet(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
@@ -31,7 +35,8 @@ export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
   if (!c) throw new EngineError('InvalidArgument', 'config: required');
   if (c.stopTimeout !== undefined && c.stopTimeout < -1) throw invalidArgument('config.stop_timeout', c.stopTimeout, 'must be -1 (wait forever), 0 or more seconds');
   if (c.stopSignal) parseSignal(c.stopSignal, 'config.stop_signal');
-  refuseUnbuilt({ 'config.port_specs': c.portSpecs, 'config.exposed_ports': c.exposedPorts, 'config.dns': c.dns }, 'networking');
+  refuseUnbuilt({ 'config.port_specs': c.portSpecs }, 'use config.exposed_ports and host_config.port_bindings');
+  const exposedPorts = normalizeExposed(c.exposedPorts, 'config.exposed_ports');
   return {
     hostname: c.hostname, domainname: c.domainname, user: c.user, env: c.env, cmd: c.cmd, entrypoint: c.entrypoint,
     image: c.image, workingDir: c.workingDir, networkDisabled: c.networkDisabled,
@@ -41,6 +46,25 @@ export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
     ...(c.stopTimeout !== undefined && { stopTimeout: c.stopTimeout }),
     // Checked when the container is created (src/volumes/specs.ts), with the image's volumes at hand.
     ...(c.volumes.length > 0 && { volumes: c.volumes }), ...(c.volumesFrom && { volumesFrom: c.volumesFrom }),
+    ...(exposedPorts.length > 0 && { exposedPorts }), ...(c.dns.length > 0 && { dns: c.dns }),
+  };
+}
+
+/** The network fields of a create: modes, ports, links and names checked together (src/network/mode.ts). */
+function networkFromProto(h: ProtoHostConfig | undefined, c: ProtoConfig | undefined): HostConfig {
+  const portBindings = validateBindings(
+    Object.fromEntries(Object.entries(h?.portBindings ?? {}).map(([k, v]) => [k, v.bindings])), 'host_config.port_bindings');
+  const links = h?.links ?? [];
+  links.forEach((l) => parseLink(l));
+  const extraHosts = h?.extraHosts ?? [];
+  extraHosts.forEach((e) => parseExtraHost(e));
+  checkNetworkFields({
+    networkMode: h?.networkMode, networkDisabled: c?.networkDisabled ?? false, portBindings, publishAllPorts: h?.publishAllPorts,
+    links, dns: c?.dns, extraHosts, hostname: c?.hostname,
+  });
+  return {
+    ...(h?.networkMode && { networkMode: h.networkMode }), ...(Object.keys(portBindings).length > 0 && { portBindings }),
+    ...(h?.publishAllPorts && { publishAllPorts: true }), ...(links.length > 0 && { links }), ...(extraHosts.length > 0 && { extraHosts }),
   };
 }
 
@@ -62,8 +86,8 @@ function createResources(c: ProtoConfig | undefined, h: ProtoHostConfig | undefi
 
 export function hostConfigFromProto(h: ProtoHostConfig | undefined, c?: ProtoConfig): HostConfig {
   const resources = createResources(c, h);
-  if (!h) return resources ? { resources } : {};
-  refuseUnbuilt({ 'host_config.port_bindings': h.portBindings, 'host_config.links': h.links, 'host_config.publish_all_ports': h.publishAllPorts }, 'networking');
+  const network = networkFromProto(h, c);
+  if (!h) return { ...(resources && { resources }), ...network };
   refuseUnbuilt({ 'host_config.privileged': h.privileged }, 'security options');
   refuseUnbuilt({ 'host_config.lxc_conf': h.lxcConf }, 'there is no LXC driver');
   refuseUnbuilt({ 'host_config.container_id_file': h.containerIdFile }, 'the CLI writes the id file itself');
@@ -74,7 +98,7 @@ export function hostConfigFromProto(h: ProtoHostConfig | undefined, c?: ProtoCon
   }
   return {
     ...(log && { log }), ...(resources && { resources }), ...(restartPolicy && { restartPolicy }), ...(h.autoRemove && { autoRemove: true }),
-    ...(h.binds.length > 0 && { binds: h.binds }),
+    ...(h.binds.length > 0 && { binds: h.binds }), ...network,
   };
 }
 
@@ -83,7 +107,7 @@ function date(text: string): Date | undefined {
 }
 
 /** sizes: when the request asked for them (they walk the container's files). */
-export function containerToProto(c: ContainerRecord, files: ContainerFiles, sizes?: ContainerSizes): ProtoContainer {
+export function containerToProto(c: ContainerRecord, files: ContainerFiles, sizes?: ContainerSizes, network?: NetworkSettings): ProtoContainer {
   const cfg = c.config;
   const res = c.hostConfig.resources ?? {};
   return {
@@ -97,12 +121,15 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles, size
       memory: res.memoryBytes ?? 0, memorySwap: res.memorySwapBytes ?? 0, cpuShares: res.cpuShares ?? 0,
       attachStdin: cfg.attachStdin, attachStdout: cfg.attachStdout, attachStderr: cfg.attachStderr,
       portSpecs: [], exposedPorts: cfg.exposedPorts ?? [], labels: cfg.labels ?? {}, tty: cfg.tty, openStdin: cfg.openStdin, stdinOnce: cfg.stdinOnce,
-      env: cfg.env, cmd: cfg.cmd, dns: [], image: cfg.image, volumes: cfg.volumes ?? [], volumesFrom: cfg.volumesFrom ?? '',
+      env: cfg.env, cmd: cfg.cmd, dns: cfg.dns ?? [], image: cfg.image, volumes: cfg.volumes ?? [], volumesFrom: cfg.volumesFrom ?? '',
       workingDir: cfg.workingDir, entrypoint: cfg.entrypoint, networkDisabled: cfg.networkDisabled,
       stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
     },
     hostConfig: {
-      binds: c.hostConfig.binds ?? [], containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
+      binds: c.hostConfig.binds ?? [], containerIdFile: '', lxcConf: [], privileged: false,
+      portBindings: Object.fromEntries(Object.entries(c.hostConfig.portBindings ?? {}).map(([k, v]) => [k, { bindings: v }])),
+      links: c.hostConfig.links ?? [], publishAllPorts: Boolean(c.hostConfig.publishAllPorts),
+      networkMode: c.hostConfig.networkMode || 'bridge', extraHosts: c.hostConfig.extraHosts ?? [],
       logConfig: { type: 'json-file', config: c.hostConfig.log ? { 'max-size': String(c.hostConfig.log.maxSizeBytes), 'max-file': String(c.hostConfig.log.maxFiles) } : {} },
       cpuQuota: res.cpuQuotaUs ?? 0, cpuPeriod: res.cpuPeriodUs ?? 0, nanoCpus: 0,
       cpusetCpus: res.cpusetCpus ?? '', cpusetMems: res.cpusetMems ?? '', pidsLimit: res.pidsLimit ?? 0,
@@ -133,6 +160,9 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles, size
     sizeRw: sizes?.sizeRw ?? 0,
     sizeRootFs: sizes?.sizeRootFs ?? 0,
     mounts: (c.hostConfig.mounts ?? []).map((m) => ({ type: m.type, name: m.name, source: m.source, destination: m.destination, mode: m.mode, rw: m.rw })),
+    networkSettings: network
+      ? { ...network, ports: Object.fromEntries(Object.entries(network.ports).map(([k, v]) => [k, { bindings: v }])) }
+      : { ipAddress: '', ipPrefixLen: 0, gateway: '', bridge: '', macAddress: '', ports: {} },
   };
 }
 

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { UsageError, type FlagSpec } from './args';
 import { parseInteger, parseResources, parseRestartPolicy, RESOURCE_FLAGS } from './resources';
+import { NETWORK_FLAGS, networkConfig, networkHostConfig } from './network';
 import type { Config, CreateContainerRequest, HostConfig } from '../gen/berth/v1/containers';
 
 export const CREATE_FLAGS: Record<string, FlagSpec> = {
@@ -23,6 +24,7 @@ export const CREATE_FLAGS: Record<string, FlagSpec> = {
   volume: { short: 'v', kind: 'list' },
   'volumes-from': { kind: 'list' },
   ...RESOURCE_FLAGS,
+  ...NETWORK_FLAGS,
 };
 
 export function emptyConfig(): Config {
@@ -79,6 +81,7 @@ export function createRequest(flags: Record<string, unknown>, positionals: strin
     labels: Object.fromEntries((flags.label as string[]).map((l) => (l.includes('=') ? [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] : [l, '']))),
     stopTimeout: flags['stop-timeout'] === undefined ? undefined : parseInteger(flags['stop-timeout'] as string, 'stop-timeout'),
     volumes, volumesFrom: ((flags['volumes-from'] as string[] | undefined) ?? []).join(','),
+    ...networkConfig(flags),
   };
   const logOpts = Object.fromEntries((flags['log-opt'] as string[]).map((o) => {
     const eq = o.indexOf('=');
@@ -86,11 +89,12 @@ export function createRequest(flags: Record<string, unknown>, positionals: strin
     return [o.slice(0, eq), o.slice(eq + 1)];
   }));
   const hostConfig: HostConfig = {
-    binds, containerIdFile: '', lxcConf: [], privileged: false, portBindings: {}, links: [], publishAllPorts: false,
+    binds, containerIdFile: '', lxcConf: [], privileged: false,
     logConfig: { type: (flags['log-driver'] as string) ?? '', config: logOpts },
     cpuQuota: resources.cpuQuota ?? 0, cpuPeriod: resources.cpuPeriod ?? 0, nanoCpus: resources.nanoCpus ?? 0,
     cpusetCpus: resources.cpusetCpus ?? '', cpusetMems: resources.cpusetMems ?? '', pidsLimit: resources.pidsLimit ?? 0,
     restartPolicy, autoRemove: Boolean(flags.rm),
+    ...networkHostConfig(flags),
   };
   return { config, name: (flags.name as string) ?? '', hostConfig };
 }

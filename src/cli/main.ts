@@ -8,13 +8,14 @@ import { FILESYSTEM_COMMANDS } from './filesystem';
 import { DISTRIBUTION_COMMANDS } from './distribution';
 import { IMAGE_COMMANDS } from './images';
 import { containerPrune, LIFECYCLE_COMMANDS } from './lifecycle';
+import { NETWORK_COMMANDS } from './network';
 import { STATS_COMMANDS } from './stats';
 import { TOP_COMMANDS } from './top';
 import { VOLUME_COMMANDS } from './volumes';
 
 export type Command = (argv: string[], clients: Clients) => Promise<number>;
 
-const CONTAINER_GROUP: Record<string, Command> = { ...CONTAINER_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATS_COMMANDS, ...TOP_COMMANDS, ...FILESYSTEM_COMMANDS };
+const CONTAINER_GROUP: Record<string, Command> = { ...CONTAINER_COMMANDS, ...LIFECYCLE_COMMANDS, ...STATS_COMMANDS, ...TOP_COMMANDS, ...FILESYSTEM_COMMANDS, ...NETWORK_COMMANDS };
 
 /** docker's `container` group: the same commands under their group names, plus ls/list/remove and prune. */
 const SUBCOMMANDS: Record<string, Command> = {

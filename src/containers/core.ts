@@ -12,7 +12,8 @@ import { imageDefaults } from '../images/model';
 import { lastSeq } from '../io/logs';
 import type { Native } from '../native';
 import { isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay, shortLayerPaths } from '../rootfs/overlay';
-import { hostnameFile, hostsFile, resolvConfFile } from '../runtime/etc-files';
+import type { NetworkManager, NetworkSettings } from '../network/manager';
+import { hostnameFile } from '../runtime/etc-files';
 import { buildSpec } from '../runtime/plan';
 import { resolveUser } from '../runtime/user';
 import type { ExitStatus } from '../tasks/manager';
@@ -27,6 +28,7 @@ import type { VolumeStore } from '../volumes/store';
 import type { Attachment } from './attachment';
 import { initialState, isActive, type ContainerConfig, type ContainerRecord, type HostConfig } from './model';
 import { generateName } from './names';
+import { prepareNetwork, type PreparedNetwork } from './networking';
 import { nextDelay, shouldRestart } from './restart-policy';
 import { ContainerStore } from './store';
 import { mergeImageDefaults, validateConfig, validateName } from './validate';
@@ -57,6 +59,8 @@ export interface ServiceDeps {
   cgroups: Cgroups;
   events: EventJournal;
   volumes: VolumeStore;
+  /** The bridge network; without it every container has loopback only. */
+  network?: NetworkManager;
 }
 
 export interface PendingAttachment {
@@ -88,9 +92,10 @@ export class ContainerCore {
   protected readonly images: ImageStore;
   protected readonly native: Native;
   readonly volumes: VolumeStore;
+  readonly network: NetworkManager | undefined;
 
   constructor(readonly root: string, deps: ServiceDeps) {
-    ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events, volumes: this.volumes } = deps);
+    ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events, volumes: this.volumes, network: this.network } = deps);
     this.store = new ContainerStore(root);
     this.tasks = new TaskManager(() => this.native.monitorExecutable(), (id, status) => void this.onExit(id, status));
   }
@@ -146,6 +151,11 @@ export class ContainerCore {
     const users = [...this.containers.values()].filter((c) => c.image === imageId);
     const c = users.find((u) => isActive(u.state.status)) ?? users[0];
     return c && { id: c.id, running: isActive(c.state.status) };
+  }
+
+  /** Where a running container is on the bridge (inspect); undefined when it has no address of its own. */
+  networkSettings(c: ContainerRecord): NetworkSettings | undefined {
+    return isActive(c.state.status) ? this.network?.settings(c.id, c.config.exposedPorts ?? []) : undefined;
   }
 
   /** Ids of the containers whose mounts name the volume. */
@@ -252,18 +262,25 @@ export class ContainerCore {
     // The cgroup is made while the rootfs is mounted and the files are written: neither needs the other.
     const cgroup = this.cgroups.create(c.id, c.hostConfig.resources ?? {});
     cgroup.catch(() => undefined); // awaited below, or cleaned up on the way out
+    let net: PreparedNetwork | undefined;
     try {
       const rootfs = await this.mountRootfs(c);
       const hostname = c.config.hostname || c.id.slice(0, 12);
+      net = await prepareNetwork({
+        network: this.network, find: (ref, field) => this.find(ref, field),
+        hostsPathOf: (id) => this.files(id).hostsPath, resolvConfPathOf: (id) => this.files(id).resolvConfPath,
+      }, c);
       await writeFileAtomic(files.hostnamePath, hostnameFile(hostname), 0o644);
-      await writeFileAtomic(files.hostsPath, hostsFile(hostname, c.config.domainname), 0o644);
-      await writeFileAtomic(files.resolvConfPath, resolvConfFile(await readHostFile('/etc/resolv.conf')), 0o644);
+      await writeFileAtomic(files.hostsPath, net.hosts, 0o644);
+      await writeFileAtomic(files.resolvConfPath, net.resolvConf, 0o644);
       const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
       const mounts = await startMounts(c.hostConfig.mounts ?? [], this.volumes);
-      const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts });
+      const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts, netns: net.netns, linkEnv: net.env });
       const cg = await cgroup;
-      // Init joins its cgroup before it runs; everything it starts is born inside.
-      const task = await this.tasks.start(files.dir, spec, (pid) => cg.addProcess(pid));
+      const wire = net.attach;
+      // Init joins its cgroup before it runs; everything it starts is born inside. Its network is
+      // wired while it waits, so the program finds eth0 up from its first instruction.
+      const task = await this.tasks.start(files.dir, spec, async (pid) => { await cg.addProcess(pid); await wire(pid); });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
         error: '', startedAt: new Date().toISOString(), finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,
@@ -273,6 +290,7 @@ export class ContainerCore {
       return spec.log.firstSeq;
     } catch (err) {
       await cgroup.then((cg) => cg.destroy(), () => undefined).catch(() => undefined);
+      await net?.release().catch((e) => log.warn('releasing the network of a failed start failed', { id: c.id, error: String(e) }));
       await this.unmountRootfs(c.id);
       c.state = { ...c.state, status: c.state.status === 'restarting' ? 'exited' : c.state.status, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
       await this.store.saveState(c);
@@ -372,6 +390,7 @@ export class ContainerCore {
   /** Everything of a removed container outside its (renamed) directory, then the directory. */
   async cleanUpRemoved(id: string, doomedDir: string): Promise<void> {
     await this.unmountRootfs(id);
+    await this.network?.release(id).catch((err) => log.warn('releasing a network failed', { id, error: String(err) }));
     await fsp.rm(overlayPaths(this.root, id).dir, { recursive: true, force: true });
     await this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
     await fsp.rm(doomedDir, { recursive: true, force: true });
@@ -423,6 +442,7 @@ export class ContainerCore {
       };
       if (status.error) log.warn('container ended without its own exit status', { id, error: status.error });
       await this.unmountRootfs(id);
+      await this.network?.release(id).catch((err) => log.warn('releasing a network failed', { id, error: String(err) }));
       if (shouldRestart(c.hostConfig.restartPolicy, c.state)) {
         c.state.status = 'restarting';
         this.scheduleRestart(c, ranMs);
@@ -541,10 +561,6 @@ export class ContainerCore {
       if (!this.names.has(name)) return name;
     }
   }
-}
-
-async function readHostFile(file: string): Promise<string> {
-  return fsp.readFile(file, 'utf8').catch(() => '');
 }
 
 /**

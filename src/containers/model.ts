@@ -27,8 +27,10 @@ export interface ContainerConfig {
   volumesFrom?: string;
   /** The image's labels, then the container's own. */
   labels?: Record<string, string>;
-  /** The image's exposed ports ("80/tcp"); publishing them comes with networking. */
+  /** The image's exposed ports ("80/tcp"), then the container's own. */
   exposedPorts?: string[];
+  /** Nameservers that replace the host's in /etc/resolv.conf (docker run --dns). */
+  dns?: string[];
 }
 
 /** One volume or bind of a container, resolved at create (src/volumes/mounts.ts). */
@@ -70,6 +72,15 @@ export interface HostConfig {
   binds?: string[];
   /** Volumes and binds, volumes-from included, in the order they are mounted. */
   mounts?: MountRecord[];
+  /** "bridge" when unset, "none", "host" or "container:<ref>". */
+  networkMode?: string;
+  /** "80/tcp" -> host bindings (a host port "" is picked by Berth). */
+  portBindings?: Record<string, { hostIp: string; hostPort: string }[]>;
+  publishAllPorts?: boolean;
+  /** "name:alias" as given. */
+  links?: string[];
+  /** "host:ip" as given. */
+  extraHosts?: string[];
 }
 
 /** restarting: exited, and waiting for its restart policy's next start. */

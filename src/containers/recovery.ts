@@ -20,6 +20,8 @@ export async function loadContainers(svc: ContainerService): Promise<void> {
   const exitedWhileAway = new Set<string>();
   for (const c of records) if (await reconcile(svc, c)) exitedWhileAway.add(c.id);
   await removeStrayCgroups(svc);
+  // After reconcile: exits seen while away released theirs; what a crash left behind goes now.
+  await svc.network?.repair(new Set(records.filter((c) => svc.containers.has(c.id) && isActive(c.state.status)).map((c) => c.id)));
   for (const c of records) {
     if (!svc.containers.has(c.id) || exitedWhileAway.has(c.id)) continue; // onExit already applied the policy
     if (wasRestarting.has(c.id)) {

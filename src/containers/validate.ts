@@ -68,7 +68,7 @@ export function mergeImageDefaults(c: ContainerConfig, image: {
     // The image's STOPSIGNAL, unless the container names its own (docker run --stop-signal).
     stopSignal: c.stopSignal || imageStopSignal(image.stopSignal),
     ...(image.labels && Object.keys(image.labels).length || c.labels ? { labels: { ...image.labels, ...c.labels } } : {}),
-    ...(image.exposedPorts?.length ? { exposedPorts: [...image.exposedPorts] } : {}),
+    ...(image.exposedPorts?.length || c.exposedPorts?.length ? { exposedPorts: [...new Set([...image.exposedPorts ?? [], ...c.exposedPorts ?? []])] } : {}),
   };
 }
 

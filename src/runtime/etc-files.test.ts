@@ -19,3 +19,15 @@ describe('hostsFile', () => {
     expect(out).toContain('127.0.1.1\tweb.example.com web\n');
   });
 });
+
+describe('network /etc files', () => {
+  it('points the name at the container IP and adds links and extra hosts', () => {
+    const out = hostsFile('web', '', { ip: '10.88.0.2', entries: [['10.88.0.3', 'db abc db'], ['10.1.2.3', 'x.local']] });
+    expect(out).toContain('10.88.0.2\tweb\n10.88.0.3\tdb abc db\n10.1.2.3\tx.local\n');
+    expect(out).not.toContain('127.0.1.1');
+  });
+
+  it('--dns replaces the nameservers and keeps search and options', () => {
+    expect(resolvConfFile('search x\nnameserver 10.0.0.2\noptions ndots:2\n', ['10.9.9.9'])).toBe('search x\noptions ndots:2\nnameserver 10.9.9.9\n');
+  });
+});

@@ -4,8 +4,14 @@ export function hostnameFile(hostname: string): string {
   return `${hostname}\n`;
 }
 
-/** Docker's /etc/hosts for a container with no network but loopback. */
-export function hostsFile(hostname: string, domainname: string): string {
+/** What a container on a network adds: its own address, then links and --add-host entries ([ip, names]). */
+export interface HostsExtras {
+  ip?: string;
+  entries?: [string, string][];
+}
+
+/** Docker's /etc/hosts: with an IP the container's name points at it, else (loopback only) at 127.0.1.1. */
+export function hostsFile(hostname: string, domainname: string, extras: HostsExtras = {}): string {
   const fqdn = domainname ? `${hostname}.${domainname} ${hostname}` : hostname;
   return [
     '127.0.0.1\tlocalhost',
@@ -15,7 +21,8 @@ export function hostsFile(hostname: string, domainname: string): string {
     'ff02::1\tip6-allnodes',
     'ff02::2\tip6-allrouters',
     // With loopback only, the container's own name points at loopback so it resolves itself.
-    `127.0.1.1\t${fqdn}`,
+    `${extras.ip ?? '127.0.1.1'}\t${fqdn}`,
+    ...(extras.entries ?? []).map(([addr, names]) => `${addr}\t${names}`),
     '',
   ].join('\n');
 }
@@ -26,11 +33,13 @@ const DEFAULT_NAMESERVERS = ['8.8.8.8', '8.8.4.4'];
  * The host's resolv.conf without loopback nameservers (they mean nothing in another network
  * namespace); Google's public servers when none remain, as Docker does.
  */
-export function resolvConfFile(hostText: string): string {
+export function resolvConfFile(hostText: string, dns: string[] = []): string {
   const lines = hostText.split('\n');
-  const kept = lines.filter((l) => !/^\s*nameserver\s+(127\.|::1\s*$|::1$)/.test(l));
-  const hasServer = kept.some((l) => /^\s*nameserver\s+/.test(l));
-  const body = kept.join('\n').trim();
+  // --dns replaces the host's nameservers; its search and options lines stay (as Docker).
+  const dropped = dns.length ? /^\s*nameserver\s/ : /^\s*nameserver\s+(127\.|::1\s*$|::1$)/;
+  const kept = [lines.filter((l) => !dropped.test(l)).join('\n').trim(), ...dns.map((d) => `nameserver ${d}`)].filter(Boolean);
+  const hasServer = kept.some((l) => /^\s*nameserver\s+/m.test(l));
+  const body = kept.join('\n');
   const servers = hasServer ? '' : DEFAULT_NAMESERVERS.map((s) => `nameserver ${s}`).join('\n');
   return `${[body, servers].filter(Boolean).join('\n')}\n`;
 }

@@ -18,6 +18,10 @@ export interface PlanInputs {
   lastSeq: number;
   /** Volumes and binds, their sources resolved on the host at start. */
   mounts?: UserMount[];
+  /** The net namespace: "" a new one (the default), "host", or a path to join. */
+  netns?: string;
+  /** Links' variables: after Docker's defaults, before the config's own. */
+  linkEnv?: string[];
 }
 
 /** A terminal that nobody sized yet is 24x80, never 0x0. */
@@ -79,7 +83,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     id: c.id,
     rootfs: inputs.rootfs,
     args: [c.path, ...c.args],
-    env: [...buildEnv(c.config.env, hostname, inputs.user.home), ...(c.config.tty && !c.config.env.some((v) => v.startsWith('TERM=')) ? ['TERM=xterm'] : [])],
+    env: [...buildEnv([...(inputs.linkEnv ?? []), ...c.config.env], hostname, inputs.user.home), ...(c.config.tty && !c.config.env.some((v) => v.startsWith('TERM=')) ? ['TERM=xterm'] : [])],
     cwd: c.config.workingDir || '/',
     user: { uid: inputs.user.uid, gid: inputs.user.gid, additionalGids: inputs.user.additionalGids },
     hostname,
@@ -102,6 +106,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     stdinOnce: c.config.stdinOnce,
     consoleSize: inputs.consoleSize ?? DEFAULT_CONSOLE,
     log: { maxSizeBytes: c.hostConfig.log?.maxSizeBytes ?? 0, maxFiles: c.hostConfig.log?.maxFiles ?? 1, firstSeq: inputs.lastSeq + 1 },
+    ...(inputs.netns && { netns: inputs.netns }),
   };
 }
 

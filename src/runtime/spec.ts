@@ -45,6 +45,8 @@ export interface RuntimeSpec {
   stdinOnce: boolean;
   consoleSize: { rows: number; cols: number };
   log: { maxSizeBytes: number; maxFiles: number; firstSeq: number };
+  /** "" or absent: a new net namespace; "host": the monitor's; a path: that namespace (native/README.md). */
+  netns?: string;
 }
 
 /** What the monitor's `exec` command takes (native/README.md, "Control commands"). */

@@ -1,6 +1,7 @@
 // A real berthd on a temporary data root and socket, with typed clients and a cleanup that
 // leaves no container, mount or directory behind.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -8,6 +9,7 @@ import path from 'node:path';
 import { call, connect, type Clients } from '../../src/cli/client';
 import { ImageConfig, type ImportImageRequest, type ImportImageResponse } from '../../src/gen/berth/v1/images';
 import { ContainerLogsRequest, type Config, type CreateContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
+import { removeBridge } from '../../src/network/bridge';
 import { BERTH_CLI, BERTHD, BUSYBOX_TAR } from './paths';
 
 export interface TestDaemon {
@@ -28,12 +30,23 @@ export function cgroupParent(root: string): string {
   return `berth-test-${path.basename(root)}`;
 }
 
+/**
+ * The bridge of a test root's daemon: its own name and /24, the same across restarts on that root, so
+ * tests never share one with each other or with a system berthd (berth0, 10.88.0.0/16).
+ */
+export function testBridge(root: string): { name: string; subnet: string } {
+  const h = createHash('sha256').update(root).digest();
+  return { name: `bt${h.subarray(0, 3).toString('hex')}`, subnet: `10.${100 + (h[3] % 100)}.${h[4]}.0/24` };
+}
+
 /** Starts berthd on root (a new temp dir by default) and waits until it answers. */
 export async function startDaemon(root = tempRoot()): Promise<TestDaemon> {
   const socket = path.join(root, 'berth.sock');
   // A daemon killed with SIGKILL leaves its socket behind; we wait for the new one.
   fs.rmSync(socket, { force: true });
-  const args = [BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root)];
+  const bridge = testBridge(root);
+  const args = [BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root),
+    '--bridge-name', bridge.name, '--bridge-subnet', bridge.subnet];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -115,6 +128,7 @@ export async function destroyDaemon(d: TestDaemon): Promise<void> {
   for (const m of mountsUnder(d.root).reverse()) spawnSync('umount', ['-l', m]);
   fs.rmSync(d.root, { recursive: true, force: true });
   removeCgroupParent(cgroupParent(d.root));
+  await removeBridge(testBridge(d.root).name);
 }
 
 /** Removes a test daemon's cgroup parent in every hierarchy (its containers' cgroups are gone by now). */

@@ -165,7 +165,7 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     expect(samples[0].cpu!.totalUsageUs).toBeGreaterThan(0);
     expect(samples[0].memory!.usageBytes).toBeGreaterThan(0);
     expect(samples[0].pids).toMatchObject({ current: 2, limit: 100 });
-    expect(samples[0].networks.map((n) => n.interface)).toEqual(['lo']);
+    expect(samples[0].networks.map((n) => n.interface)).toEqual(['lo', 'eth0']);
     const top = await rpc<TopContainerResponse>('top', TopContainerRequest.fromPartial({ containerId: id }));
     expect(top.processes.map((p) => [p.pid, p.args.join(' ')])).toEqual([[1, 'sh -c sleep 1000 & while :; do :; done'], [expect.any(Number), 'sleep 1000']]);
     expect(top.processes[0].hostPid).toBe((await inspect(id)).state!.pid);

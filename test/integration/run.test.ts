@@ -97,8 +97,8 @@ describe.skipIf(!IS_ROOT)('running containers', () => {
     });
   });
 
-  it('has loopback up and no other network device', async () => {
-    const r = await runToEnd(d, config('busybox', ['sh', '-c', 'cat /sys/class/net/lo/operstate /sys/class/net/lo/flags; ls /sys/class/net']));
+  it('with network disabled has loopback up and no other network device', async () => {
+    const r = await runToEnd(d, config('busybox', ['sh', '-c', 'cat /sys/class/net/lo/operstate /sys/class/net/lo/flags; ls /sys/class/net'], { networkDisabled: true }));
     const [, flags, devices] = r.stdout.trim().split('\n');
     expect(Number(flags) & 1).toBe(1); // IFF_UP
     expect(devices).toBe('lo');

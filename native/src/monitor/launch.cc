@@ -23,8 +23,30 @@ namespace berth {
 namespace {
 
 constexpr size_t kStackSize = 1 << 20;
-constexpr int kCloneFlags =
-    CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | SIGCHLD;
+constexpr int kCloneFlags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+
+// Clones init into the net namespace spec.netns names. A path is joined by the monitor for the
+// clone only (init inherits it) and left at once: nothing else of the monitor runs in there.
+pid_t clone_init(const Spec& spec, void* stack_top, InitPlan* plan, const char** step, int* err) {
+  if (spec.netns.empty() || spec.netns == "host") {
+    pid_t pid = clone(init_main, stack_top, kCloneFlags | (spec.netns.empty() ? CLONE_NEWNET : 0), plan);
+    if (pid < 0) *step = "clone", *err = errno;
+    return pid;
+  }
+  unique_fd own(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  unique_fd target(open(spec.netns.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!own.ok() || !target.ok()) return *step = "open net namespace", *err = errno, -1;
+  if (setns(target.get(), CLONE_NEWNET) != 0) return *step = "setns net", *err = errno, -1;
+  pid_t pid = clone(init_main, stack_top, kCloneFlags, plan);
+  int clone_err = errno;
+  // Back home before anything else; failing that, the monitor must not go on in a foreign namespace.
+  if (setns(own.get(), CLONE_NEWNET) != 0) {
+    if (pid > 0) kill(pid, SIGKILL);
+    _exit(125);
+  }
+  if (pid < 0) *step = "clone", *err = clone_err;
+  return pid;
+}
 
 // Relative bind: the cwd is the container dir, so sun_path's 108 bytes never limit its depth.
 int listen_socket(int* out) {
@@ -120,8 +142,10 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   if (stack == MAP_FAILED) return fail_before_clone("clone", errno);
   // No CLONE_VM: init gets a copy of our memory, so plan pointers stay valid in it (fork-like).
-  pid_t pid = clone(init_main, static_cast<char*>(stack) + kStackSize, kCloneFlags, &plan);
-  if (pid < 0) return fail_before_clone("clone", errno);
+  const char* clone_step = nullptr;
+  int clone_err = 0;
+  pid_t pid = clone_init(spec, static_cast<char*>(stack) + kStackSize, &plan, &clone_step, &clone_err);
+  if (pid < 0) return fail_before_clone(clone_step, clone_err);
   munmap(stack, kStackSize);
   out->init = pid;
   // Our child and not yet reaped, so the pid cannot have been reused: the pidfd names init.

@@ -52,6 +52,8 @@ struct Spec {
   bool tty = false, open_stdin = false, stdin_once = false;
   ConsoleSize console;
   LogSpec log;
+  // "" a new net namespace; "host" the monitor's own; an absolute path: that namespace (setns).
+  std::string netns;
 };
 
 // The JSON of an `exec` control command (native/README.md, "Control commands").

@@ -182,9 +182,35 @@ export interface HostConfig {
     | undefined;
   /** Remove the container once it exits (docker run --rm), also when it exits while berthd is down. */
   autoRemove: boolean;
+  /**
+   * "bridge" (the default when empty), "none" (loopback only), "host", or "container:<id or name>"
+   * (share that running container's network namespace).
+   */
+  networkMode: string;
+  /** "host:ip" lines added to the container's /etc/hosts (docker run --add-host). */
+  extraHosts: string[];
 }
 
 export interface HostConfig_PortBindingsEntry {
+  key: string;
+  value: PortBindings | undefined;
+}
+
+/**
+ * Where a container is on the network (docker inspect's NetworkSettings); empty while it is not running
+ * or when it has no network of its own.
+ */
+export interface NetworkSettings {
+  ipAddress: string;
+  ipPrefixLen: number;
+  gateway: string;
+  bridge: string;
+  macAddress: string;
+  /** "80/tcp" -> where it is published on the host; an exposed but unpublished port has no bindings. */
+  ports: { [key: string]: PortBindings };
+}
+
+export interface NetworkSettings_PortsEntry {
   key: string;
   value: PortBindings | undefined;
 }
@@ -239,6 +265,7 @@ export interface Container {
   sizeRootFs: number;
   /** Volumes and binds, as mounted. */
   mounts: MountPoint[];
+  networkSettings: NetworkSettings | undefined;
 }
 
 export interface MountPoint {
@@ -1964,6 +1991,8 @@ function createBaseHostConfig(): HostConfig {
     pidsLimit: 0,
     restartPolicy: undefined,
     autoRemove: false,
+    networkMode: "",
+    extraHosts: [],
   };
 }
 
@@ -2016,6 +2045,12 @@ export const HostConfig: MessageFns<HostConfig> = {
     }
     if (message.autoRemove !== false) {
       writer.uint32(128).bool(message.autoRemove);
+    }
+    if (message.networkMode !== "") {
+      writer.uint32(138).string(message.networkMode);
+    }
+    for (const v of message.extraHosts) {
+      writer.uint32(146).string(v!);
     }
     return writer;
   },
@@ -2164,6 +2199,22 @@ export const HostConfig: MessageFns<HostConfig> = {
             message.autoRemove = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.networkMode = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.extraHosts.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2268,6 +2319,16 @@ export const HostConfig: MessageFns<HostConfig> = {
         : isSet(object.auto_remove)
         ? globalThis.Boolean(object.auto_remove)
         : false,
+      networkMode: isSet(object.networkMode)
+        ? globalThis.String(object.networkMode)
+        : isSet(object.network_mode)
+        ? globalThis.String(object.network_mode)
+        : "",
+      extraHosts: globalThis.Array.isArray(object?.extraHosts)
+        ? object.extraHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.extra_hosts)
+        ? object.extra_hosts.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -2327,6 +2388,12 @@ export const HostConfig: MessageFns<HostConfig> = {
     if (message.autoRemove !== false) {
       obj.autoRemove = message.autoRemove;
     }
+    if (message.networkMode !== "") {
+      obj.networkMode = message.networkMode;
+    }
+    if (message.extraHosts?.length) {
+      obj.extraHosts = message.extraHosts;
+    }
     return obj;
   },
 
@@ -2363,6 +2430,8 @@ export const HostConfig: MessageFns<HostConfig> = {
       ? RestartPolicy.fromPartial(object.restartPolicy)
       : undefined;
     message.autoRemove = object.autoRemove ?? false;
+    message.networkMode = object.networkMode ?? "";
+    message.extraHosts = object.extraHosts?.map((e) => e) || [];
     return message;
   },
 };
@@ -2446,6 +2515,284 @@ export const HostConfig_PortBindingsEntry: MessageFns<HostConfig_PortBindingsEnt
   },
   fromPartial<I extends Exact<DeepPartial<HostConfig_PortBindingsEntry>, I>>(object: I): HostConfig_PortBindingsEntry {
     const message = createBaseHostConfig_PortBindingsEntry();
+    message.key = object.key ?? "";
+    message.value = (object.value !== undefined && object.value !== null)
+      ? PortBindings.fromPartial(object.value)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseNetworkSettings(): NetworkSettings {
+  return { ipAddress: "", ipPrefixLen: 0, gateway: "", bridge: "", macAddress: "", ports: {} };
+}
+
+export const NetworkSettings: MessageFns<NetworkSettings> = {
+  encode(message: NetworkSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ipAddress !== "") {
+      writer.uint32(10).string(message.ipAddress);
+    }
+    if (message.ipPrefixLen !== 0) {
+      writer.uint32(16).int32(message.ipPrefixLen);
+    }
+    if (message.gateway !== "") {
+      writer.uint32(26).string(message.gateway);
+    }
+    if (message.bridge !== "") {
+      writer.uint32(34).string(message.bridge);
+    }
+    if (message.macAddress !== "") {
+      writer.uint32(42).string(message.macAddress);
+    }
+    globalThis.Object.entries(message.ports).forEach(([key, value]: [string, PortBindings]) => {
+      NetworkSettings_PortsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ipAddress = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ipPrefixLen = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.gateway = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.bridge = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.macAddress = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = NetworkSettings_PortsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.ports[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkSettings {
+    return {
+      ipAddress: isSet(object.ipAddress)
+        ? globalThis.String(object.ipAddress)
+        : isSet(object.ip_address)
+        ? globalThis.String(object.ip_address)
+        : "",
+      ipPrefixLen: isSet(object.ipPrefixLen)
+        ? globalThis.Number(object.ipPrefixLen)
+        : isSet(object.ip_prefix_len)
+        ? globalThis.Number(object.ip_prefix_len)
+        : 0,
+      gateway: isSet(object.gateway) ? globalThis.String(object.gateway) : "",
+      bridge: isSet(object.bridge) ? globalThis.String(object.bridge) : "",
+      macAddress: isSet(object.macAddress)
+        ? globalThis.String(object.macAddress)
+        : isSet(object.mac_address)
+        ? globalThis.String(object.mac_address)
+        : "",
+      ports: isObject(object.ports)
+        ? (globalThis.Object.entries(object.ports) as [string, any][]).reduce(
+          (acc: { [key: string]: PortBindings }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: PortBindings.fromJSON(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: NetworkSettings): unknown {
+    const obj: any = {};
+    if (message.ipAddress !== "") {
+      obj.ipAddress = message.ipAddress;
+    }
+    if (message.ipPrefixLen !== 0) {
+      obj.ipPrefixLen = Math.round(message.ipPrefixLen);
+    }
+    if (message.gateway !== "") {
+      obj.gateway = message.gateway;
+    }
+    if (message.bridge !== "") {
+      obj.bridge = message.bridge;
+    }
+    if (message.macAddress !== "") {
+      obj.macAddress = message.macAddress;
+    }
+    if (message.ports) {
+      const entries = globalThis.Object.entries(message.ports) as [string, PortBindings][];
+      if (entries.length > 0) {
+        obj.ports = {};
+        entries.forEach(([k, v]) => {
+          obj.ports[k] = PortBindings.toJSON(v);
+        });
+      }
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetworkSettings>, I>>(base?: I): NetworkSettings {
+    return NetworkSettings.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkSettings>, I>>(object: I): NetworkSettings {
+    const message = createBaseNetworkSettings();
+    message.ipAddress = object.ipAddress ?? "";
+    message.ipPrefixLen = object.ipPrefixLen ?? 0;
+    message.gateway = object.gateway ?? "";
+    message.bridge = object.bridge ?? "";
+    message.macAddress = object.macAddress ?? "";
+    message.ports = (globalThis.Object.entries(object.ports ?? {}) as [string, PortBindings][]).reduce(
+      (acc: { [key: string]: PortBindings }, [key, value]: [string, PortBindings]) => {
+        if (value !== undefined) {
+          acc[key] = PortBindings.fromPartial(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseNetworkSettings_PortsEntry(): NetworkSettings_PortsEntry {
+  return { key: "", value: undefined };
+}
+
+export const NetworkSettings_PortsEntry: MessageFns<NetworkSettings_PortsEntry> = {
+  encode(message: NetworkSettings_PortsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== undefined) {
+      PortBindings.encode(message.value, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NetworkSettings_PortsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNetworkSettings_PortsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = PortBindings.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NetworkSettings_PortsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? PortBindings.fromJSON(object.value) : undefined,
+    };
+  },
+
+  toJSON(message: NetworkSettings_PortsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== undefined) {
+      obj.value = PortBindings.toJSON(message.value);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<NetworkSettings_PortsEntry>, I>>(base?: I): NetworkSettings_PortsEntry {
+    return NetworkSettings_PortsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<NetworkSettings_PortsEntry>, I>>(object: I): NetworkSettings_PortsEntry {
+    const message = createBaseNetworkSettings_PortsEntry();
     message.key = object.key ?? "";
     message.value = (object.value !== undefined && object.value !== null)
       ? PortBindings.fromPartial(object.value)
@@ -2731,6 +3078,7 @@ function createBaseContainer(): Container {
     sizeRw: 0,
     sizeRootFs: 0,
     mounts: [],
+    networkSettings: undefined,
   };
 }
 
@@ -2789,6 +3137,9 @@ export const Container: MessageFns<Container> = {
     }
     for (const v of message.mounts) {
       MountPoint.encode(v!, writer.uint32(146).fork()).join();
+    }
+    if (message.networkSettings !== undefined) {
+      NetworkSettings.encode(message.networkSettings, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -2950,6 +3301,14 @@ export const Container: MessageFns<Container> = {
             message.mounts.push(MountPoint.decode(reader, reader.uint32()));
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.networkSettings = NetworkSettings.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3016,6 +3375,11 @@ export const Container: MessageFns<Container> = {
       mounts: globalThis.Array.isArray(object?.mounts)
         ? object.mounts.map((e: any) => MountPoint.fromJSON(e))
         : [],
+      networkSettings: isSet(object.networkSettings)
+        ? NetworkSettings.fromJSON(object.networkSettings)
+        : isSet(object.network_settings)
+        ? NetworkSettings.fromJSON(object.network_settings)
+        : undefined,
     };
   },
 
@@ -3075,6 +3439,9 @@ export const Container: MessageFns<Container> = {
     if (message.mounts?.length) {
       obj.mounts = message.mounts.map((e) => MountPoint.toJSON(e));
     }
+    if (message.networkSettings !== undefined) {
+      obj.networkSettings = NetworkSettings.toJSON(message.networkSettings);
+    }
     return obj;
   },
 
@@ -3107,6 +3474,9 @@ export const Container: MessageFns<Container> = {
     message.sizeRw = object.sizeRw ?? 0;
     message.sizeRootFs = object.sizeRootFs ?? 0;
     message.mounts = object.mounts?.map((e) => MountPoint.fromPartial(e)) || [];
+    message.networkSettings = (object.networkSettings !== undefined && object.networkSettings !== null)
+      ? NetworkSettings.fromPartial(object.networkSettings)
+      : undefined;
     return message;
   },
 };
