@@ -14,6 +14,7 @@ import { LogStream } from '../gen/berth/v1/containers';
 import type { InspectImageResponse } from '../gen/berth/v1/images';
 import { containerView, imageView } from './inspect-view';
 import type { Command } from './main';
+import { portsText } from './network';
 import { perContainer } from './per-container';
 import { parseTime } from './time-flag';
 
@@ -68,10 +69,10 @@ const ps: Command = async (argv, clients) => {
   const res = await call<typeof clients.containers, unknown, ListContainersResponse>(clients.containers, 'list', { all: Boolean(flags.all), size: Boolean(flags.size) });
   if (flags.quiet) { process.stdout.write(res.containers.map((c) => `${c.id.slice(0, 12)}\n`).join('')); return 0; }
   const rows = res.containers.map((c: Container) => [
-    c.id.slice(0, 12), c.config!.image, commandText(c), ago(c.created), statusText(c), c.name,
+    c.id.slice(0, 12), c.config!.image, commandText(c), ago(c.created), statusText(c), portsText(c.networkSettings?.ports ?? {}), c.name,
     ...(flags.size ? [`${decimalSize(c.sizeRw)} (virtual ${decimalSize(c.sizeRootFs)})`] : []),
   ]);
-  process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'NAMES', ...(flags.size ? ['SIZE'] : [])], rows));
+  process.stdout.write(table(['CONTAINER ID', 'IMAGE', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES', ...(flags.size ? ['SIZE'] : [])], rows));
   return 0;
 };
 

@@ -1,5 +1,5 @@
 // `berth inspect` output in the shape Docker users know (Id, State.ExitCode, Config.Env ...), every field present.
-import type { Container } from '../gen/berth/v1/containers';
+import type { Container, PortBindings } from '../gen/berth/v1/containers';
 import type { Image } from '../gen/berth/v1/images';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
@@ -12,6 +12,7 @@ export function containerView(c: Container): Record<string, unknown> {
   const s = c.state!;
   const cfg = c.config!;
   const host = c.hostConfig;
+  const net = c.networkSettings;
   return {
     Id: c.id,
     Created: time(c.created),
@@ -37,6 +38,8 @@ export function containerView(c: Container): Record<string, unknown> {
       Memory: cfg.memory, MemorySwap: cfg.memorySwap, CpuShares: cfg.cpuShares, NanoCpus: host?.nanoCpus ?? 0,
       CpuQuota: host?.cpuQuota ?? 0, CpuPeriod: host?.cpuPeriod ?? 0, CpusetCpus: host?.cpusetCpus ?? '', CpusetMems: host?.cpusetMems ?? '',
       PidsLimit: host?.pidsLimit ?? 0,
+      NetworkMode: host?.networkMode || 'bridge', PortBindings: portMap(host?.portBindings ?? {}), PublishAllPorts: host?.publishAllPorts ?? false,
+      Links: host?.links ?? [], ExtraHosts: host?.extraHosts ?? [],
     },
     Config: {
       Hostname: cfg.hostname, Domainname: cfg.domainname, User: cfg.user,
@@ -46,11 +49,20 @@ export function containerView(c: Container): Record<string, unknown> {
       NetworkDisabled: cfg.networkDisabled, StopSignal: cfg.stopSignal, StopTimeout: cfg.stopTimeout ?? null,
       Volumes: cfg.volumes.length ? Object.fromEntries(cfg.volumes.map((v) => [v, {}])) : null,
     },
+    NetworkSettings: {
+      IPAddress: net?.ipAddress ?? '', IPPrefixLen: net?.ipPrefixLen ?? 0, Gateway: net?.gateway ?? '', Bridge: net?.bridge ?? '',
+      MacAddress: net?.macAddress ?? '', Ports: portMap(net?.ports ?? {}),
+    },
     Mounts: c.mounts.map((m) => ({
       Type: m.type, ...(m.type === 'volume' && { Name: m.name, Driver: 'local' }), Source: m.source, Destination: m.destination,
       Mode: m.mode, RW: m.rw, Propagation: m.type === 'bind' ? 'rprivate' : '',
     })),
   };
+}
+
+/** "80/tcp" -> [{HostIp, HostPort}], or null for a port exposed but not published (as Docker shows it). */
+function portMap(ports: Record<string, PortBindings>): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  return Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, v.bindings.length ? v.bindings.map((b) => ({ HostIp: b.hostIp, HostPort: b.hostPort })) : null]));
 }
 
 export function imageView(i: Image): Record<string, unknown> {

@@ -62,6 +62,14 @@ export function portLines(ports: Record<string, PortBindings>, which?: string): 
   return lines;
 }
 
+/** docker ps's PORTS: "0.0.0.0:8080->80/tcp, 53/udp" (an exposed port without a binding shows alone). */
+export function portsText(ports: Record<string, PortBindings>): string {
+  return Object.keys(ports).sort(comparePortKeys).flatMap((k) => {
+    const bindings = ports[k].bindings;
+    return bindings.length ? bindings.map((b) => `${b.hostIp || '0.0.0.0'}:${b.hostPort}->${k}`) : [k];
+  }).join(', ');
+}
+
 const port: Command = async (argv, clients) => {
   const { positionals } = parseFlags(argv, {});
   if (positionals.length < 1 || positionals.length > 2) throw new UsageError('berth port CONTAINER [PRIVATE_PORT[/PROTO]]');

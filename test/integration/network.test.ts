@@ -233,6 +233,10 @@ describe.skipIf(!IS_ROOT || !HAS_IPTABLES)('bridge networking', () => {
     expect(port.stdout).toMatch(/^127\.0\.0\.1:\d+\n$/);
     expect(await eventually(() => httpGet(`http://${port.stdout.trim()}/`))).toBe('hello from berth\n');
     expect(cli(d, ['port', id]).stdout).toMatch(/^80\/tcp -> 127\.0\.0\.1:\d+\n$/);
+    expect(cli(d, ['ps']).stdout).toContain(`127.0.0.1:${port.stdout.trim().split(':')[1]}->80/tcp`);
+    const view = JSON.parse(cli(d, ['inspect', id]).stdout) as { NetworkSettings: { IPAddress: string; Ports: Record<string, unknown> } }[];
+    expect(view[0].NetworkSettings.IPAddress).toMatch(/^10\.\d+\.\d+\.\d+$/);
+    expect(view[0].NetworkSettings.Ports['80/tcp']).toEqual([{ HostIp: '127.0.0.1', HostPort: port.stdout.trim().split(':')[1] }]);
     await remove(id);
   });
 
