@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need=()
 for tool in g++ make python3; do command -v "$tool" >/dev/null || need+=("$tool"); done
 command -v busybox >/dev/null && ldd "$(command -v busybox)" 2>&1 | grep -qE 'not a dynamic|statically' || need+=(busybox-static)
+# The bridge network's NAT and published ports.
+command -v iptables >/dev/null || need+=(iptables)
 if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
