@@ -6,7 +6,7 @@
 #
 # The VM (qemu, software emulation) boots Debian's kernel with cgroup_no_v1=all and this machine's own
 # root as a read-only 9p filesystem; a tmpfs copy of the project (with its build) runs the tests. It
-# needs apt (qemu-system-x86, a linux-image .deb) and busybox-static; it writes only under $WORK.
+# needs apt (qemu-system-x86, kmod, a linux-image .deb) and busybox-static; it writes only under $WORK.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PROJECT=$(pwd)
@@ -15,6 +15,7 @@ WORK=${BERTH_VM_DIR:-/var/tmp/berth-v2-vm}
 mkdir -p "$WORK"
 
 command -v qemu-system-x86_64 >/dev/null || apt-get install -y -qq qemu-system-x86 >/dev/null
+command -v depmod >/dev/null || apt-get install -y -qq kmod >/dev/null
 if [ ! -d "$WORK/kernel" ]; then
   # The newest Debian 12 kernel image; only its vmlinuz and a few modules are used.
   pkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ {print $2; exit}')
@@ -51,6 +52,14 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 mount -t proc proc /proc; mount -t sysfs sys /sys; mount -t cgroup2 none /sys/fs/cgroup
 for d in /tmp /run /var/lib; do mount -t tmpfs tmpfs \$d; done
 mkdir -p /dev/pts /dev/shm; mount -t devpts -o ptmxmode=0666,newinstance devpts /dev/pts; mount -t tmpfs shm /dev/shm
+# The kernel's own modules (bridge, veth, nf_tables...): our root has no /lib/modules, so they go under
+# /tmp, and the kernel's module requests go through a modprobe that looks there.
+mkdir -p /tmp/kmods/lib/modules && cp -a "$WORK/kernel/lib/modules/$KVER" /tmp/kmods/lib/modules/ && depmod -b /tmp/kmods "$KVER"
+printf '#!/bin/sh\nexec /sbin/modprobe -d /tmp/kmods "\$@"\n' > /tmp/kmods/modprobe && chmod +x /tmp/kmods/modprobe
+echo /tmp/kmods/modprobe > /proc/sys/kernel/modprobe
+for m in bridge veth nf_tables nft_chain_nat nft_compat xt_MASQUERADE xt_nat xt_addrtype xt_conntrack xt_comment xt_tcpudp; do
+  /tmp/kmods/modprobe "\$m" || echo "vm: modprobe \$m failed"
+done
 ip link set lo up 2>/dev/null || true
 echo "vm: kernel \$(uname -r); cgroup v2 controllers: \$(cat /sys/fs/cgroup/cgroup.controllers)"
 mkdir /tmp/berth && (cd "$PROJECT" && tar --exclude=.git -cf - .) | tar -C /tmp/berth -xf -
