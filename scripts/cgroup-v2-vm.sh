@@ -54,7 +54,8 @@ for d in /tmp /run /var/lib; do mount -t tmpfs tmpfs \$d; done
 mkdir -p /dev/pts /dev/shm; mount -t devpts -o ptmxmode=0666,newinstance devpts /dev/pts; mount -t tmpfs shm /dev/shm
 # The kernel's own modules (bridge, veth, nf_tables...): our root has no /lib/modules, so they go under
 # /tmp, and the kernel's module requests go through a modprobe that looks there.
-mkdir -p /tmp/kmods/lib/modules && cp -a "$WORK/kernel/lib/modules/$KVER" /tmp/kmods/lib/modules/ && depmod -b /tmp/kmods "$KVER"
+mkdir -p /tmp/kmods/lib/modules && cp -a "$WORK/kernel/lib/modules/$KVER" /tmp/kmods/lib/modules/
+depmod -b /tmp/kmods "$KVER"
 printf '#!/bin/sh\nexec /sbin/modprobe -d /tmp/kmods "\$@"\n' > /tmp/kmods/modprobe && chmod +x /tmp/kmods/modprobe
 echo /tmp/kmods/modprobe > /proc/sys/kernel/modprobe
 for m in bridge veth nf_tables nft_chain_nat nft_compat xt_MASQUERADE xt_nat xt_addrtype xt_conntrack xt_comment xt_tcpudp; do
