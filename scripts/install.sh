@@ -24,8 +24,9 @@ sock=${BERTH_SOCKET:-/run/berth/berth.sock}
 if ! berth --host "unix://$sock" version >/dev/null 2>&1; then
   mkdir -p /var/log
   nohup berthd --root "$root" --listen "unix://$sock" >>/var/log/berthd.log 2>&1 &
-  for _ in $(seq 100); do [[ -S $sock ]] && break; sleep 0.1; done
-  [[ -S $sock ]] || { echo "install: berthd did not start; see /var/log/berthd.log" >&2; exit 1; }
+  # Wait until it answers: a socket file alone may be one a killed daemon left behind.
+  for _ in $(seq 100); do berth --host "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+  berth --host "unix://$sock" version >/dev/null 2>&1 || { echo "install: berthd did not start; see /var/log/berthd.log" >&2; exit 1; }
 fi
 echo "install: berthd is serving on unix://$sock (log: /var/log/berthd.log)"
 
