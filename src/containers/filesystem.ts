@@ -184,7 +184,7 @@ export class ContainerFilesystem extends ContainerCore {
     } catch {
       // never mounted
     }
-    await fsp.rm(view, { recursive: false, force: true }).catch(() => fsp.rmdir(view).catch(() => undefined));
+    await fsp.rmdir(view).catch(() => undefined); // never made, or already gone
   }
 
   /**

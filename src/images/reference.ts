@@ -73,8 +73,3 @@ export function parseRemoteReference(text: string, field: string): RemoteReferen
   const name = domain === DOCKER_HUB ? path.replace(/^library\/(?=[^/]+$)/, '') : `${domain}/${path}`;
   return { domain, path, tag, digest, name };
 }
-
-/** The reference as it was meant: "name:tag", "name@digest", or both. */
-export function formatRemoteReference(ref: RemoteReference): string {
-  return `${ref.name}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
-}
