@@ -55,6 +55,8 @@
         'native/src/child/identity.cc',
         'native/src/child/exec.cc',
         'native/src/child/enter.cc',
+        'native/src/child/hardening.cc',
+        'native/src/child/privileges.cc',
         'native/src/sys/errno_name.cc',
         'native/src/sys/mount_op.cc',
         'native/src/sys/fs_util.cc',

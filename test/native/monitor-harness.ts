@@ -9,7 +9,7 @@ import * as path from 'node:path';
 export const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'echo', 'cat', 'ls', 'hostname', 'id', 'sleep', 'printf', 'head', 'dd', 'tr', 'kill',
-  'stty', 'readlink', 'pwd', 'env', 'true', 'seq'];
+  'stty', 'readlink', 'pwd', 'env', 'true', 'seq', 'stat', 'grep', 'mkdir', 'touch', 'wc'];
 
 export type Msg = Record<string, unknown> & { type: string };
 

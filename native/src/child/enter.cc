@@ -18,11 +18,22 @@ namespace {
   _exit(127);
 }
 
+// The container's capabilities, no_new_privs and seccomp filter, as init got them.
+void limit_privileges(const ExecPlan& p) {
+  const SecurityPlan& s = *p.security;
+  int err;
+  if ((err = limit_capabilities(s))) fail(p, ExecStep::kCapabilities, err);
+  if (s.no_new_privileges && (err = set_no_new_privs())) fail(p, ExecStep::kNoNewPrivileges, err);
+  if ((err = install_seccomp(s))) fail(p, ExecStep::kSeccomp, err);
+}
+
 }  // namespace
 
 const char* exec_step_name(int step) {
-  static const char* const kNames[] = {"dumpable", "setns", "chdir",  "setsid",    "stdio", "setgroups",
-                                       "setgid",   "setuid", "close fds", "exec", "cgroup"};
+  static const char* const kNames[] = {"dumpable", "setns",     "chdir",        "setsid",
+                                       "stdio",    "setgroups", "setgid",       "setuid",
+                                       "close fds", "exec",     "cgroup",       "capabilities",
+                                       "no new privileges",     "seccomp"};
   return step >= 0 && step < static_cast<int>(sizeof kNames / sizeof kNames[0]) ? kNames[step]
                                                                                 : "unknown step";
 }
@@ -47,6 +58,8 @@ void exec_child_main(const ExecPlan& p) {
   if ((err = new_session(p.tty_fd))) fail(p, ExecStep::kSetsid, err);
   // After joining the mount namespace: /dev/null is the container's node.
   if ((err = setup_stdio(p.stdin_fd, p.stdout_fd, p.stderr_fd))) fail(p, ExecStep::kStdio, err);
+  // As in init: still root with every capability, before the credentials change.
+  if (p.security) limit_privileges(p);
   if ((err = set_groups(p.groups, p.n_groups))) fail(p, ExecStep::kSetgroups, err);
   if ((err = set_gid(p.gid))) fail(p, ExecStep::kSetgid, err);
   if ((err = set_uid(p.uid))) fail(p, ExecStep::kSetuid, err);

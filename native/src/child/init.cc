@@ -19,6 +19,31 @@ namespace {
   _exit(127);
 }
 
+// The spec's sysctls, masked and read-only paths, in that order: the sysctls write to /proc/sys
+// before a read-only path can cover it. All resolve inside root_fd, like the mounts.
+void apply_security_paths(const InitPlan& p, int root_fd) {
+  const SecurityPlan& s = *p.security;
+  int err;
+  for (size_t i = 0; i < s.n_sysctls; i++)
+    if ((err = write_sysctl(s.sysctls[i], root_fd))) fail(p, p.sysctl_index(i), err);
+  int null_fd = -1;
+  for (size_t i = 0; i < s.n_masked; i++)
+    if ((err = mask_path(s.masked_paths[i], root_fd, &null_fd))) fail(p, p.mask_index(i), err);
+  if (null_fd >= 0) close(null_fd);
+  for (size_t i = 0; i < s.n_readonly; i++)
+    if ((err = make_readonly(s.readonly_paths[i], root_fd))) fail(p, p.readonly_index(i), err);
+}
+
+// Still root with every capability in the effective set, so each of these may run; the filter
+// then also judges setgroups, setgid, setuid, close_range and execve (as with runc).
+void limit_privileges(const InitPlan& p) {
+  const SecurityPlan& s = *p.security;
+  int err;
+  if ((err = limit_capabilities(s))) fail(p, p.index(Step::kCapabilities), err);
+  if (s.no_new_privileges && (err = set_no_new_privs())) fail(p, p.index(Step::kNoNewPrivileges), err);
+  if ((err = install_seccomp(s))) fail(p, p.index(Step::kSeccomp), err);
+}
+
 }  // namespace
 
 int init_main(void* arg) {
@@ -48,6 +73,8 @@ int init_main(void* arg) {
     if ((err = create_device(p.devices[i], root_fd))) fail(p, p.mknod_index(i), err);
   for (size_t i = 0; i < p.n_symlinks; i++)
     if ((err = create_symlink(p.symlinks[i], root_fd))) fail(p, p.symlink_index(i), err);
+  // Last before pivot_root: they cover what the mounts, devices and symlinks above put there.
+  if (p.security) apply_security_paths(p, root_fd);
   close(root_fd);
   if ((err = do_pivot_root(p.rootfs))) fail(p, p.index(Step::kPivotRoot), err);
   if ((err = umount_old_root())) fail(p, p.index(Step::kUmountOldRoot), err);
@@ -62,6 +89,12 @@ int init_main(void* arg) {
   // cwd is created and entered as root, before dropping privileges (runc does the same).
   if ((err = make_cwd(p.cwd))) fail(p, p.index(Step::kMkdirCwd), err);
   if ((err = enter_cwd(p.cwd))) fail(p, p.index(Step::kChdir), err);
+  // After the cwd is made: a missing one can still be created in a read-only rootfs.
+  if (p.security && p.security->readonly_rootfs && (err = remount_root_readonly()))
+    fail(p, p.index(Step::kReadonlyRootfs), err);
+  // Before the credentials change: dropping from the bounding set and installing a filter
+  // without no_new_privs both need capabilities that setuid to a non-zero uid takes away.
+  if (p.security) limit_privileges(p);
   // Groups, then gid, then uid: after setuid we could no longer change the other two.
   if ((err = set_groups(p.groups, p.n_groups))) fail(p, p.index(Step::kSetgroups), err);
   if ((err = set_gid(p.gid))) fail(p, p.index(Step::kSetgid), err);

@@ -15,6 +15,19 @@ int umount_old_root();
 // devices.cc
 int create_device(const DeviceStep& d, int root_fd);
 int create_symlink(const SymlinkStep& s, int root_fd);
+// hardening.cc: the spec's "security" paths (init only). A missing mask or read-only path is
+// skipped (0). *null_fd is -1 until the first file mask opens the container's /dev/null.
+int write_sysctl(const SysctlStep& s, int root_fd);
+int mask_path(const char* path, int root_fd, int* null_fd);
+int make_readonly(const char* path, int root_fd);
+// After pivot_root: the rootfs's own mount read-only.
+int remount_root_readonly();
+// privileges.cc: run as root, before setgroups/setgid/setuid (init and exec'd processes).
+// Drops what the list lacks from the bounding set, clears ambient and inheritable.
+int limit_capabilities(const SecurityPlan& s);
+int set_no_new_privs();
+// Installs s.seccomp, if any.
+int install_seccomp(const SecurityPlan& s);
 // identity.cc
 int set_hostname(const char* name);
 int set_domainname(const char* name);

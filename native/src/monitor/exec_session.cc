@@ -62,6 +62,8 @@ std::string start_exec(Loop& loop, Client& c, const std::string& json) {
   }
   p.pidfd = loop.l->pidfd;
   p.error_fd = err_w.get();
+  // The container's capabilities, no_new_privs and seccomp filter bind every process in it.
+  p.security = loop.l->security;
   std::vector<unique_fd> cgroup_files;
   std::vector<int> cgroup_fds;
   for (const std::string& f : spec.cgroup_procs) {

@@ -98,6 +98,7 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   int outp[2] = {-1, -1}, errp[2] = {-1, -1}, inp[2] = {-1, -1}, syncp[2], errorp[2];
   if (pipe2(syncp, O_CLOEXEC) || pipe2(errorp, O_CLOEXEC)) return fail_before_clone("pipe", errno);
   InitPlan& plan = st->plan;
+  out->security = plan.security;
   plan.sync_fd = syncp[0];
   plan.error_fd = errorp[1];
   plan.tty_fd = -1;

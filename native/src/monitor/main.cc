@@ -75,7 +75,17 @@ int main(int argc, char** argv) {
   static Spec spec;  // static: the plan points into it for the whole run
   static PlanStorage storage;
   std::string why;
-  if (!parse_spec(text, &spec, &why) || !build_plan(spec, &storage, &why)) {
+  if (!parse_spec(text, &spec, &why)) {
+    send_handshake(failed_message("read spec", EINVAL, why));
+    return 1;
+  }
+  // Read here, before clone: init drops every capability up to it and must not open files for that.
+  int cap_last_cap = 0;
+  if (spec.security && (err = read_cap_last_cap(&cap_last_cap))) {
+    send_handshake(failed_message("read cap_last_cap", err));
+    return 1;
+  }
+  if (!build_plan(spec, cap_last_cap, &storage, &why)) {
     send_handshake(failed_message("read spec", EINVAL, why));
     return 1;
   }

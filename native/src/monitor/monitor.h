@@ -24,6 +24,7 @@ struct Launched {
   int pidfd = -1;       // init's pidfd: exec joins its namespaces through it
   int own_pidns = -1;   // the monitor's pid namespace, to return to after an exec's fork
   const Spec* spec = nullptr;
+  const SecurityPlan* security = nullptr;  // init's, applied again to every exec'd process; null: none
   int signal_fd = -1;   // signalfd for SIGCHLD
   int listener = -1;    // monitor.sock
   int log_fd = -1;

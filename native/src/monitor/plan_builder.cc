@@ -1,8 +1,15 @@
 // Spec -> InitPlan. Every string init touches is created here, so the child never allocates.
 #include "monitor/plan_builder.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "sys/fs_util.h"
 
 namespace berth {
 
@@ -42,9 +49,69 @@ void add_candidates(Keep keep, const std::string& prog, const std::vector<std::s
   }
 }
 
+// The per-item security steps (their names follow the symlinks' in the table) and the SecurityPlan.
+bool build_security(const SpecSecurity& sec, int cap_last_cap, PlanStorage* st, std::string* error) {
+  SecurityPlan& s = st->security;
+  for (uint32_t cap : sec.capabilities) {
+    if (static_cast<int>(cap) > cap_last_cap) {
+      *error = "spec.json: security.capabilities: " + std::to_string(cap) + " is above cap_last_cap (" +
+               std::to_string(cap_last_cap) + ")";
+      return false;
+    }
+    s.capabilities |= uint64_t{1} << cap;
+  }
+  s.cap_last_cap = cap_last_cap;
+  s.no_new_privileges = sec.no_new_privileges;
+  s.readonly_rootfs = sec.readonly_rootfs;
+  // The filter as the kernel reads it: host-order struct sock_filter entries, copied whole.
+  st->seccomp.resize(sec.seccomp.size() / sizeof(struct sock_filter));
+  if (!st->seccomp.empty())
+    memcpy(st->seccomp.data(), sec.seccomp.data(), st->seccomp.size() * sizeof(struct sock_filter));
+  s.seccomp.len = static_cast<unsigned short>(st->seccomp.size());
+  s.seccomp.filter = st->seccomp.data();
+  for (const SpecSysctl& sc : sec.sysctls) {
+    std::string path = "/proc/sys/" + sc.key;
+    for (size_t i = 10; i < path.size(); i++)
+      if (path[i] == '.') path[i] = '/';
+    st->sysctls.push_back({keep(st, path), sc.value.c_str(), sc.value.size()});
+    st->step_names.push_back("sysctl " + sc.key);
+  }
+  for (const std::string& m : sec.masked_paths) {
+    st->masked_paths.push_back(m.c_str());
+    st->step_names.push_back("mask " + m);
+  }
+  for (const std::string& r : sec.readonly_paths) {
+    st->readonly_paths.push_back(r.c_str());
+    st->step_names.push_back("readonly " + r);
+  }
+  s.sysctls = st->sysctls.data();
+  s.n_sysctls = st->sysctls.size();
+  s.masked_paths = st->masked_paths.data();
+  s.n_masked = st->masked_paths.size();
+  s.readonly_paths = st->readonly_paths.data();
+  s.n_readonly = st->readonly_paths.size();
+  return true;
+}
+
 }  // namespace
 
-bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
+int read_cap_last_cap(int* out) {
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  char buf[16];
+  ssize_t n = read_full(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n < 0) return static_cast<int>(-n);
+  buf[n] = '\0';
+  char* end;
+  long v = strtol(buf, &end, 10);
+  if (end == buf || v < 0) return EINVAL;
+  if (v > 63) return ERANGE;
+  *out = static_cast<int>(v);
+  return 0;
+}
+
+bool build_plan(const Spec& spec, int cap_last_cap, PlanStorage* st, std::string* error) {
   st->step_names = {"wait go", "make / rprivate", "bind rootfs"};
   for (size_t i = 0; i < spec.mounts.size(); i++) {
     const SpecMount& m = spec.mounts[i];
@@ -73,9 +140,12 @@ bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
     st->symlinks.push_back({l.target.c_str(), l.path.c_str()});
     st->step_names.push_back("symlink " + l.path);
   }
+  if (spec.security && !build_security(*spec.security, cap_last_cap, st, error)) return false;
+  // In Step's order from kPivotRoot on; the four security steps are named even when they do not run.
   for (const char* name : {"pivot_root", "umount old root", "sethostname", "setdomainname",
-                           "loopback up", "setsid", "stdio", "mkdir cwd", "chdir", "setgroups",
-                           "setgid", "setuid", "close fds", "exec"})
+                           "loopback up", "setsid", "stdio", "mkdir cwd", "chdir", "readonly rootfs",
+                           "capabilities", "no new privileges", "seccomp", "setgroups", "setgid",
+                           "setuid", "close fds", "exec"})
     st->step_names.push_back(name);
 
   for (uint32_t g : spec.user.additional_gids) st->groups.push_back(g);
@@ -94,6 +164,7 @@ bool build_plan(const Spec& spec, PlanStorage* st, std::string* error) {
   p.n_devices = st->devices.size();
   p.symlinks = st->symlinks.data();
   p.n_symlinks = st->symlinks.size();
+  p.security = spec.security ? &st->security : nullptr;
   p.hostname = spec.hostname.c_str();
   p.domainname = spec.domainname.c_str();
   p.cwd = spec.cwd.c_str();

@@ -1,6 +1,8 @@
 // spec.json decoding: a json::Value tree -> Spec, with one error message per bad field.
 #include "monitor/spec.h"
 
+#include <ctype.h>
+
 #include <cmath>
 
 #include "monitor/json.h"
@@ -109,14 +111,14 @@ class Decoder {
     return true;
   }
 
-  // Calls each(element, "key[i].") for an optional array of objects.
+  // Calls each(element, "<at>key[i].") for an optional array of objects.
   template <typename F>
-  bool objects(const Value& obj, const char* key, F each) {
+  bool objects(const Value& obj, const char* key, F each, const std::string& prefix = "") {
     const Value* v = obj.get(key);
     if (!v || v->kind == Kind::Null) return true;
-    if (v->kind != Kind::Array) return fail(key, "expected an array");
+    if (v->kind != Kind::Array) return fail(prefix + key, "expected an array");
     for (size_t i = 0; i < v->array.size(); i++) {
-      std::string at = std::string(key) + "[" + std::to_string(i) + "].";
+      std::string at = prefix + key + "[" + std::to_string(i) + "].";
       if (v->array[i].kind != Kind::Object) return fail(at, "expected an object");
       if (!each(v->array[i], at)) return false;
     }
@@ -127,6 +129,94 @@ class Decoder {
   std::string* error_;
   const char* what_;
 };
+
+// Decodes standard padded base64 (RFC 4648) into *out; false for anything else.
+bool decode_base64(const std::string& in, std::string* out) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  if (in.size() % 4 != 0) return false;
+  size_t pad = 0;
+  while (pad < 2 && pad < in.size() && in[in.size() - 1 - pad] == '=') pad++;
+  uint32_t bits = 0;
+  for (size_t i = 0; i < in.size() - pad; i++) {
+    size_t v = kAlphabet.find(in[i]);
+    if (v == std::string::npos) return false;  // '=' inside the text, or a byte outside the alphabet
+    bits = bits << 6 | static_cast<uint32_t>(v);
+    if (i % 4 == 3)
+      out->append({static_cast<char>(bits >> 16), static_cast<char>(bits >> 8), static_cast<char>(bits)});
+  }
+  // The last group: 2 or 3 characters give 1 or 2 bytes.
+  if (pad == 2) out->push_back(static_cast<char>(bits >> 4));
+  if (pad == 1) out->append({static_cast<char>(bits >> 10), static_cast<char>(bits >> 2)});
+  return true;
+}
+
+// A sysctl key: components of [A-Za-z0-9_-] joined by single dots. No '/', no empty component
+// (so no ".." either): its dots become the slashes of a path under /proc/sys.
+bool valid_sysctl_key(const std::string& key) {
+  if (key.empty() || key.front() == '.' || key.back() == '.' || key.find("..") != std::string::npos)
+    return false;
+  for (char c : key)
+    if (!isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') return false;
+  return true;
+}
+
+// Limits of "security.seccomp": whole struct sock_filter entries, at most BPF_MAXINSNS of them.
+constexpr size_t kSockFilterBytes = 8;
+constexpr size_t kMaxFilterInstructions = 4096;
+
+bool parse_seccomp(Decoder& d, const Value& sec, std::string* out) {
+  std::string text;
+  if (!d.str(sec, "seccomp", &text, false, "security.")) return false;
+  if (text.empty()) return true;
+  if (!decode_base64(text, out)) return d.fail("security.seccomp", "expected base64");
+  if (out->empty() || out->size() % kSockFilterBytes != 0)
+    return d.fail("security.seccomp", "must be a non-zero multiple of 8 bytes (struct sock_filter)");
+  if (out->size() / kSockFilterBytes > kMaxFilterInstructions)
+    return d.fail("security.seccomp", "more than 4096 instructions");
+  return true;
+}
+
+// maskedPaths / readonlyPaths: absolute container paths.
+bool parse_paths(Decoder& d, const Value& sec, const char* key, std::vector<std::string>* out) {
+  if (!d.strings(sec, key, out, "security.")) return false;
+  for (size_t i = 0; i < out->size(); i++)
+    if ((*out)[i].empty() || (*out)[i][0] != '/')
+      return d.fail(std::string("security.") + key + "[" + std::to_string(i) + "]",
+                    "expected an absolute path");
+  return true;
+}
+
+bool parse_security(Decoder& d, const Value& root, std::optional<SpecSecurity>* out) {
+  const Value* v = root.get("security");
+  if (!v || v->kind == Kind::Null) return true;
+  if (v->kind != Kind::Object) return d.fail("security", "expected an object");
+  SpecSecurity s;
+  const Value* caps = v->get("capabilities");
+  if (!caps || caps->kind != Kind::Array)
+    return d.fail("security.capabilities", "expected an array (required)");
+  for (const Value& c : caps->array) {
+    // 63: the kernel's capability sets are 64 bits; cap_last_cap is checked by build_plan.
+    if (c.kind != Kind::Number || c.number < 0 || c.number > 63 || std::floor(c.number) != c.number)
+      return d.fail("security.capabilities", "expected integers in [0, 63]");
+    s.capabilities.push_back(static_cast<uint32_t>(c.number));
+  }
+  if (!d.boolean(*v, "noNewPrivileges", &s.no_new_privileges, "security.") ||
+      !d.boolean(*v, "readonlyRootfs", &s.readonly_rootfs, "security.") ||
+      !parse_seccomp(d, *v, &s.seccomp) || !parse_paths(d, *v, "maskedPaths", &s.masked_paths) ||
+      !parse_paths(d, *v, "readonlyPaths", &s.readonly_paths))
+    return false;
+  bool ok = d.objects(*v, "sysctls", [&](const Value& e, const std::string& at) {
+    SpecSysctl sc;
+    if (!d.str(e, "key", &sc.key, true, at) || !d.str(e, "value", &sc.value, true, at)) return false;
+    if (!valid_sysctl_key(sc.key))
+      return d.fail(at + "key", "expected [A-Za-z0-9_-] components joined by single dots");
+    s.sysctls.push_back(std::move(sc));
+    return true;
+  }, "security.");
+  if (ok) *out = std::move(s);
+  return ok;
+}
 
 bool parse_log(Decoder& d, const Value& root, LogSpec* log) {
   const Value* v = root.get("log");
@@ -163,7 +253,7 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
   if (!d.user(root, &s->user) || !d.boolean(root, "tty", &s->tty, "") ||
       !d.boolean(root, "openStdin", &s->open_stdin, "") ||
       !d.boolean(root, "stdinOnce", &s->stdin_once, "") || !d.console(root, &s->console) ||
-      !parse_log(d, root, &s->log))
+      !parse_log(d, root, &s->log) || !parse_security(d, root, &s->security))
     return false;
   bool ok = d.objects(root, "mounts", [&](const Value& m, const std::string& at) {
     SpecMount sm;

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,22 @@ struct SpecUser {
   std::vector<uint32_t> additional_gids;
 };
 
+struct SpecSysctl {
+  std::string key;    // "net.ipv4.ip_forward": [A-Za-z0-9_-] components joined by dots
+  std::string value;  // written as is
+};
+
+// "security" (native/README.md, "Security (issue 7)").
+struct SpecSecurity {
+  std::vector<uint32_t> capabilities;  // kept in the bounding set; each <= 63 (the monitor
+                                       // checks cap_last_cap when it builds the plan)
+  bool no_new_privileges = false;
+  std::string seccomp;  // the decoded struct sock_filter[] bytes (a multiple of 8); "" = none
+  std::vector<std::string> masked_paths, readonly_paths;  // absolute container paths
+  bool readonly_rootfs = false;
+  std::vector<SpecSysctl> sysctls;
+};
+
 struct Spec {
   std::string id, rootfs, cwd = "/", hostname, domainname, log_path;
   std::vector<std::string> args, env;
@@ -54,6 +71,7 @@ struct Spec {
   LogSpec log;
   // "" a new net namespace; "host" the monitor's own; an absolute path: that namespace (setns).
   std::string netns;
+  std::optional<SpecSecurity> security;  // absent: no restriction at all
 };
 
 // The JSON of an `exec` control command (native/README.md, "Control commands").

@@ -193,6 +193,19 @@ int open_in_root(int root_fd, const char* path, bool is_file, int* out) {
   return ELOOP;
 }
 
+int open_existing_in_root(int root_fd, const char* path, int flags, int* out) {
+  // The kernel gives EAGAIN rather than risk a wrong answer when a rename ran during the walk.
+  for (int tries = 0; tries < 64; tries++) {
+    int fd = sys_openat2(root_fd, *path ? path : "/", flags | O_CLOEXEC, kInRoot);
+    if (fd >= 0) {
+      *out = fd;
+      return 0;
+    }
+    if (errno != EAGAIN) return errno;
+  }
+  return EAGAIN;
+}
+
 int open_parent_in_root(int root_fd, const char* path, int* dir_fd, char* name) {
   char dir[PATH_MAX];
   size_t len = strlen(path);

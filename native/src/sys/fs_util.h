@@ -26,6 +26,10 @@ int sys_openat2(int dirfd, const char* path, int flags, unsigned long long resol
 // file when is_file. A dangling symlink is followed, inside the root, to where it points and
 // that is created. Returns 0 with *out set, or an errno.
 int open_in_root(int root_fd, const char* path, bool is_file, int* out);
+// Opens `path`, which must exist, under root_fd as open_in_root resolves it (RESOLVE_IN_ROOT |
+// RESOLVE_NO_MAGICLINKS), with `flags` | O_CLOEXEC: nothing is created. EAGAIN (a rename raced
+// the lookup) is retried. Returns 0 with *out set, or an errno (ENOENT when it is missing).
+int open_existing_in_root(int root_fd, const char* path, int flags, int* out);
 // The parent of `path` opened as open_in_root does (directories created), and its last
 // component copied into name (NAME_MAX + 1 bytes). Returns 0 with *dir_fd set, or an errno.
 int open_parent_in_root(int root_fd, const char* path, int* dir_fd, char* name);
