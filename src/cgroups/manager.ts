@@ -59,7 +59,8 @@ export class Cgroups {
   }
 
   /** Idempotent. A limit the host cannot apply removes the cgroup again, unless it existed before. */
-  async create(id: string, r: Resources): Promise<ContainerCgroup> {
+  /** devices: the rules after "deny all" (devices.allow lines), or 'all' for a privileged container. */
+  async create(id: string, r: Resources, devices?: readonly string[] | 'all'): Promise<ContainerCgroup> {
     const problem = validateResources(r);
     if (problem) throw new EngineError('InvalidArgument', problem);
     const cg = this.open(id);
@@ -67,6 +68,7 @@ export class Cgroups {
     try {
       created = await makeDirs(this.layout, cg.path);
       await cg.apply(r);
+      if (devices) await cg.limitDevices(devices);
     } catch (err) {
       // The limit's own error is the one to report; a failed rollback leaves only an empty directory.
       if (created) await cg.destroy().catch(() => undefined);
@@ -134,6 +136,17 @@ export class ContainerCgroup {
         i++;
       }
     }
+  }
+
+  /**
+   * cgroup v1's devices controller: deny everything, then allow the rules. cgroup v2 has no files for
+   * this (it takes a BPF program); there the container's /dev, made by Berth, is the only limit.
+   */
+  async limitDevices(rules: readonly string[] | 'all'): Promise<void> {
+    if (this.layout.version === 2 || !this.dirOf('devices')) return;
+    if (rules === 'all') return this.set('devices', 'devices.allow', 'a');
+    await this.set('devices', 'devices.deny', 'a');
+    for (const rule of rules) await this.set('devices', 'devices.allow', rule);
   }
 
   freeze(): Promise<void> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { UsageError, type FlagSpec } from './args';
 import { parseInteger, parseResources, parseRestartPolicy, RESOURCE_FLAGS } from './resources';
 import { NETWORK_FLAGS, networkConfig, networkHostConfig } from './network';
+import { SECURITY_FLAGS, securityHostConfig } from './security';
 import type { Config, CreateContainerRequest, HostConfig } from '../gen/berth/v1/containers';
 
 export const CREATE_FLAGS: Record<string, FlagSpec> = {
@@ -25,6 +26,7 @@ export const CREATE_FLAGS: Record<string, FlagSpec> = {
   'volumes-from': { kind: 'list' },
   ...RESOURCE_FLAGS,
   ...NETWORK_FLAGS,
+  ...SECURITY_FLAGS,
 };
 
 export function emptyConfig(): Config {
@@ -89,12 +91,13 @@ export function createRequest(flags: Record<string, unknown>, positionals: strin
     return [o.slice(0, eq), o.slice(eq + 1)];
   }));
   const hostConfig: HostConfig = {
-    binds, containerIdFile: '', lxcConf: [], privileged: false,
+    binds, containerIdFile: '', lxcConf: [],
     logConfig: { type: (flags['log-driver'] as string) ?? '', config: logOpts },
     cpuQuota: resources.cpuQuota ?? 0, cpuPeriod: resources.cpuPeriod ?? 0, nanoCpus: resources.nanoCpus ?? 0,
     cpusetCpus: resources.cpusetCpus ?? '', cpusetMems: resources.cpusetMems ?? '', pidsLimit: resources.pidsLimit ?? 0,
     restartPolicy, autoRemove: Boolean(flags.rm),
     ...networkHostConfig(flags),
+    ...securityHostConfig(flags),
   };
   return { config, name: (flags.name as string) ?? '', hostConfig };
 }

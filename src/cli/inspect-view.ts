@@ -40,6 +40,10 @@ export function containerView(c: Container): Record<string, unknown> {
       PidsLimit: host?.pidsLimit ?? 0,
       NetworkMode: host?.networkMode || 'bridge', PortBindings: portMap(host?.portBindings ?? {}), PublishAllPorts: host?.publishAllPorts ?? false,
       Links: host?.links ?? [], ExtraHosts: host?.extraHosts ?? [],
+      CapAdd: host?.capAdd ?? [], CapDrop: host?.capDrop ?? [], ReadonlyRootfs: host?.readOnlyRootfs ?? false,
+      // A custom seccomp profile is shown by its size, not its whole text.
+      SecurityOpt: (host?.securityOpt ?? []).map((o) => (/^seccomp[=:]\s*\{/.test(o) ? `seccomp=<profile, ${o.length} bytes>` : o)),
+      Sysctls: host?.sysctls ?? {}, ShmSize: host?.shmSize || 64 * 1024 * 1024,
     },
     Config: {
       Hostname: cfg.hostname, Domainname: cfg.domainname, User: cfg.user,

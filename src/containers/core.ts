@@ -14,7 +14,9 @@ import type { Native } from '../native';
 import { isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay, shortLayerPaths } from '../rootfs/overlay';
 import type { NetworkManager, NetworkSettings } from '../network/manager';
 import { hostnameFile } from '../runtime/etc-files';
-import { buildSpec } from '../runtime/plan';
+import { buildSpec, DEFAULT_DEVICES } from '../runtime/plan';
+import { DEFAULT_DEVICE_RULES, hostDevices } from '../security/devices';
+import { securitySpec } from '../security/options';
 import { resolveUser } from '../runtime/user';
 import type { ExitStatus } from '../tasks/manager';
 import { TaskManager } from '../tasks/manager';
@@ -31,7 +33,7 @@ import { generateName } from './names';
 import { prepareNetwork, type PreparedNetwork } from './networking';
 import { nextDelay, shouldRestart } from './restart-policy';
 import { ContainerStore } from './store';
-import { mergeImageDefaults, validateConfig, validateName } from './validate';
+import { checkContainerRef, mergeImageDefaults, validateConfig, validateName } from './validate';
 
 export interface CreateOptions {
   config: ContainerConfig;
@@ -132,7 +134,7 @@ export class ContainerCore {
 
   /** Finds a container by name, full id or unique id prefix. */
   find(ref: string, field = 'container_id'): ContainerRecord {
-    if (!ref || ref.includes('\0')) throw invalidArgument(field, ref, 'a container id or name is required');
+    checkContainerRef(ref, field);
     const name = ref.startsWith('/') ? ref.slice(1) : ref;
     const byName = this.names.get(name);
     if (byName) return this.containers.get(byName)!;
@@ -260,7 +262,8 @@ export class ContainerCore {
     if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
     const files = this.files(c.id);
     // The cgroup is made while the rootfs is mounted and the files are written: neither needs the other.
-    const cgroup = this.cgroups.create(c.id, c.hostConfig.resources ?? {});
+    const privileged = Boolean(c.hostConfig.privileged);
+    const cgroup = this.cgroups.create(c.id, c.hostConfig.resources ?? {}, privileged ? 'all' : DEFAULT_DEVICE_RULES);
     cgroup.catch(() => undefined); // awaited below, or cleaned up on the way out
     let net: PreparedNetwork | undefined;
     try {
@@ -275,7 +278,14 @@ export class ContainerCore {
       await writeFileAtomic(files.resolvConfPath, net.resolvConf, 0o644);
       const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
       const mounts = await startMounts(c.hostConfig.mounts ?? [], this.volumes);
-      const spec = buildSpec(c, { ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts, netns: net.netns, linkEnv: net.env });
+      const security = securitySpec({
+        privileged, capAdd: c.hostConfig.capAdd ?? [], capDrop: c.hostConfig.capDrop ?? [], securityOpt: c.hostConfig.securityOpt ?? [],
+        readonlyRootfs: Boolean(c.hostConfig.readonlyRootfs), sysctls: c.hostConfig.sysctls ?? {},
+      });
+      const extraDevices = privileged ? hostDevices('/dev', new Set(DEFAULT_DEVICES.map((d) => d.path))) : [];
+      const spec = buildSpec(c, {
+        ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts, netns: net.netns, linkEnv: net.env, security, extraDevices,
+      });
       const cg = await cgroup;
       const wire = net.attach;
       // Init joins its cgroup before it runs; everything it starts is born inside. Its network is

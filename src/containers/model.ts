@@ -81,6 +81,18 @@ export interface HostConfig {
   links?: string[];
   /** "host:ip" as given. */
   extraHosts?: string[];
+  /** Every capability and device, no seccomp filter, no masked or read-only paths. */
+  privileged?: boolean;
+  /** Capability names as given (validated at create). */
+  capAdd?: string[];
+  capDrop?: string[];
+  /** docker's --security-opt words; a custom seccomp profile is kept as its JSON text. */
+  securityOpt?: string[];
+  readonlyRootfs?: boolean;
+  /** Namespaced kernel parameters, set in the container at each start. */
+  sysctls?: Record<string, string>;
+  /** /dev/shm's size; 64 MiB when unset. */
+  shmSizeBytes?: number;
 }
 
 /** restarting: exited, and waiting for its restart policy's next start. */

@@ -2,6 +2,7 @@
 import type { ContainerRecord } from '../containers/model';
 import type { ResolvedUser } from './user';
 import { userMountOps, withoutReplaced, type UserMount } from './mounts';
+import type { SecuritySpec } from '../security/options';
 import type { DeviceOp, ExecSpec, MountOp, RuntimeSpec, SymlinkOp } from './spec';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -22,6 +23,10 @@ export interface PlanInputs {
   netns?: string;
   /** Links' variables: after Docker's defaults, before the config's own. */
   linkEnv?: string[];
+  /** Capabilities, seccomp, masked and read-only paths, sysctls; none of it when absent. */
+  security?: SecuritySpec;
+  /** A privileged container's extra devices: the host's (hostDevices()). */
+  extraDevices?: DeviceOp[];
 }
 
 /** A terminal that nobody sized yet is 24x80, never 0x0. */
@@ -47,7 +52,11 @@ const DEFAULT_SYMLINKS: SymlinkOp[] = [
   { target: 'pts/ptmx', path: '/dev/ptmx' },
 ];
 
-function systemMounts(): MountOp[] {
+/** docker's default /dev/shm: 64 MiB. */
+export const DEFAULT_SHM_BYTES = 64 * 1024 * 1024;
+
+/** sysfs is read-only unless the container is privileged. */
+function systemMounts(shmBytes: number, privileged: boolean): MountOp[] {
   const m = (target: string, fstype: string, flags: string[], data = ''): MountOp =>
     ({ source: fstype, target, fstype, flags, data, kind: 'dir' });
   return [
@@ -55,9 +64,9 @@ function systemMounts(): MountOp[] {
     // Mounted before /dev's children: the tmpfs would hide anything under it.
     m('/dev', 'tmpfs', ['nosuid'], 'mode=755,size=65536k'),
     m('/dev/pts', 'devpts', ['nosuid', 'noexec'], 'newinstance,ptmxmode=0666,mode=0620,gid=5'),
-    m('/dev/shm', 'tmpfs', ['nosuid', 'noexec', 'nodev'], 'mode=1777,size=65536k'),
+    m('/dev/shm', 'tmpfs', ['nosuid', 'noexec', 'nodev'], `mode=1777,size=${shmBytes}`),
     m('/dev/mqueue', 'mqueue', ['nosuid', 'noexec', 'nodev']),
-    m('/sys', 'sysfs', ['nosuid', 'noexec', 'nodev', 'ro']),
+    m('/sys', 'sysfs', ['nosuid', 'noexec', 'nodev', ...(privileged ? [] : ['ro'])]),
   ];
 }
 
@@ -89,7 +98,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     hostname,
     domainname: c.config.domainname,
     mounts: [
-      ...systemMounts(),
+      ...systemMounts(c.hostConfig.shmSizeBytes ?? DEFAULT_SHM_BYTES, Boolean(c.hostConfig.privileged)),
       ...withoutReplaced([
         etcBind(inputs.hostnamePath, '/etc/hostname'),
         etcBind(inputs.hostsPath, '/etc/hosts'),
@@ -98,7 +107,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
       // After ours: a volume under /dev lands on the /dev tmpfs, not under it.
       ...user,
     ],
-    devices: DEFAULT_DEVICES,
+    devices: [...DEFAULT_DEVICES, ...(inputs.extraDevices ?? [])],
     symlinks: DEFAULT_SYMLINKS,
     logPath: inputs.logPath,
     tty: c.config.tty,
@@ -107,6 +116,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     consoleSize: inputs.consoleSize ?? DEFAULT_CONSOLE,
     log: { maxSizeBytes: c.hostConfig.log?.maxSizeBytes ?? 0, maxFiles: c.hostConfig.log?.maxFiles ?? 1, firstSeq: inputs.lastSeq + 1 },
     ...(inputs.netns && { netns: inputs.netns }),
+    ...(inputs.security && { security: inputs.security }),
   };
 }
 

@@ -1,5 +1,6 @@
 // The spec the monitor reads (native/README.md, "spec.json"): a plain description of the container's
 // process and filesystem. Built here, performed in C++.
+import type { SecuritySpec } from '../security/options';
 
 export interface MountOp {
   source: string;
@@ -47,6 +48,8 @@ export interface RuntimeSpec {
   log: { maxSizeBytes: number; maxFiles: number; firstSeq: number };
   /** "" or absent: a new net namespace; "host": the monitor's; a path: that namespace (native/README.md). */
   netns?: string;
+  /** Absent: no restriction at all (native/README.md, "Security"). */
+  security?: SecuritySpec;
 }
 
 /** What the monitor's `exec` command takes (native/README.md, "Control commands"). */

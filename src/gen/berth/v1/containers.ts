@@ -160,6 +160,10 @@ export interface HostConfig {
   binds: string[];
   containerIdFile: string;
   lxcConf: KeyValue[];
+  /**
+   * Every capability, no seccomp filter, no masked or read-only paths, every host device and a
+   * writable /sys (docker run --privileged).
+   */
   privileged: boolean;
   portBindings: { [key: string]: PortBindings };
   links: string[];
@@ -189,11 +193,36 @@ export interface HostConfig {
   networkMode: string;
   /** "host:ip" lines added to the container's /etc/hosts (docker run --add-host). */
   extraHosts: string[];
+  /**
+   * Capabilities added to and dropped from the default set ("NET_ADMIN" or "CAP_NET_ADMIN", any case;
+   * "ALL" for every one). An add wins over a drop of the same capability.
+   */
+  capAdd: string[];
+  capDrop: string[];
+  /**
+   * "seccomp=unconfined", "seccomp=<a profile's JSON text>" (docker's format; the CLI reads the file),
+   * "no-new-privileges" (or "no-new-privileges=true|false", also with ":").
+   */
+  securityOpt: string[];
+  /** The container's root filesystem is mounted read-only (docker run --read-only). */
+  readOnlyRootfs: boolean;
+  /**
+   * Namespaced kernel parameters set in the container ("net.ipv4.ip_forward" -> "1"): kernel.msg*,
+   * kernel.sem, kernel.shm*, fs.mqueue.* and, with a network of its own, net.*.
+   */
+  sysctls: { [key: string]: string };
+  /** The size of /dev/shm in bytes (0: 64 MiB). */
+  shmSize: number;
 }
 
 export interface HostConfig_PortBindingsEntry {
   key: string;
   value: PortBindings | undefined;
+}
+
+export interface HostConfig_SysctlsEntry {
+  key: string;
+  value: string;
 }
 
 /**
@@ -1993,6 +2022,12 @@ function createBaseHostConfig(): HostConfig {
     autoRemove: false,
     networkMode: "",
     extraHosts: [],
+    capAdd: [],
+    capDrop: [],
+    securityOpt: [],
+    readOnlyRootfs: false,
+    sysctls: {},
+    shmSize: 0,
   };
 }
 
@@ -2051,6 +2086,24 @@ export const HostConfig: MessageFns<HostConfig> = {
     }
     for (const v of message.extraHosts) {
       writer.uint32(146).string(v!);
+    }
+    for (const v of message.capAdd) {
+      writer.uint32(154).string(v!);
+    }
+    for (const v of message.capDrop) {
+      writer.uint32(162).string(v!);
+    }
+    for (const v of message.securityOpt) {
+      writer.uint32(170).string(v!);
+    }
+    if (message.readOnlyRootfs !== false) {
+      writer.uint32(176).bool(message.readOnlyRootfs);
+    }
+    globalThis.Object.entries(message.sysctls).forEach(([key, value]: [string, string]) => {
+      HostConfig_SysctlsEntry.encode({ key: key as any, value }, writer.uint32(186).fork()).join();
+    });
+    if (message.shmSize !== 0) {
+      writer.uint32(192).int64(message.shmSize);
     }
     return writer;
   },
@@ -2215,6 +2268,57 @@ export const HostConfig: MessageFns<HostConfig> = {
             message.extraHosts.push(reader.string());
             continue;
           }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.capAdd.push(reader.string());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.capDrop.push(reader.string());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.securityOpt.push(reader.string());
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.readOnlyRootfs = reader.bool();
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            const entry23 = HostConfig_SysctlsEntry.decode(reader, reader.uint32());
+            if (entry23.value !== undefined) {
+              message.sysctls[entry23.key] = entry23.value;
+            }
+            continue;
+          }
+          case 24: {
+            if (tag !== 192) {
+              break;
+            }
+
+            message.shmSize = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2329,6 +2433,45 @@ export const HostConfig: MessageFns<HostConfig> = {
         : globalThis.Array.isArray(object?.extra_hosts)
         ? object.extra_hosts.map((e: any) => globalThis.String(e))
         : [],
+      capAdd: globalThis.Array.isArray(object?.capAdd)
+        ? object.capAdd.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_add)
+        ? object.cap_add.map((e: any) => globalThis.String(e))
+        : [],
+      capDrop: globalThis.Array.isArray(object?.capDrop)
+        ? object.capDrop.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cap_drop)
+        ? object.cap_drop.map((e: any) => globalThis.String(e))
+        : [],
+      securityOpt: globalThis.Array.isArray(object?.securityOpt)
+        ? object.securityOpt.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.security_opt)
+        ? object.security_opt.map((e: any) => globalThis.String(e))
+        : [],
+      readOnlyRootfs: isSet(object.readOnlyRootfs)
+        ? globalThis.Boolean(object.readOnlyRootfs)
+        : isSet(object.read_only_rootfs)
+        ? globalThis.Boolean(object.read_only_rootfs)
+        : false,
+      sysctls: isObject(object.sysctls)
+        ? (globalThis.Object.entries(object.sysctls) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      shmSize: isSet(object.shmSize)
+        ? globalThis.Number(object.shmSize)
+        : isSet(object.shm_size)
+        ? globalThis.Number(object.shm_size)
+        : 0,
     };
   },
 
@@ -2394,6 +2537,30 @@ export const HostConfig: MessageFns<HostConfig> = {
     if (message.extraHosts?.length) {
       obj.extraHosts = message.extraHosts;
     }
+    if (message.capAdd?.length) {
+      obj.capAdd = message.capAdd;
+    }
+    if (message.capDrop?.length) {
+      obj.capDrop = message.capDrop;
+    }
+    if (message.securityOpt?.length) {
+      obj.securityOpt = message.securityOpt;
+    }
+    if (message.readOnlyRootfs !== false) {
+      obj.readOnlyRootfs = message.readOnlyRootfs;
+    }
+    if (message.sysctls) {
+      const entries = globalThis.Object.entries(message.sysctls) as [string, string][];
+      if (entries.length > 0) {
+        obj.sysctls = {};
+        entries.forEach(([k, v]) => {
+          obj.sysctls[k] = v;
+        });
+      }
+    }
+    if (message.shmSize !== 0) {
+      obj.shmSize = Math.round(message.shmSize);
+    }
     return obj;
   },
 
@@ -2432,6 +2599,20 @@ export const HostConfig: MessageFns<HostConfig> = {
     message.autoRemove = object.autoRemove ?? false;
     message.networkMode = object.networkMode ?? "";
     message.extraHosts = object.extraHosts?.map((e) => e) || [];
+    message.capAdd = object.capAdd?.map((e) => e) || [];
+    message.capDrop = object.capDrop?.map((e) => e) || [];
+    message.securityOpt = object.securityOpt?.map((e) => e) || [];
+    message.readOnlyRootfs = object.readOnlyRootfs ?? false;
+    message.sysctls = (globalThis.Object.entries(object.sysctls ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.shmSize = object.shmSize ?? 0;
     return message;
   },
 };
@@ -2519,6 +2700,91 @@ export const HostConfig_PortBindingsEntry: MessageFns<HostConfig_PortBindingsEnt
     message.value = (object.value !== undefined && object.value !== null)
       ? PortBindings.fromPartial(object.value)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseHostConfig_SysctlsEntry(): HostConfig_SysctlsEntry {
+  return { key: "", value: "" };
+}
+
+export const HostConfig_SysctlsEntry: MessageFns<HostConfig_SysctlsEntry> = {
+  encode(message: HostConfig_SysctlsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostConfig_SysctlsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostConfig_SysctlsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostConfig_SysctlsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: HostConfig_SysctlsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostConfig_SysctlsEntry>, I>>(base?: I): HostConfig_SysctlsEntry {
+    return HostConfig_SysctlsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostConfig_SysctlsEntry>, I>>(object: I): HostConfig_SysctlsEntry {
+    const message = createBaseHostConfig_SysctlsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
