@@ -1,13 +1,22 @@
 // berthd: read flags, start the daemon, stop it cleanly on SIGTERM or SIGINT.
 import { parseArgs } from 'node:util';
+import { loadTls, type TlsMaterial } from './endpoint';
+import { resolveGroup } from './listen';
 import { AddonNative } from './native/addon';
-import { Daemon } from './server';
+import { Daemon, listenEndpoints } from './server';
 import { log } from './util/logger';
 
-const USAGE = `usage: berthd [--root DIR] [--listen unix:///PATH] [--cgroup-parent NAME] [--bridge-name NAME] [--bridge-subnet CIDR]
+const USAGE = `usage: berthd [--root DIR] [--listen ADDR]... [--group NAME|GID] [--tlscacert FILE --tlscert FILE --tlskey FILE]
+              [--cgroup-parent NAME] [--bridge-name NAME] [--bridge-subnet CIDR]
 
   --root DIR            data root (default /var/lib/berth)
-  --listen ADDR         where to serve gRPC (default unix:///run/berth/berth.sock)
+  --listen ADDR         where to serve gRPC, repeatable (default unix:///run/berth/berth.sock):
+                        unix:///PATH, a socket of mode 0600 owned by root (its directory is made 0711
+                        if missing), or tcp://HOST:PORT, served only with the three TLS flags
+  --group NAME|GID      unix sockets become mode 0660 with this group: its members may use berthd
+  --tlscacert FILE      mutual TLS for tcp:// addresses: the CA that must sign every client's certificate,
+  --tlscert FILE        the daemon's certificate chain,
+  --tlskey FILE         and its key (all three together)
   --cgroup-parent NAME  the cgroup that holds the containers, in each hierarchy (default berth);
                         each data root needs its own
   --bridge-name NAME    the bridge containers attach to (default berth0); made at start if missing
@@ -19,7 +28,11 @@ async function main(): Promise<void> {
     ({ values } = parseArgs({
       options: {
         root: { type: 'string', default: '/var/lib/berth' },
-        listen: { type: 'string', default: 'unix:///run/berth/berth.sock' },
+        listen: { type: 'string', multiple: true, default: ['unix:///run/berth/berth.sock'] },
+        group: { type: 'string' },
+        tlscacert: { type: 'string' },
+        tlscert: { type: 'string' },
+        tlskey: { type: 'string' },
         'cgroup-parent': { type: 'string', default: 'berth' },
         'bridge-name': { type: 'string', default: 'berth0' },
         'bridge-subnet': { type: 'string', default: '10.88.0.0/16' },
@@ -35,7 +48,18 @@ async function main(): Promise<void> {
     process.stderr.write('berthd: must run as root (it creates namespaces and mounts)\n');
     process.exit(1);
   }
-  const daemon = new Daemon({ root: values.root!, listen: values.listen!, native: new AddonNative(), cgroupParent: values['cgroup-parent'],
+  // Every flag is checked before the daemon touches anything.
+  let socketGid: number | undefined;
+  let tls: TlsMaterial | undefined;
+  try {
+    tls = loadTls({ ca: values.tlscacert, cert: values.tlscert, key: values.tlskey }, { ca: '--tlscacert', cert: '--tlscert', key: '--tlskey' });
+    listenEndpoints(values.listen!, tls);
+    if (values.group !== undefined) socketGid = resolveGroup(values.group);
+  } catch (err) {
+    process.stderr.write(`berthd: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  const daemon = new Daemon({ root: values.root!, listen: values.listen!, socketGid, tls, native: new AddonNative(), cgroupParent: values['cgroup-parent'],
     bridgeName: values['bridge-name'], bridgeSubnet: values['bridge-subnet'] });
   try {
     await daemon.start();

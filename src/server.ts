@@ -1,5 +1,5 @@
-// The daemon: takes the data root's lock, loads the stores, serves gRPC on a unix socket with
-// health and reflection, and shuts down without touching running containers.
+// The daemon: takes the data root's lock, loads the stores, serves gRPC on unix sockets (and TCP with
+// mutual TLS) with health and reflection, and shuts down without touching running containers.
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -8,6 +8,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import { createContainersService } from './api/containers';
+import { decodeSafely } from './api/handlers';
 import { createImagesService } from './api/images';
 import { createSystemService } from './api/system';
 import { createVolumesService } from './api/volumes';
@@ -15,12 +16,14 @@ import { Cgroups } from './cgroups/manager';
 import { loadContainers } from './containers/recovery';
 import { ContainerService } from './containers/service';
 import { EventJournal } from './events/journal';
-import { EngineError } from './errors';
+import { MAX_MESSAGE_BYTES, parseEndpoint, type Endpoint, type TlsMaterial } from './endpoint';
+import { EngineError, wrap } from './errors';
 import { ContainersService } from './gen/berth/v1/containers';
 import { ImagesService } from './gen/berth/v1/images';
 import { SystemService } from './gen/berth/v1/system';
 import { VolumesService } from './gen/berth/v1/volumes';
 import { ImageStore } from './images/store';
+import { bindTcp, bindUnix } from './listen';
 import type { Native } from './native';
 import { NetworkManager } from './network/manager';
 import { log } from './util/logger';
@@ -29,8 +32,12 @@ import { VolumeStore } from './volumes/store';
 
 export interface DaemonOptions {
   root: string;
-  /** unix:///path/to/socket */
-  listen: string;
+  /** unix:///PATH or tcp://HOST:PORT, one or more; TCP only with tls. */
+  listen: string[];
+  /** With it, unix sockets are 0660 with this group; without, 0600 (root only). */
+  socketGid?: number;
+  /** Mutual TLS for tcp:// addresses: clients need a certificate signed by tls.ca. */
+  tls?: TlsMaterial;
   native: Native;
   /** The cgroup (under each hierarchy) that holds this daemon's containers; one per data root. */
   cgroupParent?: string;
@@ -41,16 +48,15 @@ export interface DaemonOptions {
 
 const PROJECT_ROOT = [path.resolve(__dirname, '..'), path.resolve(__dirname, '..', '..')]
   .find((dir) => fs.existsSync(path.join(dir, 'proto', 'berth', 'v1')))!;
-/** Largest message we accept: import chunks and log entries stay far below it. */
-const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
-
-export function socketPath(listen: string): string {
-  if (!listen.startsWith('unix://')) {
-    throw new EngineError('InvalidArgument', `listen ${JSON.stringify(listen)}: only unix:// addresses are served (TCP needs mutual TLS, not built yet)`);
+/** The --listen addresses, checked before anything starts: TCP is refused without mutual TLS. */
+export function listenEndpoints(listen: string[], tls: TlsMaterial | undefined): Endpoint[] {
+  if (listen.length === 0) throw new EngineError('InvalidArgument', '--listen: no address to serve');
+  const endpoints = listen.map((a) => parseEndpoint(a, '--listen'));
+  const tcp = listen.filter((_, i) => endpoints[i].kind === 'tcp');
+  if (tcp.length > 0 && !tls) {
+    throw new EngineError('InvalidArgument', `--listen ${tcp.join(', ')}: TCP is served only with mutual TLS: missing --tlscacert, --tlscert, --tlskey`);
   }
-  const p = listen.slice('unix://'.length);
-  if (!path.isAbsolute(p)) throw new EngineError('InvalidArgument', `listen ${JSON.stringify(listen)}: the socket path must be absolute`);
-  return p;
+  return endpoints;
 }
 
 export class Daemon {
@@ -66,7 +72,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { root, native } = this.opts;
-    const sock = socketPath(this.opts.listen);
+    const endpoints = listenEndpoints(this.opts.listen, this.opts.tls);
     await fsp.mkdir(root, { recursive: true, mode: 0o710 });
     await fsp.chmod(root, 0o710);
     try {
@@ -90,24 +96,30 @@ export class Daemon {
     await loadContainers(containers);
     this.containers = containers;
 
+    // Metadata has no grpc-js bound ('grpc.max_metadata_size' is not among its options); Node's HTTP/2
+    // session resets a stream whose header block passes its own (between 100 and 200 KiB on Node 20)
+    // before any handler runs.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
-    server.addService(ContainersService, createContainersService(containers, this.shutdown.signal));
-    server.addService(ImagesService, createImagesService(images, containers, events));
-    server.addService(SystemService, createSystemService(root, containers, images, events, this.shutdown.signal));
-    server.addService(VolumesService, createVolumesService(new VolumeService(volumeStore, (name) => containers.volumeUsers(name), events)));
+    server.addService(decodeSafely(ContainersService), createContainersService(containers, this.shutdown.signal));
+    server.addService(decodeSafely(ImagesService), createImagesService(images, containers, events));
+    server.addService(decodeSafely(SystemService), createSystemService(root, containers, images, events, this.shutdown.signal));
+    server.addService(decodeSafely(VolumesService), createVolumesService(new VolumeService(volumeStore, (name) => containers.volumeUsers(name), events)));
     this.health.addToServer(server);
     new ReflectionService(loadDescriptors()).addToServer(server);
 
-    await fsp.mkdir(path.dirname(sock), { recursive: true, mode: 0o755 });
-    // We hold the root's lock, so a socket left at our path is a dead daemon's.
-    await fsp.rm(sock, { force: true });
-    const oldMask = process.umask(0o177);
-    try {
-      await new Promise<void>((resolve, reject) => server.bindAsync(`unix://${sock}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
-    } finally {
-      process.umask(oldMask);
+    // TCP first: a unix socket appearing (what scripts and tests wait for) means every listener is up.
+    const ordered = [...endpoints.filter((e) => e.kind === 'tcp'), ...endpoints.filter((e) => e.kind === 'unix')];
+    const placed: string[] = [];
+    for (const e of ordered) {
+      try {
+        if (e.kind === 'tcp') await bindTcp(server, e, this.opts.tls!);
+        else { await bindUnix(server, e.path, this.opts.socketGid); placed.push(e.path); }
+      } catch (err) {
+        server.forceShutdown();
+        for (const p of placed) await fsp.rm(p, { force: true });
+        throw wrap(err, `listen ${e.kind === 'tcp' ? `tcp://${e.host}:${e.port}` : `unix://${e.path}`}`);
+      }
     }
-    await fsp.chmod(sock, 0o660);
     this.server = server;
     this.health.setStatus('', 'SERVING');
     log.info('berthd serving', { root, listen: this.opts.listen, pid: process.pid });
@@ -127,7 +139,7 @@ export class Daemon {
     }
     this.containers?.detach();
     await this.events?.close();
-    await fsp.rm(socketPath(this.opts.listen), { force: true });
+    for (const e of listenEndpoints(this.opts.listen, this.opts.tls)) if (e.kind === 'unix') await fsp.rm(e.path, { force: true });
     await fsp.rm(path.join(this.opts.root, 'berthd.pid'), { force: true });
     if (this.lockFd !== undefined) fs.closeSync(this.lockFd);
     this.lockFd = undefined;

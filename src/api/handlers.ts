@@ -1,7 +1,7 @@
 // The plumbing every adapter shares: abort on cancel or daemon shutdown, status mapping, backpressure
 // on server streams.
 import { once, type EventEmitter } from 'node:events';
-import { type handleClientStreamingCall, type handleServerStreamingCall, type handleUnaryCall } from '@grpc/grpc-js';
+import { type handleClientStreamingCall, type handleServerStreamingCall, type handleUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { EngineError } from '../errors';
 import { toStatus } from './status';
 
@@ -20,9 +20,40 @@ export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal
   return { signal: controller.signal, endIfShutdown: () => byShutdown };
 }
 
+/** Marks a request message its decoder refused (decodeSafely); the wrappers below answer it INVALID_ARGUMENT. */
+const UNDECODABLE = Symbol('berth.undecodable');
+
+/**
+ * The service definition with request decoders that never throw. grpc-js answers a throwing decoder with
+ * INTERNAL, yet the cause is the client's: an int64 past 2^53 (ts-proto's numbers refuse it) or bytes
+ * that are not the message. The message is passed on marked instead, for the handler to refuse.
+ */
+export function decodeSafely<D extends ServiceDefinition>(def: D): D {
+  const methods = Object.entries(def).map(([name, m]) => [name, {
+    ...m,
+    requestDeserialize: (bytes: Buffer) => {
+      try {
+        return m.requestDeserialize(bytes);
+      } catch (err) {
+        return { [UNDECODABLE]: err instanceof Error ? err.message : String(err) };
+      }
+    },
+  }]);
+  return Object.fromEntries(methods) as D;
+}
+
+/** The error for a message decodeSafely marked; undefined for a message that decoded. */
+export function undecodable(msg: unknown): EngineError | undefined {
+  if (typeof msg !== 'object' || msg === null || !(UNDECODABLE in msg)) return undefined;
+  const why = (msg as Record<typeof UNDECODABLE, string>)[UNDECODABLE];
+  return new EngineError('InvalidArgument', `request: cannot be decoded (integers are at most 2^53-1): ${why}`);
+}
+
 export function unary<Req, Res>(fn: (req: Req, signal: AbortSignal) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const { signal } = callSignal(call);
+    const bad = undecodable(call.request);
+    if (bad) return callback(toStatus(bad));
     fn(call.request, signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
   };
 }
@@ -32,6 +63,8 @@ export function serverStream<Req, Res>(fn: (req: Req, signal: AbortSignal) => As
   return (call) => {
     const { signal } = callSignal(call, shutdown);
     (async () => {
+      const bad = undecodable(call.request);
+      if (bad) throw bad;
       for await (const msg of fn(call.request, signal)) {
         if (signal.aborted) return;
         if (!call.write(msg)) await once(call, 'drain', { signal });
@@ -69,7 +102,15 @@ export async function headerThenChunks<H>(
 export function clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, signal: AbortSignal) => Promise<Res>): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
     const { signal } = callSignal(call);
-    fn(call as AsyncIterable<Req>, signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
+    fn(checked(call as AsyncIterable<Req>), signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
   };
 }
 
+/** The client's messages, refusing the first one that did not decode. */
+async function* checked<Req>(messages: AsyncIterable<Req>): AsyncGenerator<Req> {
+  for await (const m of messages) {
+    const bad = undecodable(m);
+    if (bad) throw bad;
+    yield m;
+  }
+}

@@ -1,5 +1,7 @@
-// The CLI's connection to berthd: typed clients on --host or BERTH_HOST, with promise helpers.
+// The CLI's connection to berthd: typed clients on --host or BERTH_HOST (a unix socket, or TCP with
+// mutual TLS), with promise helpers.
 import * as grpc from '@grpc/grpc-js';
+import { grpcTarget, MAX_MESSAGE_BYTES, parseEndpoint, type TlsMaterial } from '../endpoint';
 import { ContainersClient } from '../gen/berth/v1/containers';
 import { ImagesClient } from '../gen/berth/v1/images';
 import { SystemClient } from '../gen/berth/v1/system';
@@ -15,14 +17,22 @@ export interface Clients {
   close(): void;
 }
 
-export function connect(host: string): Clients {
-  const creds = grpc.credentials.createInsecure();
-  // A large HTTP/2 window lets attach and logs stream without a WINDOW_UPDATE round trip every 64 KiB.
-  const opts = { 'grpc.max_receive_message_length': 16 * 1024 * 1024, 'grpc-node.flow_control_window': 8 * 1024 * 1024 };
-  const containers = new ContainersClient(host, creds, opts);
-  const images = new ImagesClient(host, creds, opts);
-  const system = new SystemClient(host, creds, opts);
-  const volumes = new VolumesClient(host, creds, opts);
+/**
+ * Clients of the daemon at host: unix:///PATH, or tcp://HOST:PORT with tls (our certificate and key, and
+ * the CA that signed the daemon's). TCP without tls is refused here: berthd serves TCP only with mutual TLS.
+ */
+export function connect(host: string, tls?: TlsMaterial): Clients {
+  const endpoint = parseEndpoint(host, '--host');
+  if (endpoint.kind === 'tcp' && !tls) throw new Error(`--host ${host}: TCP needs mutual TLS: --tlscacert, --tlscert and --tlskey (or BERTH_TLS_CACERT, BERTH_TLS_CERT, BERTH_TLS_KEY)`);
+  const creds = endpoint.kind === 'tcp' ? grpc.credentials.createSsl(tls!.ca, tls!.key, tls!.cert) : grpc.credentials.createInsecure();
+  const target = grpcTarget(endpoint);
+  // The daemon sends at most MAX_MESSAGE_BYTES; take all of it. A large HTTP/2 window lets attach and logs
+  // stream without a WINDOW_UPDATE round trip every 64 KiB.
+  const opts = { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc-node.flow_control_window': 8 * 1024 * 1024 };
+  const containers = new ContainersClient(target, creds, opts);
+  const images = new ImagesClient(target, creds, opts);
+  const system = new SystemClient(target, creds, opts);
+  const volumes = new VolumesClient(target, creds, opts);
   return {
     containers, images, system, volumes,
     close: () => { containers.close(); images.close(); system.close(); volumes.close(); },

@@ -39,14 +39,19 @@ export function testBridge(root: string): { name: string; subnet: string } {
   return { name: `bt${h.subarray(0, 3).toString('hex')}`, subnet: `10.${100 + (h[3] % 100)}.${h[4]}.0/24` };
 }
 
+export interface StartOptions {
+  /** More berthd flags, after the usual ones (another --listen adds an address; the root's socket stays). */
+  args?: string[];
+}
+
 /** Starts berthd on root (a new temp dir by default) and waits until it answers. */
-export async function startDaemon(root = tempRoot()): Promise<TestDaemon> {
+export async function startDaemon(root = tempRoot(), opts: StartOptions = {}): Promise<TestDaemon> {
   const socket = path.join(root, 'berth.sock');
   // A daemon killed with SIGKILL leaves its socket behind; we wait for the new one.
   fs.rmSync(socket, { force: true });
   const bridge = testBridge(root);
   const args = [BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root),
-    '--bridge-name', bridge.name, '--bridge-subnet', bridge.subnet];
+    '--bridge-name', bridge.name, '--bridge-subnet', bridge.subnet, ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });

@@ -26,9 +26,9 @@ describe.skipIf(!IS_ROOT)('the API', () => {
 
   afterAll(() => destroyDaemon(d));
 
-  it('keeps the data root 0710 and the socket 0660', () => {
+  it('keeps the data root 0710 and the socket 0600', () => {
     expect(fs.statSync(d.root).mode & 0o777).toBe(0o710);
-    expect(fs.statSync(d.socket).mode & 0o777).toBe(0o660);
+    expect(fs.statSync(d.socket).mode & 0o777).toBe(0o600);
   });
 
   it('refuses a second berthd on the same root with a clear message, leaving the first serving', async () => {
