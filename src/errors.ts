@@ -49,11 +49,16 @@ export function invalidArgument(field: string, value: unknown, why: string): Eng
   return new EngineError('InvalidArgument', `${field} ${show(value)}: ${why}`);
 }
 
+/** Longer values are cut: a status message travels in an HTTP/2 header, which clients cap (8 KiB by default). */
+const MAX_SHOWN = 1024;
+
 // JSON.stringify throws on bigint and cycles, and a bad request must not turn into an Internal error.
 function show(value: unknown): string {
+  let text: string;
   try {
-    return JSON.stringify(value) ?? String(value);
+    text = JSON.stringify(value) ?? String(value);
   } catch {
-    return String(value);
+    text = String(value);
   }
+  return text.length > MAX_SHOWN ? `${text.slice(0, MAX_SHOWN)}... (${text.length} characters)` : text;
 }

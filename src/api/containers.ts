@@ -3,20 +3,25 @@ import type { AttachEvent } from '../containers/attachment';
 import { parseRestartPolicy } from '../containers/restart-policy';
 import type { ContainerService, WaitCondition } from '../containers/service';
 import { sampleStats, streamStats } from '../containers/stats';
-import { invalidArgument } from '../errors';
+import { EngineError, invalidArgument, kindOf } from '../errors';
 import { startExec } from '../containers/exec';
 import { parseSignal } from '../containers/signals';
-import { validateSize } from '../containers/validate';
+import { checkContainerRef, validateName, validateSize, validateStopTimeout } from '../containers/validate';
 import {
   LogStream, type AttachOptions, type AttachRequest, type AttachResponse, type ContainerLogsResponse, type ContainersServer, type ContainerStats,
   type ExecOptions, type ExecRequest, type ExecResponse,
 } from '../gen/berth/v1/containers';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../io/detach-keys';
+import { parseLink } from '../network/links';
+import { parseNetworkMode } from '../network/mode';
+import { parseChanges } from '../images/changes';
+import { parseReference } from '../images/reference';
 import { configFromProto, containerToProto, hostConfigFromProto } from './convert';
 import { filesystemHandlers } from './filesystem';
 import { serverStream, unary } from './handlers';
 import { resourcesFromFields, type FieldNames } from './resources';
 import { stdioStream } from './stdio';
+import { timeRange } from './times';
 
 /** Attach and Exec answer with the same output frames. */
 const OUTPUT_FRAMES = {
@@ -42,19 +47,30 @@ function waitCondition(text: string): WaitCondition {
   return text as WaitCondition;
 }
 
+/** A container another field refers to: NOT_FOUND naming that field when there is none. */
+function mustExist(containers: ContainerService, ref: string, field: string, value: unknown): void {
+  try {
+    containers.find(ref, field);
+  } catch (err) {
+    if (kindOf(err) !== 'NotFound') throw err;
+    throw new EngineError('NotFound', `${field} ${JSON.stringify(value)}: container ${ref}: not found`, { cause: err });
+  }
+}
+
 function stopTimeout(seconds: number | undefined): number | undefined {
-  if (seconds !== undefined && seconds < -1) throw invalidArgument('timeout_seconds', seconds, 'must be -1 (wait for ever), 0 or more');
-  return seconds;
+  return validateStopTimeout(seconds, 'timeout_seconds');
 }
 
 export function createContainersService(containers: ContainerService, shutdown?: AbortSignal): ContainersServer {
   return {
     create: unary(async (req) => {
-      const record = await containers.create({
-        config: configFromProto(req.config),
-        hostConfig: hostConfigFromProto(req.hostConfig, req.config),
-        name: req.name,
-      });
+      const config = configFromProto(req.config);
+      const hostConfig = hostConfigFromProto(req.hostConfig, req.config);
+      // As Docker: a link, or a network to share, names a container that exists now (it must also run at start).
+      for (const link of hostConfig.links ?? []) mustExist(containers, parseLink(link).target, 'host_config.links', link);
+      const mode = parseNetworkMode(hostConfig.networkMode, config.networkDisabled);
+      if (mode.kind === 'container') mustExist(containers, mode.ref, 'host_config.network_mode', hostConfig.networkMode);
+      const record = await containers.create({ config, hostConfig, name: req.name });
       return { id: record.id, warnings: [] };
     }),
 
@@ -88,8 +104,9 @@ export function createContainersService(containers: ContainerService, shutdown?:
     logs: serverStream(async function* (req, signal): AsyncGenerator<ContainerLogsResponse> {
       // Neither stream named means both, as `docker logs` shows both.
       const both = !req.stdout && !req.stderr;
+      if (req.tail !== undefined && (!Number.isSafeInteger(req.tail) || req.tail < 0)) throw invalidArgument('tail', req.tail, 'must be 0 or more (leave it unset for all)');
       const filter = {
-        stdout: both || req.stdout, stderr: both || req.stderr, since: req.since, until: req.until,
+        stdout: both || req.stdout, stderr: both || req.stderr, ...timeRange(req.since, req.until),
         afterSeq: req.afterSeq || undefined, tail: req.tail,
       };
       for await (const e of containers.logs(req.containerId, filter, req.follow, signal)) {
@@ -103,6 +120,7 @@ export function createContainersService(containers: ContainerService, shutdown?:
     }, shutdown),
 
     attach: stdioStream<AttachOptions, AttachRequest, AttachResponse>(async (opts) => {
+      checkContainerRef(opts.containerId, 'options.container_id');
       const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS, 'options.detach_keys');
       const size = validateSize(opts.size, 'options.size');
       const session = await containers.attach(
@@ -143,6 +161,7 @@ export function createContainersService(containers: ContainerService, shutdown?:
     }),
 
     rename: unary(async (req) => {
+      validateName(req.newName.startsWith('/') ? req.newName.slice(1) : req.newName, 'new_name');
       await containers.rename(req.containerId, req.newName);
       return {};
     }),
@@ -170,6 +189,9 @@ export function createContainersService(containers: ContainerService, shutdown?:
 
     ...filesystemHandlers(containers, shutdown),
     commit: unary(async (req) => {
+      // Checked before the container is paused for the copy: a bad name or change must not pause it.
+      if (req.reference) parseReference(req.reference, 'reference');
+      parseChanges(req.changes, 'changes');
       const image = await containers.commit(req.containerId, {
         reference: req.reference, author: req.author, message: req.message, changes: req.changes, pause: req.pause ?? true,
       });

@@ -6,7 +6,7 @@ import { parseRestartPolicy } from '../containers/restart-policy';
 import { parseSignal } from '../containers/signals';
 import type { ContainerSizes } from '../containers/filesystem';
 import type { ContainerFiles } from '../containers/service';
-import { parseLogConfig } from '../containers/validate';
+import { parseLogConfig, validateStopTimeout } from '../containers/validate';
 import type { ImageRecord } from '../images/model';
 import { imageDefaults } from '../images/model';
 import type {
@@ -17,7 +17,8 @@ import { nonZero, resourcesFromFields, type FieldNames } from './resources';
 import { parseExtraHost, parseLink } from '../network/links';
 import type { NetworkSettings } from '../network/manager';
 import { checkNetworkFields } from '../network/mode';
-import { normalizeExposed, validateBindings } from '../network/ports';
+import { securitySpec, validateSysctls } from '../security/options';
+import { normalizeExposed, parsePublish, validateBindings, type PortBinding } from '../network/ports';
 
 function isSet(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;
@@ -33,10 +34,9 @@ function refuseUnbuilt(fields: Record<string, unknown>, issue: string): void {
 
 export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
   if (!c) throw new EngineError('InvalidArgument', 'config: required');
-  if (c.stopTimeout !== undefined && c.stopTimeout < -1) throw invalidArgument('config.stop_timeout', c.stopTimeout, 'must be -1 (wait forever), 0 or more seconds');
+  validateStopTimeout(c.stopTimeout, 'config.stop_timeout');
   if (c.stopSignal) parseSignal(c.stopSignal, 'config.stop_signal');
-  refuseUnbuilt({ 'config.port_specs': c.portSpecs }, 'use config.exposed_ports and host_config.port_bindings');
-  const exposedPorts = normalizeExposed(c.exposedPorts, 'config.exposed_ports');
+  const exposedPorts = normalizeExposed([...c.exposedPorts, ...portSpecs(c.portSpecs).exposed], 'config.exposed_ports');
   return {
     hostname: c.hostname, domainname: c.domainname, user: c.user, env: c.env, cmd: c.cmd, entrypoint: c.entrypoint,
     image: c.image, workingDir: c.workingDir, networkDisabled: c.networkDisabled,
@@ -50,10 +50,31 @@ export function configFromProto(c: ProtoConfig | undefined): ContainerConfig {
   };
 }
 
+/**
+ * config.port_specs as Docker 0.7 read them (migratePortMappings): "80", "80/udp", "8080:80",
+ * "127.0.0.1:8080:80/tcp", "127.0.0.1::80" each expose their container port; an entry with a host part
+ * (anything before the container port) also publishes it, after host_config.port_bindings' own.
+ */
+export function portSpecs(specs: string[]): { exposed: string[]; bindings: Record<string, PortBinding[]> } {
+  const exposed: string[] = [];
+  const bindings: Record<string, PortBinding[]> = {};
+  for (const spec of specs) {
+    const parsed = parsePublish(spec, 'config.port_specs');
+    exposed.push(...parsed.exposed);
+    if (!spec.includes(':')) continue;
+    for (const [key, list] of Object.entries(parsed.bindings)) (bindings[key] ??= []).push(...list);
+  }
+  return { exposed, bindings };
+}
+
 /** The network fields of a create: modes, ports, links and names checked together (src/network/mode.ts). */
 function networkFromProto(h: ProtoHostConfig | undefined, c: ProtoConfig | undefined): HostConfig {
-  const portBindings = validateBindings(
-    Object.fromEntries(Object.entries(h?.portBindings ?? {}).map(([k, v]) => [k, v.bindings])), 'host_config.port_bindings');
+  const requested: Record<string, PortBinding[]> = Object.fromEntries(Object.entries(h?.portBindings ?? {}).map(([k, v]) => [k, [...v.bindings]]));
+  for (const [key, list] of Object.entries(portSpecs(c?.portSpecs ?? []).bindings)) {
+    const same = Object.keys(requested).find((k) => k === key || (!k.includes('/') && `${k}/tcp` === key));
+    requested[same ?? key] = [...(same ? requested[same] : []), ...list];
+  }
+  const portBindings = validateBindings(requested, 'host_config.port_bindings');
   const links = h?.links ?? [];
   links.forEach((l) => parseLink(l));
   const extraHosts = h?.extraHosts ?? [];
@@ -84,11 +105,34 @@ function createResources(c: ProtoConfig | undefined, h: ProtoHostConfig | undefi
   return Object.keys(r).length ? r : undefined;
 }
 
+/** 1 GiB: more /dev/shm than that is memory the host should see asked for as a limit. */
+const MAX_SHM_BYTES = 1 << 30;
+
+/** Security settings, checked whole here (a bad profile or sysctl fails the create, not each start). */
+function securityFromProto(h: ProtoHostConfig): Partial<HostConfig> {
+  const out: Partial<HostConfig> = {
+    ...(h.privileged && { privileged: true }), ...(h.capAdd.length > 0 && { capAdd: h.capAdd }), ...(h.capDrop.length > 0 && { capDrop: h.capDrop }),
+    ...(h.securityOpt.length > 0 && { securityOpt: h.securityOpt }), ...(h.readOnlyRootfs && { readonlyRootfs: true }),
+    ...(Object.keys(h.sysctls).length > 0 && { sysctls: h.sysctls }),
+  };
+  if (h.shmSize !== 0) {
+    if (!Number.isSafeInteger(h.shmSize) || h.shmSize < 4096 || h.shmSize > MAX_SHM_BYTES) {
+      throw invalidArgument('host_config.shm_size', h.shmSize, 'must be 4096 bytes to 1 GiB');
+    }
+    out.shmSizeBytes = h.shmSize;
+  }
+  validateSysctls(h.sysctls, h.networkMode || undefined);
+  securitySpec({
+    privileged: h.privileged, capAdd: h.capAdd, capDrop: h.capDrop, securityOpt: h.securityOpt,
+    readonlyRootfs: h.readOnlyRootfs, sysctls: h.sysctls,
+  });
+  return out;
+}
+
 export function hostConfigFromProto(h: ProtoHostConfig | undefined, c?: ProtoConfig): HostConfig {
   const resources = createResources(c, h);
   const network = networkFromProto(h, c);
   if (!h) return { ...(resources && { resources }), ...network };
-  refuseUnbuilt({ 'host_config.privileged': h.privileged }, 'security options');
   refuseUnbuilt({ 'host_config.lxc_conf': h.lxcConf }, 'there is no LXC driver');
   refuseUnbuilt({ 'host_config.container_id_file': h.containerIdFile }, 'the CLI writes the id file itself');
   const log = h.logConfig ? parseLogConfig(h.logConfig.type, h.logConfig.config) : undefined;
@@ -98,7 +142,7 @@ export function hostConfigFromProto(h: ProtoHostConfig | undefined, c?: ProtoCon
   }
   return {
     ...(log && { log }), ...(resources && { resources }), ...(restartPolicy && { restartPolicy }), ...(h.autoRemove && { autoRemove: true }),
-    ...(h.binds.length > 0 && { binds: h.binds }), ...network,
+    ...(h.binds.length > 0 && { binds: h.binds }), ...network, ...securityFromProto(h),
   };
 }
 
@@ -126,7 +170,9 @@ export function containerToProto(c: ContainerRecord, files: ContainerFiles, size
       stopSignal: cfg.stopSignal, stopTimeout: cfg.stopTimeout,
     },
     hostConfig: {
-      binds: c.hostConfig.binds ?? [], containerIdFile: '', lxcConf: [], privileged: false,
+      binds: c.hostConfig.binds ?? [], containerIdFile: '', lxcConf: [], privileged: Boolean(c.hostConfig.privileged),
+      capAdd: c.hostConfig.capAdd ?? [], capDrop: c.hostConfig.capDrop ?? [], securityOpt: c.hostConfig.securityOpt ?? [],
+      readOnlyRootfs: Boolean(c.hostConfig.readonlyRootfs), sysctls: c.hostConfig.sysctls ?? {}, shmSize: c.hostConfig.shmSizeBytes ?? 0,
       portBindings: Object.fromEntries(Object.entries(c.hostConfig.portBindings ?? {}).map(([k, v]) => [k, { bindings: v }])),
       links: c.hostConfig.links ?? [], publishAllPorts: Boolean(c.hostConfig.publishAllPorts),
       networkMode: c.hostConfig.networkMode || 'bridge', extraHosts: c.hostConfig.extraHosts ?? [],

@@ -8,7 +8,7 @@ import type {
   CopyToContainerResponse, ExportContainerRequest, ExportContainerResponse,
 } from '../gen/berth/v1/containers';
 import type { ChangeKind } from '../rootfs/changes';
-import type { PathStatInfo } from '../rootfs/copy-source';
+import { containerPath, type PathStatInfo } from '../rootfs/copy-source';
 import { clientStream, headerThenChunks, serverStream, unary } from './handlers';
 
 /** As Docker's API numbers them. */
@@ -27,6 +27,8 @@ export function filesystemHandlers(containers: ContainerService, shutdown?: Abor
     }, shutdown),
 
     copyFrom: serverStream<CopyFromContainerRequest, CopyFromContainerResponse>(async function* (req) {
+      // Checked before the container's rootfs is mounted for the copy.
+      containerPath(req.path);
       const parts = containers.copyFrom(req.containerId, req.path);
       try {
         const first = await parts.next();

@@ -10,6 +10,7 @@ import { pushImage } from '../images/push';
 import type { Credentials } from '../images/registry-auth';
 import type { ImageStore } from '../images/store';
 import type { ImagesServer, LoadImageRequest, PullImageResponse, PushImageResponse, RegistryAuth } from '../gen/berth/v1/images';
+import { EngineError, invalidArgument } from '../errors';
 import { imageConfigFromProto, imageToProto } from './convert';
 import { clientStream, headerThenChunks, serverStream, unary } from './handlers';
 
@@ -17,8 +18,17 @@ async function* loadChunks(messages: AsyncIterable<LoadImageRequest>): AsyncGene
   for await (const m of messages) yield m.chunk;
 }
 
+/** RFC 7617: a Basic user-id has no ":", and neither part any control character. */
+const CONTROL = /[\0-\x1f\x7f]/;
+
 function credentials(auth: RegistryAuth | undefined): Credentials | undefined {
-  if (!auth || (!auth.username && !auth.identityToken)) return undefined;
+  if (!auth) return undefined;
+  if (auth.username.includes(':') || CONTROL.test(auth.username)) throw invalidArgument('auth.username', auth.username, 'no ":" or control characters');
+  // The values themselves stay out of the message: they are secrets.
+  if (CONTROL.test(auth.password)) throw new EngineError('InvalidArgument', 'auth.password: contains control characters');
+  if (CONTROL.test(auth.identityToken)) throw new EngineError('InvalidArgument', 'auth.identity_token: contains control characters');
+  if (auth.password && !auth.username) throw new EngineError('InvalidArgument', 'auth.password: given without auth.username');
+  if (!auth.username && !auth.identityToken) return undefined;
   return { username: auth.username, password: auth.password, identityToken: auth.identityToken };
 }
 

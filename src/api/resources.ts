@@ -1,5 +1,6 @@
 // Resource limits from the API (Config's memory fields, HostConfig's cpu and pids fields, Update's
 // Resources) to the domain's Resources; every problem names the proto field and its value.
+import fs from 'node:fs';
 import os from 'node:os';
 import { validateResources, type Resources } from '../cgroups/resources';
 import { EngineError, invalidArgument } from '../errors';
@@ -48,12 +49,28 @@ export function resourcesFromFields(f: ResourceFields, names: FieldNames): Resou
     const field = DOMAIN_NAMES[domain];
     throw new EngineError('InvalidArgument', field ? `${names[field]}${problem.slice(domain.length)}` : problem);
   }
-  // As Docker, CPUs the host does not have are refused now rather than at start.
+  // As Docker, CPUs and memory nodes the host does not have are refused now rather than at start.
   const max = os.cpus().length - 1;
   if (r.cpusetCpus && Math.max(...r.cpusetCpus.split(/[,-]/).map(Number)) > max) {
     throw invalidArgument(names.cpusetCpus, r.cpusetCpus, `this host has CPUs 0-${max}`);
   }
+  const nodes = onlineNodes();
+  if (r.cpusetMems && nodes !== undefined && Math.max(...r.cpusetMems.split(/[,-]/).map(Number)) > nodes) {
+    throw invalidArgument(names.cpusetMems, r.cpusetMems, `this host has memory nodes 0-${nodes}`);
+  }
   return r;
+}
+
+/** The highest memory node the host has online; undefined where the kernel does not say (no NUMA support). */
+export function onlineNodes(file = '/sys/devices/system/node/online'): number | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const ids = text.split(/[,-]/).map(Number);
+  return ids.every(Number.isInteger) ? Math.max(...ids) : undefined;
 }
 
 /** Only the limits that are set, for a record: zero values of a create are "not given". */

@@ -6,7 +6,7 @@ import { parseSignal } from '../containers/signals';
 import { validateSize } from '../containers/validate';
 import { DetachScanner } from '../io/detach-keys';
 import type { AttachEvent as StdioEvent, StdioSession } from '../containers/attachment';
-import { callSignal } from './handlers';
+import { callSignal, undecodable } from './handlers';
 import { toStatus } from './status';
 
 /** How far a client may fall behind (bytes written for it, not yet taken by HTTP/2) before it is dropped. */
@@ -104,6 +104,8 @@ function requestReader<Req>(call: ServerDuplexStream<Req, unknown>): AsyncIterat
       for (;;) {
         const msg = queue.shift();
         if (msg !== undefined) {
+          const bad = undecodable(msg);
+          if (bad) throw bad;
           if (queue.length < 8 && call.isPaused()) call.resume();
           return { value: msg, done: false };
         }

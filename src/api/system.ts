@@ -6,6 +6,7 @@ import type { EventJournal } from '../events/journal';
 import { parseFilters } from '../events/filter';
 import type { Event, SystemServer } from '../gen/berth/v1/system';
 import { serverStream, unary } from './handlers';
+import { timeRange } from './times';
 
 export const VERSION = '0.1.0';
 export const API_VERSION = 'v1';
@@ -16,11 +17,12 @@ export function createSystemService(root: string, containers: ContainerService, 
   return {
     // Replay from since (seq or time), then follow until until: no gap, no duplicate (the journal's promise).
     events: serverStream(async function* (req, signal): AsyncGenerator<Event> {
-      const filter = parseFilters(req.filters);
-      const untilNs = req.until ? BigInt(req.until.getTime()) * NS_PER_MS : undefined;
+      const filter = parseFilters(req.filters, 'filters');
+      const { since, until } = timeRange(req.since, req.until);
+      const untilNs = until ? BigInt(until.getTime()) * NS_PER_MS : undefined;
       const stream = events.subscribe({
         sinceSeq: req.sinceSeq || undefined,
-        sinceTimeNs: req.since ? BigInt(req.since.getTime()) * NS_PER_MS : undefined,
+        sinceTimeNs: since ? BigInt(since.getTime()) * NS_PER_MS : undefined,
         untilTimeNs: untilNs,
         follow: untilNs === undefined || untilNs > BigInt(Date.now()) * NS_PER_MS,
         filter,

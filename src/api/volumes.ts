@@ -1,7 +1,9 @@
 // The Volumes adapter: check the request's shape, call the volume service, convert back.
+import { validateLabels } from '../containers/validate';
 import { invalidArgument } from '../errors';
 import type { Volume, VolumesServer } from '../gen/berth/v1/volumes';
 import { parseVolumeFilters, type VolumeService, type VolumeView } from '../volumes/service';
+import { validateVolumeName } from '../volumes/store';
 import { unary } from './handlers';
 
 function volumeToProto(v: VolumeView): Volume {
@@ -15,6 +17,8 @@ export function createVolumesService(volumes: VolumeService): VolumesServer {
   return {
     create: unary(async (req) => {
       if (req.driver && req.driver !== 'local') throw invalidArgument('driver', req.driver, 'only the local driver is supported');
+      if (req.name) validateVolumeName(req.name);
+      validateLabels(req.labels, 'labels');
       return volumeToProto(await volumes.create(req.name, req.labels));
     }),
 

@@ -7,7 +7,7 @@ import { MonitorStream } from '../tasks/monitor-stream';
 import { randomId } from '../util/ids';
 import type { AttachEvent, StdioSession } from './attachment';
 import type { ContainerService } from './service';
-import { validateConfig } from './validate';
+import { noNul, validateEnv, validateUser, validateWorkingDir } from './validate';
 
 export interface ExecRequest {
   cmd: string[];
@@ -60,14 +60,13 @@ class ExecSession implements StdioSession {
 
 
 export async function startExec(containers: ContainerService, ref: string, req: ExecRequest): Promise<StartedExec> {
-  const c = containers.find(ref);
+  // The request's own fields first: a bad exec is refused whatever the container's state.
   if (req.cmd.length === 0 || req.cmd[0] === '') throw invalidArgument('options.cmd', req.cmd, 'a command is required');
-  // The same rules as a container's own settings, named for exec's fields.
-  try {
-    validateConfig({ ...c.config, env: req.env, cmd: req.cmd, user: req.user, workingDir: req.workingDir, hostname: '', domainname: '' });
-  } catch (err) {
-    throw err instanceof EngineError ? new EngineError(err.kind, err.message.replace(/^config\./, 'options.')) : err;
-  }
+  noNul('options.cmd', req.cmd);
+  validateEnv(req.env, 'options.env');
+  validateUser(req.user, 'options.user');
+  validateWorkingDir(req.workingDir, 'options.working_dir');
+  const c = containers.find(ref, 'options.container_id');
   if (c.state.status !== 'running' || !containers.tasks.isLive(c.id)) {
     throw new EngineError('FailedPrecondition', `exec in container ${c.id}: status is ${c.state.status}`);
   }

@@ -10,7 +10,7 @@ import { copyInto, type CopyInOptions } from '../archive/copy-in';
 import { TreePacker } from '../archive/pack';
 import { EngineError, invalidArgument } from '../errors';
 import { containerChanges, overlayOpaqueCheck, type Change } from '../rootfs/changes';
-import { copySource, type PathStatInfo } from '../rootfs/copy-source';
+import { containerPath, copySource, type PathStatInfo } from '../rootfs/copy-source';
 import { DirFd } from '../rootfs/dir-fd';
 import { overlayPaths } from '../rootfs/overlay';
 import { treeSize } from '../rootfs/size';
@@ -92,7 +92,7 @@ export class ContainerFilesystem extends ContainerCore {
 
   /** docker cp in: the tar unpacked into `dest`, an existing directory of the container (archive/copy-in.ts). */
   async copyTo(ref: string, dest: string, source: AsyncIterable<Uint8Array>, opts: CopyInOptions): Promise<void> {
-    if (dest === '' || dest.includes('\0')) throw invalidArgument('header.path', dest, 'a directory in the container is required');
+    containerPath(dest, 'header.path');
     const c = this.find(ref, 'header.container_id');
     const abs = path.posix.join('/', dest);
     const lease = await this.openCopyView(c);

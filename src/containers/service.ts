@@ -99,7 +99,7 @@ export class ContainerService extends ContainerFilesystem {
   async rename(ref: string, newName: string): Promise<void> {
     const c = this.find(ref);
     const name = newName.startsWith('/') ? newName.slice(1) : newName;
-    validateName(name);
+    validateName(name, 'new_name');
     const oldName = c.name;
     if (name === oldName) throw invalidArgument('new_name', newName, 'is already the container\'s name');
     if (this.names.has(name)) {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ContainerConfig } from './model';
-import { mergeImageDefaults, parseLogConfig, validateConfig, validateName, validateSize } from './validate';
+import {
+  checkContainerRef, MAX_STOP_TIMEOUT_SECONDS, mergeImageDefaults, parseLogConfig, validateConfig, validateName, validateSize, validateStopTimeout,
+} from './validate';
 
 const base: ContainerConfig = {
   hostname: '', domainname: '', user: '', env: [], cmd: ['true'], entrypoint: [], image: 'busybox',
@@ -11,6 +13,7 @@ const base: ContainerConfig = {
 describe('validateConfig', () => {
   it('accepts a plain config', () => {
     expect(() => validateConfig({ ...base, hostname: 'web-1.example', user: 'berth:wheel', env: ['A=1', 'B='], workingDir: '/srv' })).not.toThrow();
+    expect(() => validateConfig({ ...base, user: '4294967294:0' })).not.toThrow();
   });
 
   it.each<[Partial<ContainerConfig>, RegExp]>([
@@ -23,14 +26,51 @@ describe('validateConfig', () => {
     [{ env: ['A=\0'] }, /^config\.env/],
     [{ cmd: ['a\0b'] }, /^config\.cmd/],
     [{ workingDir: 'relative' }, /^config\.working_dir "relative"/],
+    [{ entrypoint: ['/bin/\0sh'] }, /^config\.entrypoint/],
+    [{ user: '4294967295' }, /^config\.user "4294967295": id 4294967295 is out of range/],
+    [{ user: 'www:99999999999' }, /^config\.user "www:99999999999": id 99999999999 is out of range/],
+    [{ labels: { '': 'x' } }, /^config\.labels ""/],
+    [{ labels: { k: 'a\0' } }, /^config\.labels "k"/],
   ])('refuses %j naming the field', (patch, message) => {
     expect(() => validateConfig({ ...base, ...patch })).toThrow(message);
+  });
+
+  it('names the fields under the prefix it is given', () => {
+    expect(() => validateConfig({ ...base, env: ['=x'] }, 'options')).toThrow(/^options\.env "=x"/);
+    expect(() => validateConfig({ ...base, workingDir: 'rel' }, 'options')).toThrow(/^options\.working_dir "rel"/);
+  });
+});
+
+describe('checkContainerRef', () => {
+  it.each(['web', '/web', 'a', 'ab12', 'f'.repeat(64), 'my_app.1-x', 'n'.repeat(128)])('accepts %j', (ref) => {
+    expect(() => checkContainerRef(ref, 'container_id')).not.toThrow();
+  });
+
+  it.each<[string, RegExp]>([
+    ['', /^container_id "": a container id or name is required/],
+    ['a\0b', /a container id or name is required/],
+    ['../x', /^container_id "\.\.\/x": not a container id or name/],
+    ['x/y', /not a container id or name/],
+    ['..', /not a container id or name/],
+    [' ', /not a container id or name/],
+    ['n'.repeat(129), /not a container id or name/],
+    ['a'.repeat(2000), /^container_id "a+\.\.\. \(2002 characters\): not a container id or name/],
+  ])('refuses %j', (ref, message) => {
+    expect(() => checkContainerRef(ref, 'container_id')).toThrow(message);
+  });
+});
+
+describe('validateStopTimeout', () => {
+  it.each([undefined, -1, 0, 10, MAX_STOP_TIMEOUT_SECONDS])('accepts %j', (s) => expect(validateStopTimeout(s, 'timeout_seconds')).toBe(s));
+  it.each([-2, MAX_STOP_TIMEOUT_SECONDS + 1, 2 ** 31 - 1, 1.5])('refuses %j: a timer cannot wait that long', (s) => {
+    expect(() => validateStopTimeout(s, 'timeout_seconds')).toThrow(/^timeout_seconds -?[\d.]+: must be -1 \(wait for ever\) or 0 to 2147483 seconds/);
   });
 });
 
 describe('validateName', () => {
   it.each(['web', 'my_app.1', 'A-b'])('accepts %s', (n) => expect(() => validateName(n)).not.toThrow());
   it.each(['x', '-lead', 'has space', 'slash/no', 'a'.repeat(129)])('refuses %j', (n) => expect(() => validateName(n)).toThrow(/^name /));
+  it('names the field it is given', () => expect(() => validateName('../x', 'new_name')).toThrow(/^new_name "\.\.\/x"/));
 });
 
 describe('mergeImageDefaults', () => {
@@ -72,6 +112,7 @@ describe('parseLogConfig', () => {
     ['', { 'max-size': '1m', 'max-file': '0' }, /max-file/],
     ['', { 'max-file': '3' }, /needs max-size/],
     ['', { compress: 'true' }, /unknown json-file option/],
+    ['', { 'max-size': '99999999999999g' }, /max-size"\] "99999999999999g": too large/],
   ])('%s %j is refused', (type, config, why) => expect(() => parseLogConfig(type, config)).toThrow(why));
 });
 

@@ -31,9 +31,15 @@ describe('parseFilters', () => {
     ['type=nope', /filter "type=nope": type must be one of/],
     ['container=', /filter "container=": empty value/],
     ['label==b', /filter "label==b": empty label key/],
+    ['constructor=x', /filter "constructor=x": unknown key "constructor"/],
+    ['__proto__=x', /filter "__proto__=x": unknown key "__proto__"/],
   ])('rejects %j with InvalidArgument naming the value', (arg, message) => {
     expect(() => parseFilters([arg])).toThrow(message);
     expect(() => parseFilters([arg])).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));
+  });
+
+  it('names the request field it is given', () => {
+    expect(() => parseFilters(['colour=red'], 'filters')).toThrow(/^filters "colour=red": unknown key "colour"/);
   });
 });
 

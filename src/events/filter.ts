@@ -25,17 +25,18 @@ const KEYS: Record<string, keyof EventFilter> = {
 };
 
 /** Parses Docker's filter arguments ("type=container", "event=die", "label=a=b"); a bad one is InvalidArgument. */
-export function parseFilters(args: string[]): EventFilter {
+export function parseFilters(args: string[], field = 'filter'): EventFilter {
   const filter: EventFilter = {};
   for (const arg of args) {
     const eq = arg.indexOf('=');
-    if (eq <= 0) throw invalidArgument('filter', arg, 'want key=value');
-    const key = KEYS[arg.slice(0, eq)];
-    if (!key) throw invalidArgument('filter', arg, `unknown key; want one of ${Object.keys(KEYS).join(', ')}`);
+    if (eq <= 0) throw invalidArgument(field, arg, 'want key=value');
+    const name = arg.slice(0, eq);
+    const key = Object.hasOwn(KEYS, name) ? KEYS[name] : undefined;
+    if (!key) throw invalidArgument(field, arg, `unknown key ${JSON.stringify(name)}; want one of ${Object.keys(KEYS).join(', ')}`);
     const value = arg.slice(eq + 1);
-    if (!value) throw invalidArgument('filter', arg, 'empty value');
-    if (key === 'type' && !isEventType(value)) throw invalidArgument('filter', arg, `type must be one of ${EVENT_TYPES.join(', ')}`);
-    if (key === 'label' && value.startsWith('=')) throw invalidArgument('filter', arg, 'empty label key');
+    if (!value) throw invalidArgument(field, arg, 'empty value');
+    if (key === 'type' && !isEventType(value)) throw invalidArgument(field, arg, `type must be one of ${EVENT_TYPES.join(', ')}`);
+    if (key === 'label' && value.startsWith('=')) throw invalidArgument(field, arg, 'empty label key');
     (filter[key] ??= []).push(value);
   }
   return filter;

@@ -1,6 +1,9 @@
 // Dockerfile instructions that change an image's config (docker import/commit --change): CMD, ENTRYPOINT,
 // ENV, EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME, WORKDIR. Used by `berth import` and by Commit.
 import { invalidArgument } from '../errors';
+import { parseSignal } from '../containers/signals';
+import { validateUser, validateWorkingDir } from '../containers/validate';
+import { normalizeExposed } from '../network/ports';
 
 export interface ConfigChanges {
   cmd?: string[];
@@ -48,21 +51,32 @@ function pairs(text: string, field: string, change: string): [string, string][] 
 export function parseChanges(changes: string[], field: string): ConfigChanges {
   const c: ConfigChanges = { env: [], exposedPorts: [], volumes: [], labels: {} };
   for (const change of changes) {
+    // The values end up in an image config and, from there, in execve(2)'s NUL-terminated strings.
+    if (change.includes('\0')) throw invalidArgument(field, change, 'contains a NUL byte');
     const m = /^\s*(\w+)\s+(.*)$/s.exec(change);
     if (!m) throw invalidArgument(field, change, 'expected INSTRUCTION ARGS');
     const [, instruction, rest] = m;
+    // Each value is checked as a container's own setting would be, with the whole change named.
+    const check = (fn: () => void) => {
+      try {
+        fn();
+      } catch (err) {
+        throw invalidArgument(field, change, err instanceof Error ? err.message : String(err));
+      }
+    };
     switch (instruction.toUpperCase()) {
       case 'CMD': c.cmd = commandForm(rest, field, change); break;
       case 'ENTRYPOINT': c.entrypoint = commandForm(rest, field, change); break;
-      case 'WORKDIR': c.workingDir = rest.trim(); break;
-      case 'USER': c.user = rest.trim(); break;
-      case 'STOPSIGNAL': c.stopSignal = rest.trim(); break;
+      case 'WORKDIR': c.workingDir = rest.trim(); check(() => validateWorkingDir(c.workingDir!, 'WORKDIR')); break;
+      case 'USER': c.user = rest.trim(); check(() => validateUser(c.user!, 'USER')); break;
+      case 'STOPSIGNAL': c.stopSignal = rest.trim(); check(() => parseSignal(c.stopSignal!, 'STOPSIGNAL')); break;
       case 'ENV': for (const [k, v] of pairs(rest, field, change)) c.env.push(`${k}=${v}`); break;
       case 'LABEL': for (const [k, v] of pairs(rest, field, change)) c.labels[k] = v; break;
       case 'EXPOSE':
         for (const port of rest.trim().split(/\s+/)) {
-          if (!/^\d{1,5}(\/(tcp|udp|sctp))?$/.test(port)) throw invalidArgument(field, change, `${port}: not a port such as 80 or 53/udp`);
-          c.exposedPorts.push(port.includes('/') ? port : `${port}/tcp`);
+          // 1-65535, tcp or udp, as a container's own exposed ports; a range stands for each port in it.
+          if (!/^[\d-]+(\/\w+)?$/.test(port)) throw invalidArgument(field, change, `${port}: not a port such as 80 or 53/udp`);
+          check(() => c.exposedPorts.push(...normalizeExposed([port], 'EXPOSE')));
         }
         break;
       case 'VOLUME': {

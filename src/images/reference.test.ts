@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseReference, parseRemoteReference } from './reference';
+import { checkImageRef, parseReference, parseRemoteReference } from './reference';
 
 describe('parseReference', () => {
   it.each([
@@ -35,5 +35,27 @@ describe('parseRemoteReference', () => {
 
   it.each(['', 'UPPER', 'app@sha256:short', `app@md5:${hex}`, 'host:99x/app', 'a/../b', 'app:', 'bad_host_/x', 'reg.io/App'])('%j is INVALID_ARGUMENT naming the field', (text) => {
     expect(() => parseRemoteReference(text, 'reference')).toThrow(/^reference /);
+  });
+});
+
+describe('checkImageRef', () => {
+  const hex = 'ab'.repeat(32);
+  it.each(['busybox', 'busybox:1.36', 'abc', 'sha256:abc', `sha256:${hex}`, hex, 'localhost:5000/team/app:dev', `app@sha256:${hex}`, '[::1]:5000/x:1'])('%j has the shape of an image reference', (text) => {
+    expect(() => checkImageRef(text, 'image')).not.toThrow();
+  });
+
+  it.each<[string, RegExp]>([
+    ['', /^image "": an image reference is required/],
+    ['a\0b', /an image reference is required/],
+    ['BusyBox', /^image "BusyBox": not a valid repository name/],
+    ['bad chars!', /^image "bad chars!"/],
+    ['../x', /^image "\.\.\/x"/],
+    ['sha256:xyz', /^image "sha256:xyz": an image id is/],
+    [`sha256:${hex}0`, /^image "sha256:/],
+    [`busybox:${'t'.repeat(129)}`, /not a valid tag/],
+    ['x'.repeat(300), /^image "x+": not a valid repository name/],
+    ['busybox@sha256:123', /the digest must be sha256: and 64 lower-case hex digits/],
+  ])('%j is INVALID_ARGUMENT naming the field', (text, message) => {
+    expect(() => checkImageRef(text, 'image')).toThrow(message);
   });
 });

@@ -73,3 +73,15 @@ export function parseRemoteReference(text: string, field: string): RemoteReferen
   const name = domain === DOCKER_HUB ? path.replace(/^library\/(?=[^/]+$)/, '') : `${domain}/${path}`;
   return { domain, path, tag, digest, name };
 }
+
+/**
+ * The shape of what the image store resolves: an id or id prefix (with or without "sha256:"), or a name
+ * ("[registry/]repo[:tag]", optionally "@sha256:<64 hex>"). Lets a malformed reference be told apart from a missing one.
+ */
+export function checkImageRef(text: string, field: string): void {
+  if (text === '' || text.includes('\0')) throw invalidArgument(field, text, 'an image reference is required');
+  const hex = text.startsWith('sha256:') ? text.slice(7) : text;
+  if (/^[0-9a-f]{1,64}$/.test(hex)) return;
+  if (text.startsWith('sha256:')) throw invalidArgument(field, text, 'an image id is "sha256:" and up to 64 lower-case hex digits');
+  parseRemoteReference(text, field);
+}

@@ -123,7 +123,13 @@ export class RegistryClient {
         if ([301, 302, 303, 307, 308].includes(status) && res.headers.location && body === undefined && (method === 'GET' || method === 'HEAD')) {
           res.resume();
           if (redirects >= MAX_REDIRECTS) return reject(new EngineError('Unavailable', `registry ${this.opts.domain}: too many redirects`));
-          const next = new URL(res.headers.location, url);
+          // The registry chooses Location: an unparsable one thrown here, in a response callback, would end berthd.
+          let next: URL;
+          try {
+            next = new URL(res.headers.location, url);
+          } catch {
+            return reject(new EngineError('Unavailable', `registry ${this.opts.domain}: redirect to an invalid location ${JSON.stringify(res.headers.location)}`));
+          }
           const h = { ...headers };
           if (next.origin !== url.origin) delete h.authorization;
           return resolve(this.raw(method, next, h, undefined, redirects + 1));

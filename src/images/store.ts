@@ -9,9 +9,10 @@ import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
 import { sha256Hex } from '../util/ids';
 import { Serial } from '../util/serial';
 import { parseConfigBlob } from './config-blob';
+import { checkImageDefaults } from './defaults-check';
 import { LayerStore } from './layers';
 import type { ImageConfigBlob, ImageDefaults, ImageRecord } from './model';
-import { formatReference, parseReference } from './reference';
+import { checkImageRef, formatReference, parseReference } from './reference';
 import { ImageTransaction, type StagedImage } from './transaction';
 
 export interface ImportOptions {
@@ -81,6 +82,8 @@ export class ImageStore {
       if (matches.length === 1) return this.images.get(matches[0])!;
       if (matches.length > 1) throw invalidArgument(field, ref, `ambiguous id prefix: ${matches.length} images match`);
     }
+    // Only after the lookups: a name stored by an older rule still resolves.
+    checkImageRef(ref, field);
     throw new EngineError('NotFound', `image ${ref}: not found`);
   }
 
@@ -107,11 +110,11 @@ export class ImageStore {
 
   async import(source: AsyncIterable<Uint8Array>, opts: ImportOptions): Promise<ImageRecord> {
     const ref = opts.reference ? parseReference(opts.reference, 'header.reference') : undefined;
+    const d = checkImageDefaults(opts.defaults, 'header.config');
     const txn = this.begin();
     try {
       const layer = await txn.addLayer({ stream: source }, {}, 'import image');
       const created = new Date().toISOString();
-      const d = opts.defaults;
       const blob = {
         architecture: process.arch === 'x64' ? 'amd64' : process.arch,
         os: 'linux',

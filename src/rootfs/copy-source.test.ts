@@ -22,6 +22,12 @@ describe('containerPath', () => {
     expect(() => containerPath('')).toThrow(/^path "": a path in the container is required/);
     expect(() => containerPath('/a\0b', 'header.path')).toThrow(/^header.path /);
   });
+
+  it('refuses a path past PATH_MAX and a name past NAME_MAX, before any syscall would', () => {
+    expect(() => containerPath(`/${'p'.repeat(4096)}`)).toThrow(/^path "\/p+\.\.\. \(4099 characters\): longer than 4096 bytes/);
+    expect(() => containerPath(`/etc/${'n'.repeat(256)}`)).toThrow(/NAME_MAX/);
+    expect(containerPath(`/etc/${'n'.repeat(255)}`)).toBe(`/etc/${'n'.repeat(255)}`);
+  });
 });
 
 describe('followSymlinksInScope', () => {

@@ -53,9 +53,15 @@ export async function followSymlinksInScope(p: string, readlink: (containerPath:
   return `/${resolved.join('/')}`;
 }
 
+/** Linux's PATH_MAX and NAME_MAX: no syscall takes a longer path, no filesystem a longer name. */
+const PATH_MAX = 4096;
+const NAME_MAX = 255;
+
 /** Docker's path rules: relative is from "/", ".." stops at "/", and a trailing "/" or "/." is kept. */
 export function containerPath(p: string, field = 'path'): string {
   if (p === '' || p.includes('\0')) throw invalidArgument(field, p, 'a path in the container is required');
+  if (Buffer.byteLength(p) > PATH_MAX) throw invalidArgument(field, p, `longer than ${PATH_MAX} bytes (PATH_MAX)`);
+  if (p.split('/').some((part) => Buffer.byteLength(part) > NAME_MAX)) throw invalidArgument(field, p, `a name in it is longer than ${NAME_MAX} bytes (NAME_MAX)`);
   const clean = path.posix.join('/', p).replace(/\/+$/, '') || '/';
   if (p === '.' || p.endsWith('/.')) return clean === '/' ? '/.' : `${clean}/.`;
   if (p.endsWith('/') && clean !== '/') return `${clean}/`;

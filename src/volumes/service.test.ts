@@ -12,8 +12,13 @@ describe('parseVolumeFilters', () => {
     });
   });
 
-  it.each(['dangling=maybe', 'name=', 'size=1', 'label'])('refuses %j naming the field', (f) => {
+  it.each(['dangling=maybe', 'name=', 'size=1', 'label', '=x'])('refuses %j naming the field', (f) => {
     expect(() => parseVolumeFilters([f])).toThrow(`filters ${JSON.stringify(f)}`);
+  });
+
+  it('names an unknown key', () => {
+    expect(() => parseVolumeFilters(['size=1'])).toThrow('filters "size=1": unknown key "size"');
+    expect(() => parseVolumeFilters(['constructor=1'])).toThrow('unknown key "constructor"');
   });
 });
 

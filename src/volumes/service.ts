@@ -28,6 +28,8 @@ export function parseVolumeFilters(filters: string[], field = 'filters'): Volume
     else if (key === 'label' && value) {
       const k = value.indexOf('=');
       out.labels.push(k > 0 ? [value.slice(0, k), value.slice(k + 1)] : [value, undefined]);
+    } else if (eq < 0 || !['dangling', 'name', 'label'].includes(key)) {
+      throw invalidArgument(field, f, `unknown key ${JSON.stringify(eq < 0 ? f : key)}: expected dangling=true|false, name=NAME or label=KEY[=VALUE]`);
     } else throw invalidArgument(field, f, 'expected dangling=true|false, name=NAME or label=KEY[=VALUE]');
   }
   return out;

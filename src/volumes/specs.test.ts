@@ -28,6 +28,7 @@ describe('parseBind', () => {
     ['/h:/x:', 'bad mode "": expected ro or rw'],
     ['a:/x', 'is neither an absolute path nor a volume name'],
     ['./rel:/x', 'is neither an absolute path nor a volume name'],
+    [`${'v'.repeat(256)}:/x`, 'is neither an absolute path nor a volume name'],
     ['a/b:/x', 'is neither an absolute path nor a volume name'],
   ])('%j is INVALID_ARGUMENT: %s', (spec, why) => {
     let err: unknown;

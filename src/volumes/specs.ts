@@ -48,7 +48,7 @@ export function parseBind(spec: string, field = 'host_config.binds'): BindSpec {
   if (!source) throw invalidArgument(field, spec, 'the source (host path or volume name) is missing');
   if (source.includes('\0')) throw invalidArgument(field, spec, 'contains a NUL byte');
   const isVolume = !source.startsWith('/');
-  if (isVolume && !VOLUME_NAME.test(source)) {
+  if (isVolume && (!VOLUME_NAME.test(source) || source.length > 255)) {
     throw invalidArgument(field, spec, `the source ${JSON.stringify(source)} is neither an absolute path nor a volume name ([a-zA-Z0-9][a-zA-Z0-9_.-]+)`);
   }
   return {

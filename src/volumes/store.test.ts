@@ -34,6 +34,13 @@ describe('VolumeStore', () => {
     expect(both.map((b) => b.created).sort()).toEqual([false, true]);
   });
 
+  it('finds by name: a missing one is NotFound, a malformed one InvalidArgument', async () => {
+    await store.create({ name: 'here' });
+    expect(store.find('here').name).toBe('here');
+    expect(() => store.find('gone')).toThrow(expect.objectContaining({ kind: 'NotFound' }));
+    for (const name of ['', '../x', 'a\0b', 'x']) expect(() => store.find(name)).toThrow(expect.objectContaining({ kind: 'InvalidArgument' }));
+  });
+
   it.each(['x', '-a', '.a', 'a/b', 'a b', ''.padEnd(256, 'a')])('refuses the name %j', async (name) => {
     await expect(store.create({ name })).rejects.toThrow(/^name ".*": a volume name is 2 or more/);
     expect(fs.readdirSync(path.join(root, 'volumes'))).toEqual([]);

@@ -79,7 +79,11 @@ export class VolumeStore {
   find(name: string, field = 'name'): VolumeRecord {
     if (!name) throw invalidArgument(field, name, 'a volume name is required');
     const v = this.volumes.get(name);
-    if (!v) throw new EngineError('NotFound', `volume ${name}: not found`);
+    if (!v) {
+      // "../x" or a NUL is a bad request, not a volume that happens to be missing.
+      validateVolumeName(name, field);
+      throw new EngineError('NotFound', `volume ${name}: not found`);
+    }
     return v;
   }
 

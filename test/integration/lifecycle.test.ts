@@ -109,7 +109,7 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     expect(await code(inspect('old-name'))).toMatch(/^5 /);
     const other = await create(config('busybox', ['true']), {}, 'taken');
     expect(await code(rpc('rename', RenameContainerRequest.fromPartial({ containerId: id, newName: 'taken' })))).toMatch(/^6 container name "taken": already in use/);
-    expect(await code(rpc('rename', RenameContainerRequest.fromPartial({ containerId: id, newName: 'bad name' })))).toMatch(/^3 name "bad name"/);
+    expect(await code(rpc('rename', RenameContainerRequest.fromPartial({ containerId: id, newName: 'bad name' })))).toMatch(/^3 new_name "bad name"/);
     await rpc('remove', { containerId: other, force: true });
     await rpc('stop', StopContainerRequest.fromPartial({ containerId: id }));
   });

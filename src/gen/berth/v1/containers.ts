@@ -86,6 +86,11 @@ export interface Config {
   attachStdin: boolean;
   attachStdout: boolean;
   attachStderr: boolean;
+  /**
+   * The seed's port form, read as Docker 0.7 did: "[ip:][host_port:]container_port[/tcp|udp]" ("80",
+   * "8080:80", "127.0.0.1::80/udp"). Each exposes its container port; one with a host part also publishes
+   * it, after host_config.port_bindings. Inspect shows them moved there.
+   */
   portSpecs: string[];
   /** Keys like "80/tcp". */
   exposedPorts: string[];
@@ -104,7 +109,7 @@ export interface Config {
   networkDisabled: boolean;
   /** The signal Stop sends first ("SIGTERM" when empty). */
   stopSignal: string;
-  /** Seconds Stop waits before KILL (10 when unset). */
+  /** Seconds Stop waits before KILL (10 when unset; -1 for ever; at most 2147483, what a timer holds). */
   stopTimeout?:
     | number
     | undefined;
@@ -401,7 +406,7 @@ export interface ContainerLogsRequest {
   until:
     | Date
     | undefined;
-  /** Only the last N entries (of those selected); unset means all. */
+  /** Only the last N entries (of those selected), N >= 0; unset means all. */
   tail?:
     | number
     | undefined;
@@ -524,7 +529,7 @@ export interface ExecResponse {
 
 export interface StopContainerRequest {
   containerId: string;
-  /** Seconds to wait before KILL; the container's stop_timeout (or 10) when unset. */
+  /** Seconds to wait before KILL; the container's stop_timeout (or 10) when unset. As Config.stop_timeout. */
   timeoutSeconds?: number | undefined;
 }
 
