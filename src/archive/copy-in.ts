@@ -121,7 +121,8 @@ async function createEntry(ctx: Ctx, parent: DirFd, rel: string, entry: Entry): 
   const mtime = h.mtime ?? new Date();
   switch (h.type) {
     case 'directory': {
-      if (!existing) await fsp.mkdir(parent.at(name), 0o700);
+      // What stood there, if not a directory, was removed above.
+      if (!existing?.isDirectory()) await fsp.mkdir(parent.at(name), 0o700);
       const dir = await parent.openDir(name);
       if (!dir) throw new EngineError('FailedPrecondition', `${JSON.stringify(where)} changed while it was being made`);
       try {

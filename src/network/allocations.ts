@@ -39,6 +39,7 @@ export function portsCollide(a: { proto: Proto; hostIp: string; hostPort: number
 
 export class AllocationStore {
   private data: AllocationFile = { containers: {} };
+  private writes: Promise<void> = Promise.resolve();
   private readonly file: string;
 
   constructor(root: string) {
@@ -73,15 +74,29 @@ export class AllocationStore {
   }
 
   async set(id: string, alloc: Allocation, nextIp?: string): Promise<void> {
-    const next: AllocationFile = { containers: { ...this.data.containers, [id]: alloc }, nextIp: nextIp ?? this.data.nextIp };
-    await this.save(next);
+    await this.update((d) => ({ containers: { ...d.containers, [id]: alloc }, nextIp: nextIp ?? d.nextIp }));
   }
 
   async delete(id: string): Promise<void> {
-    if (!this.data.containers[id]) return;
-    const containers = { ...this.data.containers };
-    delete containers[id];
-    await this.save({ ...this.data, containers });
+    await this.update((d) => {
+      if (!d.containers[id]) return undefined;
+      const containers = { ...d.containers };
+      delete containers[id];
+      return { ...d, containers };
+    });
+  }
+
+  /**
+   * Changes are applied one at a time, each to the table as the one before left it: a release on a
+   * container's exit and an allocation for a start may overlap, and neither may undo the other.
+   */
+  private update(change: (d: AllocationFile) => AllocationFile | undefined): Promise<void> {
+    const run = this.writes.then(async () => {
+      const next = change(this.data);
+      if (next) await this.save(next);
+    });
+    this.writes = run.catch(() => undefined);
+    return run;
   }
 
   /** Written before it is believed: a failed write leaves memory and disk as they were. */

@@ -267,6 +267,19 @@ describe.skipIf(!IS_ROOT)('container filesystem', () => {
       await rpc('remove', { containerId: id, force: true });
     });
 
+    it('a directory entry replaces a file or a symlink standing at its name, as docker cp does', async () => {
+      const id = await runDone('true');
+      await copyTo(id, { path: '/tmp' }, await tarOf([{ name: 'was-file', body: 'x' }, { name: 'was-link', type: 'symlink', linkname: '/etc' }]));
+      await copyTo(id, { path: '/tmp' }, await tarOf([
+        { name: 'was-file/', type: 'directory', mode: 0o755 }, { name: 'was-file/in', body: 'a' },
+        { name: 'was-link/', type: 'directory', mode: 0o755 }, { name: 'was-link/in', body: 'b' },
+      ]));
+      expect(await catIn(id, '/tmp/was-file/in')).toBe('a');
+      expect(await catIn(id, '/tmp/was-link/in')).toBe('b');
+      expect((await copyFrom(id, '/tmp/was-link')).entries[0]).toMatchObject({ name: 'was-link/', type: 'directory' });
+      await rpc('remove', { containerId: id, force: true });
+    });
+
     it('copies into a stopped container, mounting its rootfs only for the copy', async () => {
       const id = await runDone('true');
       await copyTo(id, { path: '/root' }, await tarOf([{ name: 'note', body: 'hi' }]));
