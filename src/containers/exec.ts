@@ -2,7 +2,7 @@
 // (so it is never a child of berthd and never carries berthd's fds, cwd or binary into the container).
 import { EngineError, invalidArgument } from '../errors';
 import { buildExecSpec } from '../runtime/plan';
-import { execFailure } from '../tasks/manager';
+import { execFailure, stepFailure } from '../tasks/manager';
 import { MonitorStream } from '../tasks/monitor-stream';
 import { randomId } from '../util/ids';
 import type { AttachEvent, StdioSession } from './attachment';
@@ -78,6 +78,7 @@ export async function startExec(containers: ContainerService, ref: string, req: 
     const doing = `exec in container ${c.id}`;
     if (answer.type === 'failed' && answer.step === 'exec') throw execFailure(doing, req.cmd[0], answer);
     if (answer.type === 'exit') throw new EngineError('FailedPrecondition', `${doing}: the container exited`);
+    if (answer.type === 'failed' && answer.message) throw stepFailure(doing, answer);
     throw new EngineError('Internal', `${doing}: ${answer.message ?? JSON.stringify(answer)}`);
   }
   const execId = randomId();

@@ -33,8 +33,25 @@ const USER_FAULTS = new Set(['ENOENT', 'EACCES', 'ENOEXEC', 'ENOTDIR', 'ELOOP', 
 
 /** The monitor's word on a failed exec step (of a start or an exec) as an EngineError. */
 export function execFailure(doing: string, program: string, msg: MonitorMessage): EngineError {
-  const kind = USER_FAULTS.has(msg.code ?? '') ? 'InvalidArgument' : 'Internal';
+  const kind = USER_FAULTS.has(msg.code ?? '') || msg.code === 'ETXTBSY' ? 'InvalidArgument' : 'Internal';
   return new EngineError(kind, `${doing}: exec ${JSON.stringify(program)}: ${msg.message?.replace(/^exec: /, '')}`);
+}
+
+/** errno names meaning the container's files are not as a step needs them (a link, a file for a directory, ...). */
+const FILESYSTEM_FAULTS = new Set(['ELOOP', 'EXDEV', 'ENODEV', 'ENOTDIR', 'EEXIST', 'EISDIR', 'ENOENT', 'EACCES']);
+
+/**
+ * A failed step other than exec: a working directory or sysctl the request names is its fault; a mount,
+ * mask or device the container's own files stand in the way of is the container's state; the rest is ours.
+ */
+export function stepFailure(doing: string, msg: MonitorMessage): EngineError {
+  const step = msg.step ?? '';
+  const code = msg.code ?? '';
+  let kind: 'InvalidArgument' | 'FailedPrecondition' | 'Internal' = 'Internal';
+  if ((step === 'mkdir cwd' || step === 'chdir') && FILESYSTEM_FAULTS.has(code)) kind = 'InvalidArgument';
+  else if (step.startsWith('sysctl ') && (code === 'ENOENT' || code === 'EINVAL')) kind = 'InvalidArgument';
+  else if (/^(mount|mask|readonly|mknod|symlink) /.test(step) && FILESYSTEM_FAULTS.has(code)) kind = 'FailedPrecondition';
+  return new EngineError(kind, `${doing}: ${msg.message}`);
 }
 
 export class TaskManager {
@@ -139,7 +156,7 @@ function startFailure(spec: RuntimeSpec, msg: MonitorMessage | undefined): Engin
   if (!msg) return new EngineError('Internal', `${doing}: the monitor exited without a word`);
   if (msg.type !== 'failed') return new EngineError('Internal', `${doing}: unexpected monitor message ${JSON.stringify(msg)}`);
   if (msg.step === 'exec') return execFailure(doing, spec.args[0], msg);
-  return new EngineError('Internal', `${doing}: ${msg.message}`);
+  return stepFailure(doing, msg);
 }
 
 /** The exit recorded for a container whose monitor vanished without writing one (killed, crashed). */
