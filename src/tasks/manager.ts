@@ -65,7 +65,8 @@ export class TaskManager {
    */
   async start(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
     await fsp.rm(path.join(dir, 'exit'), { force: true });
-    await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec));
+    // Written again at every start: atomic for the monitor, no need to survive a power loss.
+    await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec), 0o600, { durable: false });
     const conn = spawnMonitor(this.monitorExecutable(), dir);
     const created = await conn.next();
     if (created?.type !== 'created' || !created.pid) {
