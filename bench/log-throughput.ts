@@ -6,17 +6,15 @@ import { call } from '../src/cli/client';
 import { withDaemon } from './daemon';
 import { type CreateContainerResponse } from '../src/gen/berth/v1/containers';
 import { emptyConfig } from '../src/cli/create-request';
+import { outputScript, type OutputKind } from './attach';
 
 const MIB = Number(process.env.BENCH_LOG_MIB ?? 256);
 const BYTES = MIB * 1024 * 1024;
 
 async function main(): Promise<void> {
   await withDaemon(async (clients) => {
-    const kinds: [string, string][] = [
-      ['binary', `head -c ${BYTES} /dev/urandom`],
-      ['text', `yes "a line of text that is about sixty characters long, give or take" | head -c ${BYTES}`],
-    ];
-    for (const [kind, script] of kinds.filter(([k]) => !process.env.BENCH_LOG_KIND || k === process.env.BENCH_LOG_KIND)) {
+    for (const kind of (['binary', 'text'] as OutputKind[]).filter((k) => !process.env.BENCH_LOG_KIND || k === process.env.BENCH_LOG_KIND)) {
+      const script = outputScript(kind, BYTES);
       let t0 = performance.now();
       spawnSync('sh', ['-c', `${script} > /dev/null`]);
       const devnull = MIB / ((performance.now() - t0) / 1000);

@@ -1,0 +1,151 @@
+// The side-by-side figures of `npm run bench` that every engine takes part in: start latency, 20 at once, and
+// output throughput. Each iteration runs every engine once, in an order that rotates, so drift hits all alike.
+import { performance } from 'node:perf_hooks';
+import type { CreateContainerRequest } from '../src/gen/berth/v1/containers';
+import { attachMiBs, outputScript, pipeMiBs, type OutputKind } from './attach';
+import { runRequest, runToRemoval, type PhaseTimes } from './berth-run';
+import type { BenchDaemon } from './daemon';
+import { reason, timed } from './host';
+import type { Engine } from './peers';
+import { benchLine, printTable, summarize, type Row } from './stats';
+
+export interface Context {
+  daemon: BenchDaemon;
+  /** The floor first, then the peers that passed their trial run. */
+  engines: Engine[];
+  quick: boolean;
+  startRuns: number;
+  attachMiB: number;
+  nextId(): string;
+}
+
+interface Runner {
+  name: string;
+  key: string;
+  /** BENCH name stem, or undefined for a row that only shows in the table. */
+  bench?: string;
+  once(): Promise<number>;
+}
+
+/** Runs each runner once per iteration, rotating the order, after `warmup` untimed iterations; a runner that fails is dropped with a line saying why. */
+async function interleave(runners: Runner[], iterations: number, warmup: number): Promise<Map<Runner, number[]>> {
+  const samples = new Map(runners.map((r) => [r, [] as number[]]));
+  for (let i = 0; i < warmup + iterations; i++) {
+    const live = [...samples.keys()];
+    for (let j = 0; j < live.length; j++) {
+      const r = live[(i + j) % live.length];
+      try {
+        const v = await r.once();
+        if (i >= warmup) samples.get(r)!.push(v);
+      } catch (err) {
+        console.log(`${r.name}: failed, dropped from this figure: ${reason(err)}`);
+        samples.delete(r);
+      }
+    }
+  }
+  return samples;
+}
+
+function rows(samples: Map<Runner, number[]>): Row[] {
+  return [...samples].filter(([, v]) => v.length).map(([r, v]) => ({ name: r.name, key: r.key, summary: summarize(v) }));
+}
+
+export const NONE_ARGS = ['--network', 'none', 'busybox', 'true'];
+/** Berth's bridge with one published port (an ephemeral host port on 127.0.0.1 for container port 80). */
+export const BRIDGE_ARGS = ['-p', '127.0.0.1::80', 'busybox', 'true'];
+
+export async function startFigure(ctx: Context): Promise<void> {
+  const none = runRequest(NONE_ARGS);
+  const bridge = runRequest(BRIDGE_ARGS);
+  const phases: Record<keyof PhaseTimes, number[]> = { create: [], start: [], wait: [], remove: [], total: [] };
+  const berth = (req: CreateContainerRequest, keep: boolean) => async () => {
+    const t = await runToRemoval(ctx.daemon.clients, req);
+    if (keep) for (const k of Object.keys(phases) as (keyof PhaseTimes)[]) phases[k].push(t[k]);
+    return t.total;
+  };
+  const runners: Runner[] = [
+    { name: 'berth', key: 'berth', bench: 'run_true_none', once: berth(none, true) },
+    { name: 'berth bridge -p', key: 'berth-br', bench: 'run_true_bridge', once: berth(bridge, false) },
+  ];
+  for (const e of ctx.engines) {
+    runners.push({ name: e.key, key: e.key, bench: `${e.key}_true`, once: () => timed(e.argv(ctx.nextId(), 0, ['/bin/true'])) });
+    if (e.bridgeArgv) runners.push({ name: `${e.key} bridge -p`, key: `${e.key}-br`, bench: `${e.key}_bridge_true`, once: () => timed(e.bridgeArgv!(ctx.nextId(), ['/bin/true'])) });
+  }
+  const warmup = ctx.quick ? 2 : 5;
+  const samples = await interleave(runners, ctx.startRuns, warmup);
+  printTable(`run true to its end and remove it, ${ctx.startRuns} runs each after ${warmup} warm-up, interleaved (berth: create+start+wait+remove over gRPC, logging on; the others: spawn to exit)`,
+    rows(samples), { unit: 'ms' });
+  const med = (k: keyof PhaseTimes) => `${k} ${summarize(phases[k].slice(-ctx.startRuns)).median.toFixed(1)}`;
+  if (phases.total.length) console.log(`berth by phase (medians, ms): ${(['create', 'start', 'wait', 'remove'] as const).map(med).join(', ')}`);
+  for (const [r, v] of samples) {
+    if (!r.bench || !v.length) continue;
+    const s = summarize(v);
+    benchLine(`${r.bench}_median_ms`, s.median, 'ms');
+    benchLine(`${r.bench}_p99_ms`, s.p99, 'ms');
+  }
+}
+
+/** `n` containers launched at once, each run to its end (and removed); the batch time in ms. */
+export async function parallelBatch(ctx: Context, n: number, engine?: Engine): Promise<number> {
+  const t0 = performance.now();
+  const req = runRequest(NONE_ARGS);
+  await Promise.all(Array.from({ length: n }, (_, slot) => (engine
+    ? timed(engine.argv(ctx.nextId(), slot, ['/bin/true']))
+    : runToRemoval(ctx.daemon.clients, req))));
+  return performance.now() - t0;
+}
+
+export async function parallelFigure(ctx: Context, n: number): Promise<void> {
+  const runners: Runner[] = [
+    { name: 'berth', key: 'berth', bench: `parallel${n}`, once: () => parallelBatch(ctx, n) },
+    ...ctx.engines.map((e) => ({ name: e.key, key: e.key, bench: `${e.key}_parallel${n}`, once: () => parallelBatch(ctx, n, e) })),
+  ];
+  const iterations = ctx.quick ? 2 : 10;
+  const samples = await interleave(runners, iterations, 1);
+  // Containers a second of each batch: n over its wall time.
+  for (const [r, v] of samples) samples.set(r, v.map((ms) => (n * 1000) / ms));
+  printTable(`${n} containers of true launched at once, run to their end and removed; containers/s per batch, ${iterations} batches each, interleaved`,
+    rows(samples), { unit: '/s', higherIsBetter: true, digits: 1 });
+  for (const [r, v] of samples) if (r.bench && v.length) benchLine(`${r.bench}_per_s`, summarize(v).median, '/s', 1);
+}
+
+/** Berth alone: n at once, once, counting the ones that fail (issue 8: 200 at once completes without an error). */
+export async function burstFigure(ctx: Context, n: number): Promise<void> {
+  const req = runRequest(NONE_ARGS);
+  const errors: string[] = [];
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: n }, () => runToRemoval(ctx.daemon.clients, req).catch((err) => { errors.push(reason(err)); })));
+  const ms = performance.now() - t0;
+  console.log(`\n== ${n} berth containers of true at once: ${ms.toFixed(0)} ms, ${((n - errors.length) * 1000 / ms).toFixed(1)}/s, ${errors.length} failed`);
+  for (const e of [...new Set(errors)].slice(0, 5)) console.log(`  failure: ${e}`);
+  benchLine(`parallel${n}_per_s`, ((n - errors.length) * 1000) / ms, '/s', 1);
+  benchLine(`parallel${n}_errors`, errors.length, 'count', 0);
+}
+
+export async function attachFigure(ctx: Context): Promise<void> {
+  const bytes = ctx.attachMiB * 1024 * 1024;
+  const iterations = ctx.quick ? 1 : 3;
+  const floor = ctx.engines.find((e) => e.key === 'floor')!;
+  for (const kind of ['binary', 'text'] as OutputKind[]) {
+    // An absolute path: ctr's spec for a --rootfs container has no PATH lookup of its own.
+    const cmd = ['/bin/sh', '-c', outputScript(kind, bytes)];
+    const runners: Runner[] = [
+      { name: 'pipe', key: 'pipe', bench: `pipe_${kind}`, once: () => pipeMiBs(floor.outputArgv?.(cmd) ?? floor.argv(ctx.nextId(), 0, cmd), bytes) },
+      { name: 'berth attach', key: 'berth', bench: `attach_${kind}`, once: () => attachMiBs(ctx.daemon.clients, cmd[2], bytes) },
+      ...ctx.engines.filter((e) => e.attachPath && e.anyCommand)
+        .map((e) => ({ name: e.key, key: e.key, bench: `${e.key}_attach_${kind}`, once: () => pipeMiBs(e.argv(ctx.nextId(), 0, cmd), bytes) })),
+    ];
+    const samples = await interleave(runners, iterations, 0);
+    printTable(`${ctx.attachMiB} MiB of ${kind} stdout from \`sh -c '${cmd[2].replace(/-c \d+/, '-c N')}'\`, from start to the last byte read by the client, MiB/s, ${iterations} runs each, interleaved (pipe: the floor's chroot read through a pipe)`,
+      rows(samples), { unit: 'MiB/s', higherIsBetter: true, digits: 0 });
+    const pipe = [...samples].find(([r]) => r.key === 'pipe')?.[1];
+    for (const [r, v] of samples) {
+      if (!r.bench || !v.length) continue;
+      const median = summarize(v).median;
+      benchLine(`${r.bench}_mib_s`, median, 'MiB/s', 1);
+      if (r.key === 'berth' && pipe?.length) benchLine(`attach_${kind}_vs_pipe`, median / summarize(pipe).median, 'ratio', 3);
+    }
+  }
+  const direct = ctx.engines.filter((e) => !e.attachPath).map((e) => e.key).filter((k) => k !== 'floor');
+  if (direct.length) console.log(`not in the attach tables: ${direct.join(', ')} (the container's stdout is the caller's own pipe, so there is no attach path to measure)`);
+}
