@@ -87,7 +87,7 @@ export class Daemon {
     this.events = events;
     const images = new ImageStore(root, native);
     await images.load();
-    const cgroups = new Cgroups(this.opts.cgroupParent ?? 'berth');
+    const cgroups = new Cgroups(this.opts.cgroupParent ?? 'berth', undefined, native);
     const volumeStore = new VolumeStore(root);
     await volumeStore.load();
     const network = new NetworkManager(root, { bridge: this.opts.bridgeName ?? 'berth0', subnet: this.opts.bridgeSubnet ?? '10.88.0.0/16' });

@@ -16,6 +16,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("mknodAt", Napi::Function::New(env, berth::js_mknod_at, "mknodAt"));
   exports.Set("getXattr", Napi::Function::New(env, berth::js_get_xattr, "getXattr"));
   exports.Set("setXattr", Napi::Function::New(env, berth::js_set_xattr, "setXattr"));
+  exports.Set("attachDeviceFilter", Napi::Function::New(env, berth::js_attach_device_filter, "attachDeviceFilter"));
   return exports;
 }
 

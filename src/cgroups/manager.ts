@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import util from 'node:util';
 import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
 import { fromNative } from '../native/errors';
+import type { Native } from '../native';
+import { compileDeviceFilter } from './device-filter';
 import { v1Writes, v2Writes, validateResources, type Resources } from './resources';
 
 export type CgroupLayout =
@@ -49,11 +51,17 @@ export function detectLayout(mountinfo = fs.readFileSync('/proc/self/mountinfo',
   throw new EngineError('Unavailable', 'no cgroup filesystem in /proc/self/mountinfo');
 }
 
+/** What a cgroup needs of the addon: on cgroup v2, the device controller is a BPF program to attach. */
+export type CgroupNative = Pick<Native, 'attachDeviceFilter'>;
+
 export class Cgroups {
   private readonly layout: CgroupLayout;
 
-  /** parent: a relative path under each hierarchy ('berth'), shared by all containers. */
-  constructor(private readonly parent: string, layout?: CgroupLayout) {
+  /**
+   * parent: a relative path under each hierarchy ('berth'), shared by all containers. native: needed to
+   * limit devices on cgroup v2 (without it, create with device rules fails there).
+   */
+  constructor(private readonly parent: string, layout?: CgroupLayout, private readonly native?: CgroupNative) {
     if (!parent.split('/').every((part) => NAME.test(part))) throw invalidArgument('cgroup parent', parent, 'not a relative path');
     this.layout = layout ?? detectLayout();
   }
@@ -80,7 +88,7 @@ export class Cgroups {
   /** A handle for a cgroup made earlier, e.g. by a daemon before its restart; nothing is checked. */
   open(id: string): ContainerCgroup {
     if (!NAME.test(id)) throw invalidArgument('cgroup id', id, 'not a single path component');
-    return new ContainerCgroup(id, `${this.parent}/${id}`, this.layout);
+    return new ContainerCgroup(id, `${this.parent}/${id}`, this.layout, this.native);
   }
 
   /** Ids of the container cgroups under the parent in any hierarchy, so leftovers can be cleaned up. */
@@ -99,7 +107,7 @@ export class Cgroups {
 
 /** One container's cgroup: `path` (parent/id) in every hierarchy. Get one from Cgroups. */
 export class ContainerCgroup {
-  constructor(readonly id: string, readonly path: string, private readonly layout: CgroupLayout) {}
+  constructor(readonly id: string, readonly path: string, private readonly layout: CgroupLayout, private readonly native?: CgroupNative) {}
 
   async addProcess(pid: number): Promise<void> {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw invalidArgument('pid', pid, 'not a process id');
@@ -139,14 +147,28 @@ export class ContainerCgroup {
   }
 
   /**
-   * cgroup v1's devices controller: deny everything, then allow the rules. cgroup v2 has no files for
-   * this (it takes a BPF program); there the container's /dev, made by Berth, is the only limit.
+   * Deny every device, then allow the rules (devices.allow lines); 'all' denies nothing. cgroup v1: the
+   * devices controller's files. cgroup v2 has none: the kernel runs an eBPF program attached to the
+   * cgroup (device-filter.ts), as runc and crun attach one.
    */
   async limitDevices(rules: readonly string[] | 'all'): Promise<void> {
-    if (this.layout.version === 2 || !this.dirOf('devices')) return;
+    if (this.layout.version === 2) return this.attachDeviceFilter(rules);
+    if (!this.dirOf('devices')) return;
     if (rules === 'all') return this.set('devices', 'devices.allow', 'a');
     await this.set('devices', 'devices.deny', 'a');
     for (const rule of rules) await this.set('devices', 'devices.allow', rule);
+  }
+
+  private attachDeviceFilter(rules: readonly string[] | 'all'): void {
+    if (rules === 'all') return; // privileged: no program, so nothing is denied
+    const program = compileDeviceFilter(rules);
+    if (!this.native) throw new EngineError('Unimplemented', 'device rules on cgroup v2: no native addon to attach a BPF program with');
+    this.mustExist();
+    try {
+      this.native.attachDeviceFilter(this.dirs()[0], program);
+    } catch (err) {
+      throw wrap(err, 'device filter');
+    }
   }
 
   freeze(): Promise<void> {

@@ -15,6 +15,7 @@ interface AddonBinding {
   lockFile(path: string): number;
   sealedExecutable(path: string): number;
   scanLogRuns(req: LogScanRequest & { beforeSeq: number }): LogScanStop & { next: number; outAt: number; lastSeq: number; runs: Float64Array };
+  attachDeviceFilter(cgroupDir: string, program: Buffer): void;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -132,6 +133,15 @@ export class AddonNative implements Native {
     const runs: LogScanRun[] = [];
     for (let i = 0; i < flat.length; i += 3) runs.push({ stream: flat[i] === 1 ? 'stdout' : 'stderr', start: flat[i + 1], end: flat[i + 2] });
     return { ...scan, runs };
+  }
+
+  attachDeviceFilter(cgroupDir: string, program: Buffer): void {
+    checkPath('cgroup dir', cgroupDir);
+    // struct bpf_insn is 8 bytes; BPF_MAXINSNS is 4096.
+    if (!Buffer.isBuffer(program) || program.length === 0 || program.length % 8 !== 0 || program.length > 4096 * 8) {
+      throw new TypeError(`device filter: expected 1 to 4096 eBPF instructions (8 bytes each), got ${Buffer.isBuffer(program) ? `${program.length} bytes` : typeof program}`);
+    }
+    try { this.binding.attachDeviceFilter(cgroupDir, program); } catch (err) { throw fromNative(err); }
   }
 }
 

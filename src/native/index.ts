@@ -104,4 +104,10 @@ export interface Native {
    * end of the chunk and at anything the caller must handle (a gap, a line to JSON.parse, beforeSeq, a full out).
    */
   scanLogRuns(req: LogScanRequest): LogScan;
+  /**
+   * cgroup v2's device controller: loads program (struct bpf_insn[], from src/cgroups/device-filter.ts) as a
+   * BPF_PROG_TYPE_CGROUP_DEVICE program and attaches it to the cgroup directory (BPF_F_ALLOW_MULTI),
+   * replacing any device program attached to that cgroup before. It stays until the cgroup is removed.
+   */
+  attachDeviceFilter(cgroupDir: string, program: Buffer): void;
 }

@@ -43,8 +43,8 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt and getXattr', () => {
-    expect(Object.keys(addon).sort()).toEqual(['getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr and attachDeviceFilter', () => {
+    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'unmount']);
   });
 
   it('sealedExecutable: a sealed memfd copy that runs through /proc/<pid>/fd and refuses writes', () => {

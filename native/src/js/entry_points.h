@@ -15,5 +15,6 @@ Napi::Value js_open_at(const Napi::CallbackInfo& info);
 Napi::Value js_mknod_at(const Napi::CallbackInfo& info);
 Napi::Value js_get_xattr(const Napi::CallbackInfo& info);
 Napi::Value js_set_xattr(const Napi::CallbackInfo& info);
+Napi::Value js_attach_device_filter(const Napi::CallbackInfo& info);
 
 }  // namespace berth
