@@ -25,6 +25,7 @@ import { VolumesService } from './gen/berth/v1/volumes';
 import { ImageStore } from './images/store';
 import { bindTcp, bindUnix } from './listen';
 import type { Native } from './native';
+import { useSpawner } from './network/host-commands';
 import { NetworkManager } from './network/manager';
 import { log } from './util/logger';
 import { VolumeService } from './volumes/service';
@@ -82,6 +83,8 @@ export class Daemon {
       throw new EngineError('FailedPrecondition', `data root ${root} is in use by another berthd (pid ${holder.trim()})`, { cause: err });
     }
     fs.writeFileSync(path.join(root, 'berthd.pid'), `${process.pid}\n`);
+    // ip, iptables and nsenter start through posix_spawn, not a fork of the daemon.
+    useSpawner(native);
 
     const events = await EventJournal.open(path.join(root, 'events'));
     this.events = events;

@@ -17,6 +17,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("getXattr", Napi::Function::New(env, berth::js_get_xattr, "getXattr"));
   exports.Set("setXattr", Napi::Function::New(env, berth::js_set_xattr, "setXattr"));
   exports.Set("attachDeviceFilter", Napi::Function::New(env, berth::js_attach_device_filter, "attachDeviceFilter"));
+  exports.Set("spawnWithSocket", Napi::Function::New(env, berth::js_spawn_with_socket, "spawnWithSocket"));
+  exports.Set("spawnPiped", Napi::Function::New(env, berth::js_spawn_piped, "spawnPiped"));
+  exports.Set("reapChild", Napi::Function::New(env, berth::js_reap_child, "reapChild"));
   return exports;
 }
 

@@ -101,7 +101,7 @@ export class ContainerCore {
   constructor(readonly root: string, deps: ServiceDeps) {
     ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events, volumes: this.volumes, network: this.network } = deps);
     this.store = new ContainerStore(root);
-    this.tasks = new TaskManager(() => this.native.monitorExecutable(), (id, status) => void this.onExit(id, status));
+    this.tasks = new TaskManager(this.native, (id, status) => void this.onExit(id, status));
   }
 
   files(id: string): ContainerFiles {

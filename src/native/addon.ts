@@ -16,6 +16,9 @@ interface AddonBinding {
   sealedExecutable(path: string): number;
   scanLogRuns(req: LogScanRequest & { beforeSeq: number }): LogScanStop & { next: number; outAt: number; lastSeq: number; runs: Float64Array };
   attachDeviceFilter(cgroupDir: string, program: Buffer): void;
+  spawnWithSocket(path: string, argv: string[]): { pid: number; fd: number };
+  spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
+  reapChild(pid: number): { exitCode: number; signal: number } | null;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -112,6 +115,23 @@ export class AddonNative implements Native {
       this.sealedMonitor = `/proc/${process.pid}/fd/${fd}`;
     }
     return this.sealedMonitor;
+  }
+
+  spawnWithSocket(file: string, argv: string[]): { pid: number; fd: number } {
+    checkPath('spawn path', file);
+    for (const a of argv) if (typeof a !== 'string' || a.includes('\0')) throw new TypeError(`spawn argv: expected strings without NUL, got ${JSON.stringify(a)}`);
+    try { return this.binding.spawnWithSocket(file, argv); } catch (err) { throw fromNative(err); }
+  }
+
+  spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number } {
+    checkPath('spawn file', file);
+    for (const a of argv) if (typeof a !== 'string' || a.includes('\0')) throw new TypeError(`spawn argv: expected strings without NUL, got ${JSON.stringify(a)}`);
+    try { return this.binding.spawnPiped(file, argv); } catch (err) { throw fromNative(err); }
+  }
+
+  reapChild(pid: number): { exitCode: number; signal: number } | null {
+    if (!Number.isInteger(pid) || pid <= 0) throw new TypeError(`reapChild pid: expected a positive integer, got ${pid}`);
+    try { return this.binding.reapChild(pid); } catch (err) { throw fromNative(err); }
   }
 
   lockFile(file: string): number {

@@ -1,6 +1,7 @@
 // The bridge network of one daemon: allocates a container's IP and host ports, wires its veth into
 // init's net namespace while init waits (DESIGN.md, start step 3), and releases all of it on exit.
 import dgram from 'node:dgram';
+import fs from 'node:fs';
 import net from 'node:net';
 import { EngineError, wrap } from '../errors';
 import { log } from '../util/logger';
@@ -144,8 +145,13 @@ export class NetworkManager {
 
   /** Everything of a container: rules, veth and allocation (what is gone already is skipped). */
   async release(id: string): Promise<void> {
-    await deleteTagged('nat', chainsOf(this.bridge).dnat, (t) => t === tag(id));
-    await tryRun('ip', ['link', 'del', 'dev', hostVeth(id)]);
+    // The allocation is stored before any rule or veth is made and deleted after they are gone, so
+    // without one there is nothing to undo (repair() sweeps what a crash left), and nothing is run.
+    const a = this.store.get(id);
+    if (!a) return;
+    if (a.ports.length) await deleteTagged('nat', chainsOf(this.bridge).dnat, (t) => t === tag(id));
+    // The kernel deletes the pair with the container's namespace; a veth outlives only a failed start.
+    if (fs.existsSync(`/sys/class/net/${hostVeth(id)}`)) await tryRun('ip', ['link', 'del', 'dev', hostVeth(id)]);
     await this.store.delete(id);
   }
 

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
-import { connectMonitor, spawnMonitor, type MonitorConnection, type MonitorMessage } from './monitor-client';
+import { connectMonitor, spawnMonitor, type MonitorConnection, type MonitorMessage, type MonitorSpawner } from './monitor-client';
+import type { Native } from '../native';
 
 export interface ExitStatus {
   exitCode: number;
@@ -57,7 +58,8 @@ export function stepFailure(doing: string, msg: MonitorMessage): EngineError {
 export class TaskManager {
   private readonly live = new Map<string, MonitorConnection>();
 
-  constructor(private readonly monitorExecutable: () => string, private readonly onExit: (id: string, status: ExitStatus) => void) {}
+  /** native: the sealed monitor to execute, and how to start it (posix_spawn, not a fork of berthd). */
+  constructor(private readonly native: MonitorSpawner & Pick<Native, 'monitorExecutable'>, private readonly onExit: (id: string, status: ExitStatus) => void) {}
 
   /**
    * Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure.
@@ -67,7 +69,7 @@ export class TaskManager {
     await fsp.rm(path.join(dir, 'exit'), { force: true });
     // Written again at every start: atomic for the monitor, no need to survive a power loss.
     await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec), 0o600, { durable: false });
-    const conn = spawnMonitor(this.monitorExecutable(), dir);
+    const conn = spawnMonitor(this.native, this.native.monitorExecutable(), dir);
     const created = await conn.next();
     if (created?.type !== 'created' || !created.pid) {
       conn.close();

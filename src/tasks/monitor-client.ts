@@ -1,11 +1,11 @@
 // berthd's side of the monitor protocol (native/README.md): the start handshake on fd 3, and later
 // connections to monitor.sock that carry commands and the exit message.
-import { spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { EngineError } from '../errors';
+import type { Native } from '../native';
 
 export interface MonitorMessage {
   type: 'created' | 'started' | 'failed' | 'exit' | 'ok' | 'error' | 'attached' | 'exec-started' | 'state';
@@ -81,15 +81,24 @@ export class MonitorConnection extends EventEmitter {
   }
 }
 
+/** What starting a monitor takes of the addon (src/native). */
+export type MonitorSpawner = Pick<Native, 'spawnWithSocket' | 'reapChild'>;
+
 /**
  * Starts `berth-monitor <dir>` with fd 3 one end of a socketpair. The first process forks and exits at
  * once (berthd is never the monitor's parent); the grandchild keeps fd 3 and speaks on it.
  */
-export function spawnMonitor(monitorPath: string, containerDir: string): MonitorConnection {
-  const child = spawn(monitorPath, [containerDir], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], detached: true });
-  child.unref();
-  const socket = child.stdio[3] as net.Socket;
-  return new MonitorConnection(socket);
+export function spawnMonitor(spawner: MonitorSpawner, monitorPath: string, containerDir: string): MonitorConnection {
+  const { pid, fd } = spawner.spawnWithSocket(monitorPath, [monitorPath, containerDir]);
+  reapSoon(spawner, pid);
+  return new MonitorConnection(new net.Socket({ fd, readable: true, writable: true }));
+}
+
+/** The first process exits right after its fork; it is reaped without blocking, however long it takes. */
+function reapSoon(spawner: MonitorSpawner, pid: number, delayMs = 1): void {
+  setTimeout(() => {
+    if (spawner.reapChild(pid) === null) reapSoon(spawner, pid, Math.min(delayMs * 2, 1000));
+  }, delayMs).unref();
 }
 
 /**

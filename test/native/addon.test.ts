@@ -2,6 +2,7 @@
 // errors, the exact mknod mode, mount/unmount round trips (root) and the cross-process lock.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,6 +19,9 @@ const addon = createRequire(__filename)(ADDON) as {
   mknodAt(dirFd: number, name: string, o: { type: 'c' | 'b' | 'p'; major: number; minor: number; mode: number }): void;
   getXattr(p: string, name: string): Buffer | null;
   setXattr(p: string, name: string, value: string): void;
+  spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
+  spawnWithSocket(file: string, argv: string[]): { pid: number; fd: number };
+  reapChild(pid: number): { exitCode: number; signal: number } | null;
 };
 const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
@@ -43,8 +47,45 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr and attachDeviceFilter', () => {
-    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, spawnPiped and reapChild', () => {
+    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'unmount']);
+  });
+
+  it('spawnPiped: stdout and stderr through pipes, the exit code from reapChild, PATH lookup, ENOENT', async () => {
+    const child = addon.spawnPiped('sh', ['sh', '-c', 'echo out; echo err >&2; exit 3']);
+    const read = (fd: number) => new Promise<string>((resolve) => {
+      let text = '';
+      const s = new net.Socket({ fd, readable: true, writable: false });
+      s.on('data', (d: Buffer) => { text += d.toString(); });
+      s.on('close', () => resolve(text));
+    });
+    expect(await Promise.all([read(child.stdout), read(child.stderr)])).toEqual(['out\n', 'err\n']);
+    let exit = addon.reapChild(child.pid);
+    for (let i = 0; !exit && i < 100; i++) { await new Promise((r) => setTimeout(r, 10)); exit = addon.reapChild(child.pid); }
+    expect(exit).toEqual({ exitCode: 3, signal: 0 });
+    expect(addon.reapChild(child.pid)).toEqual({ exitCode: -1, signal: 0 });
+    expect(() => addon.spawnPiped('no-such-tool-here', ['x'])).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'posix_spawn' }));
+  });
+
+  it('spawnWithSocket: fd 3 of the child is the other end of a socketpair, in a session of its own', async () => {
+    const child = addon.spawnWithSocket('/bin/sh', ['/bin/sh', '-c', 'echo "$(cut -d" " -f6 /proc/$$/stat) $$" >&3; read line <&3; echo "got $line" >&3']);
+    const s = new net.Socket({ fd: child.fd, readable: true, writable: true });
+    const lines: string[] = [];
+    let buf = '';
+    s.on('data', (d: Buffer) => { buf += d.toString(); });
+    await new Promise<void>((resolve) => {
+      const check = () => { if (buf.includes('\n')) resolve(); else setTimeout(check, 5); };
+      check();
+    });
+    lines.push(buf.trim());
+    s.write('hello\n');
+    await new Promise((resolve) => s.on('close', resolve));
+    const [sid, pid] = lines[0].split(' ').map(Number);
+    expect(sid).toBe(pid);
+    expect(buf).toContain('got hello');
+    let exit = addon.reapChild(child.pid);
+    for (let i = 0; !exit && i < 100; i++) { await new Promise((r) => setTimeout(r, 10)); exit = addon.reapChild(child.pid); }
+    expect(exit).toEqual({ exitCode: 0, signal: 0 });
   });
 
   it('sealedExecutable: a sealed memfd copy that runs through /proc/<pid>/fd and refuses writes', () => {

@@ -16,5 +16,8 @@ Napi::Value js_mknod_at(const Napi::CallbackInfo& info);
 Napi::Value js_get_xattr(const Napi::CallbackInfo& info);
 Napi::Value js_set_xattr(const Napi::CallbackInfo& info);
 Napi::Value js_attach_device_filter(const Napi::CallbackInfo& info);
+Napi::Value js_spawn_with_socket(const Napi::CallbackInfo& info);
+Napi::Value js_spawn_piped(const Napi::CallbackInfo& info);
+Napi::Value js_reap_child(const Napi::CallbackInfo& info);
 
 }  // namespace berth
