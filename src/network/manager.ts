@@ -2,8 +2,11 @@
 // init's net namespace while init waits (DESIGN.md, start step 3), and releases all of it on exit.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
 import net from 'node:net';
 import { EngineError, wrap } from '../errors';
+import { randomId } from '../util/ids';
 import { log } from '../util/logger';
 import { AllocationStore, pickIp, portsCollide, type Allocation } from './allocations';
 import { chainsOf, deleteTagged, ensureBridge } from './bridge';
@@ -41,6 +44,8 @@ export class NetworkManager {
   readonly subnet: Subnet;
   private mtu = 1500;
   private readonly store: AllocationStore;
+  /** Where `ip -batch` files are written for a moment (the allocation file's directory). */
+  private readonly batchDir: string;
   /** One allocation at a time: the free-port checks and the file must agree. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -49,6 +54,7 @@ export class NetworkManager {
     this.bridge = opts.bridge;
     this.subnet = parseSubnet(opts.subnet);
     this.store = new AllocationStore(root);
+    this.batchDir = path.join(root, 'network');
   }
 
   async init(): Promise<void> {
@@ -127,19 +133,40 @@ export class NetworkManager {
     if (!a) throw new EngineError('Internal', `attach container ${id} to ${this.bridge}: no allocation`);
     const host = hostVeth(id);
     try {
-      await tryRun('ip', ['link', 'del', 'dev', host]); // a leftover of a crash in the middle of this
-      await ip('link', 'add', 'name', host, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(this.mtu),
-        'address', macOf(a.ip), 'netns', String(pid));
-      await ip('link', 'set', 'dev', host, 'master', this.bridge, 'up');
-      await ipIn(pid, 'addr', 'add', `${a.ip}/${this.subnet.prefixLen}`, 'dev', 'eth0');
-      await ipIn(pid, 'link', 'set', 'dev', 'eth0', 'up');
-      await ipIn(pid, 'route', 'add', 'default', 'via', this.gateway);
+      // A leftover of a crash in the middle of this.
+      if (fs.existsSync(`/sys/class/net/${host}`)) await tryRun('ip', ['link', 'del', 'dev', host]);
+      // Two runs of `ip -batch`, one on each side, rather than five of ip: each run is a process start.
+      await this.ipBatch(undefined, [
+        ['link', 'add', 'name', host, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(this.mtu),
+          'address', macOf(a.ip), 'netns', String(pid)],
+        ['link', 'set', 'dev', host, 'master', this.bridge, 'up'],
+      ]);
+      await this.ipBatch(pid, [
+        ['addr', 'add', `${a.ip}/${this.subnet.prefixLen}`, 'dev', 'eth0'],
+        ['link', 'set', 'dev', 'eth0', 'up'],
+        ['route', 'add', 'default', 'via', this.gateway],
+      ]);
       for (const p of a.ports) {
         await iptables('-t', 'nat', '-A', chainsOf(this.bridge).dnat, '-p', p.proto, ...(p.hostIp ? ['-d', `${p.hostIp}/32`] : []),
           '--dport', String(p.hostPort), '-m', 'comment', '--comment', tag(id), '-j', 'DNAT', '--to-destination', `${a.ip}:${p.containerPort}`);
       }
     } catch (err) {
       throw wrap(err, `connect container ${id} to ${this.bridge}`);
+    }
+  }
+
+  /**
+   * `ip -batch FILE`, on the host or (pid) in that process's net namespace: the commands in order, the
+   * first failure ending it. Our arguments have no spaces or quotes, so one line each is exact.
+   */
+  private async ipBatch(pid: number | undefined, commands: string[][]): Promise<void> {
+    const file = path.join(this.batchDir, `.ip-batch-${randomId().slice(0, 16)}`);
+    await fsp.writeFile(file, commands.map((c) => c.join(' ')).join('\n') + '\n', { mode: 0o600, flag: 'wx' });
+    try {
+      if (pid === undefined) await ip('-batch', file);
+      else await ipIn(pid, '-batch', file);
+    } finally {
+      await fsp.rm(file, { force: true });
     }
   }
 
