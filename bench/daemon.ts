@@ -76,9 +76,11 @@ export class BenchDaemon {
     fs.rmSync(this.socket, { force: true });
     // BENCH_DAEMON_NODE_ARGS: extra node flags for berthd, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeArgs = (process.env.BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    // BENCH_DAEMON_ARGS: extra berthd flags, e.g. "--cgroup-favordynmods".
+    const daemonArgs = (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
     const t0 = performance.now();
     const child = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', this.root,
-      '--listen', this.host, '--cgroup-parent', this.cgroupParent, '--bridge-name', this.bridge.name, '--bridge-subnet', this.bridge.subnet],
+      '--listen', this.host, '--cgroup-parent', this.cgroupParent, '--bridge-name', this.bridge.name, '--bridge-subnet', this.bridge.subnet, ...daemonArgs],
     { stdio: ['ignore', 'ignore', 'inherit'] });
     this.child = child;
     while (!fs.existsSync(this.socket)) {
