@@ -129,6 +129,18 @@ export const DEFAULT_PROFILE: SeccompProfile = {
 };
 
 /** The default profile's program for a container with `capabilities` (e.g. 'CAP_SYS_ADMIN'). */
+/** Compiled programs by capability set: nearly every container has the same few sets. */
+const compiled = new Map<string, Buffer>();
+const MAX_CACHED = 64;
+
 export function defaultProgram(capabilities: readonly string[]): Buffer {
-  return compileProfile(DEFAULT_PROFILE, { capabilities });
+  const key = [...capabilities].sort().join(',');
+  let program = compiled.get(key);
+  if (!program) {
+    program = compileProfile(DEFAULT_PROFILE, { capabilities });
+    if (compiled.size >= MAX_CACHED) compiled.delete(compiled.keys().next().value!);
+    compiled.set(key, program);
+  }
+  // A copy: the caller may not change what the next container gets.
+  return Buffer.from(program);
 }
