@@ -136,23 +136,31 @@ export class NetworkManager {
       // A leftover of a crash in the middle of this.
       if (fs.existsSync(`/sys/class/net/${host}`)) await tryRun('ip', ['link', 'del', 'dev', host]);
       // Two runs of `ip -batch`, one on each side, rather than five of ip: each run is a process start.
-      await this.ipBatch(undefined, [
-        ['link', 'add', 'name', host, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(this.mtu),
-          'address', macOf(a.ip), 'netns', String(pid)],
-        ['link', 'set', 'dev', host, 'master', this.bridge, 'up'],
-      ]);
-      await this.ipBatch(pid, [
-        ['addr', 'add', `${a.ip}/${this.subnet.prefixLen}`, 'dev', 'eth0'],
-        ['link', 'set', 'dev', 'eth0', 'up'],
-        ['route', 'add', 'default', 'via', this.gateway],
-      ]);
-      for (const p of a.ports) {
-        await iptables('-t', 'nat', '-A', chainsOf(this.bridge).dnat, '-p', p.proto, ...(p.hostIp ? ['-d', `${p.hostIp}/32`] : []),
-          '--dport', String(p.hostPort), '-m', 'comment', '--comment', tag(id), '-j', 'DNAT', '--to-destination', `${a.ip}:${p.containerPort}`);
-      }
+      const link = async () => {
+        await this.ipBatch(undefined, [
+          ['link', 'add', 'name', host, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(this.mtu),
+            'address', macOf(a.ip), 'netns', String(pid)],
+          ['link', 'set', 'dev', host, 'master', this.bridge, 'up'],
+        ]);
+        await this.ipBatch(pid, [
+          ['addr', 'add', `${a.ip}/${this.subnet.prefixLen}`, 'dev', 'eth0'],
+          ['link', 'set', 'dev', 'eth0', 'up'],
+          ['route', 'add', 'default', 'via', this.gateway],
+        ]);
+      };
+      // The published ports' rules name only the address: they go in while the link is made.
+      const rules = async () => { for (const p of a.ports) await iptables('-t', 'nat', '-A', ...this.dnatRule(id, a, p)); };
+      const results = await Promise.allSettled([link(), rules()]);
+      for (const r of results) if (r.status === 'rejected') throw r.reason;
     } catch (err) {
       throw wrap(err, `connect container ${id} to ${this.bridge}`);
     }
+  }
+
+  /** A published port's DNAT rule, as appended (-A) and deleted (-D): chain, match, comment, target. */
+  private dnatRule(id: string, a: Allocation, p: PortMapping): string[] {
+    return [chainsOf(this.bridge).dnat, '-p', p.proto, ...(p.hostIp ? ['-d', `${p.hostIp}/32`] : []), '--dport', String(p.hostPort),
+      '-m', 'comment', '--comment', tag(id), '-j', 'DNAT', '--to-destination', `${a.ip}:${p.containerPort}`];
   }
 
   /**
@@ -176,7 +184,8 @@ export class NetworkManager {
     // without one there is nothing to undo (repair() sweeps what a crash left), and nothing is run.
     const a = this.store.get(id);
     if (!a) return;
-    if (a.ports.length) await deleteTagged('nat', chainsOf(this.bridge).dnat, (t) => t === tag(id));
+    // Each rule by its exact spec (one iptables run each, no listing); one that is gone already fails quietly.
+    for (const p of a.ports) await tryRun('iptables', ['-w', '-t', 'nat', '-D', ...this.dnatRule(id, a, p)]);
     // The kernel deletes the pair with the container's namespace; a veth outlives only a failed start.
     if (fs.existsSync(`/sys/class/net/${hostVeth(id)}`)) await tryRun('ip', ['link', 'del', 'dev', hostVeth(id)]);
     await this.store.delete(id);
