@@ -16,7 +16,10 @@ export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal
     call.emit('error', toStatus(new EngineError('Unavailable', 'berthd is shutting down; streams can resume when it is back')));
   };
   shutdown?.addEventListener('abort', onShutdown, { once: true });
-  call.on('finish', () => shutdown?.removeEventListener('abort', onShutdown));
+  const forget = () => shutdown?.removeEventListener('abort', onShutdown);
+  // A call that ends emits 'finish'; one the client cancels is destroyed by grpc-js and emits only 'close'.
+  call.on('finish', forget);
+  call.on('close', forget);
   return { signal: controller.signal, endIfShutdown: () => byShutdown };
 }
 

@@ -25,6 +25,18 @@ async function buildTar(entries: TarEntry[]): Promise<Buffer> {
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
+/** The header at `offset` with a base-256 size field tar-stream reads as null (first byte neither 0x80 nor 0xff). */
+function unreadableSize(bytes: Buffer, offset: number): Buffer {
+  const out = Buffer.from(bytes);
+  out[offset + 124] = 0x81;
+  out.fill(0, offset + 125, offset + 136);
+  out.fill(0x20, offset + 148, offset + 156);
+  let sum = 0;
+  for (let i = offset; i < offset + 512; i++) sum += out[i];
+  out.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 8, 'latin1');
+  return out;
+}
+
 let base: string;
 let dest: string;
 let canary: string;
@@ -298,10 +310,28 @@ describe.skipIf(process.getuid?.() !== 0)('extractLayer', () => {
     });
   });
 
+  it('rejects an entry whose size tar-stream cannot read (its body would never end) as InvalidArgument', async () => {
+    const bytes = await buildTar([{ name: 'd/', type: 'directory' }, { name: 'f', body: 'x' }]);
+    for (const offset of [0, 512]) {
+      await expect(extract(unreadableSize(bytes, offset))).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('invalid size null') });
+    }
+  });
+
   it('rejects corrupt gzip as InvalidArgument', async () => {
     const gz = gzipSync(await buildTar([{ name: 'f', body: 'data' }]));
     gz.fill(0xff, 20, 40);
     await expect(extract(gz)).rejects.toMatchObject({ kind: 'InvalidArgument' });
+  });
+
+  it('a gzip source still being read when the tar fails is closed without an unhandled error', async () => {
+    const gz = gzipSync(Buffer.alloc(4096, 0x41)); // gzip, but no tar inside
+    let sent = false;
+    // Sends all but the gzip trailer, then nothing: the source is mid-read when extraction gives up and destroys it.
+    const source = new Readable({ read() { if (!sent) { sent = true; this.push(gz.subarray(0, gz.length - 8)); } } });
+    await expect(extract(source)).rejects.toMatchObject({ kind: 'InvalidArgument' });
+    expect(source.destroyed).toBe(true);
+    // With pipe() the destroyed source's error was emitted on an inner stream nobody listened to: a crash, a tick later.
+    await new Promise((r) => setTimeout(r, 50));
   });
 
   it('reports a failing source with its own error', async () => {

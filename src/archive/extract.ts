@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { constants, promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { EngineError, wrap } from '../errors';
@@ -108,6 +108,7 @@ interface State {
 async function applyEntry(state: State, entry: Entry): Promise<void> {
   const h = entry.header;
   const shown = `layer entry ${JSON.stringify(h.name)}`;
+  checkEntrySize(h, shown);
   try {
     const rel = normalizeEntryPath(h.name);
     if (rel === undefined) throw new EngineError('InvalidArgument', 'path escapes the layer');
@@ -282,7 +283,9 @@ async function* tarBytes(source: Source, onGzip: () => void): AsyncGenerator<Buf
   }
   if (all.length >= 2 && all[0] === 0x1f && all[1] === 0x8b) {
     onGzip();
-    yield* Readable.from(rest()).pipe(createGunzip()) as AsyncIterable<Buffer>;
+    // pipeline, not pipe: the source's error (a blob stream destroyed under it) must reach this reader; with pipe it
+    // went unhandled and ended berthd.
+    yield* pipeline(Readable.from(rest()), createGunzip(), () => undefined) as AsyncIterable<Buffer>;
   } else {
     yield* rest();
   }
@@ -292,6 +295,15 @@ function toBuffer(chunk: Uint8Array | string): Buffer {
   // A stream with an encoding set would hand us text and silently corrupt the binary tar.
   if (typeof chunk === 'string') throw new EngineError('Internal', 'layer source yields strings, not bytes');
   return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/**
+ * tar-stream hands out an entry whose size field it could not read (a base-256 field whose first byte is neither
+ * 0x80 nor 0xff decodes to null) and then never ends its body, nor takes more input: whoever reads it waits
+ * forever, cancel or not. Every reader refuses such an entry before touching its body.
+ */
+export function checkEntrySize(h: tar.Header, shown: string): void {
+  if (!Number.isSafeInteger(h.size) || (h.size as number) < 0) throw new EngineError('InvalidArgument', `${shown}: invalid size ${String(h.size)}`);
 }
 
 export function drainedOrClosed(w: tar.Extract): Promise<void> {

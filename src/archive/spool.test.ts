@@ -14,6 +14,18 @@ async function tarOf(entries: Array<Partial<tar.Header> & { name: string; body?:
   return Buffer.concat(chunks);
 }
 
+/** The header at `offset` with a base-256 size field tar-stream reads as null (first byte neither 0x80 nor 0xff). */
+function unreadableSize(bytes: Buffer, offset: number): Buffer {
+  const out = Buffer.from(bytes);
+  out[offset + 124] = 0x81;
+  out.fill(0, offset + 125, offset + 136);
+  out.fill(0x20, offset + 148, offset + 156);
+  let sum = 0;
+  for (let i = offset; i < offset + 512; i++) sum += out[i];
+  out.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 8, 'latin1');
+  return out;
+}
+
 let base: string;
 let dir: string;
 beforeEach(() => {
@@ -45,5 +57,12 @@ describe('spoolArchive', () => {
   it('refuses a name that climbs out, and garbage, as InvalidArgument', async () => {
     await expect(spoolArchive([await tarOf([{ name: '../x', body: 'x' }])], dir)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('escapes') });
     await expect(spoolArchive([Buffer.alloc(1024, 7)], dir)).rejects.toMatchObject({ kind: 'InvalidArgument' });
+  });
+
+  it('refuses an entry whose size tar-stream cannot read (its body would never end) as InvalidArgument', async () => {
+    const bytes = await tarOf([{ name: 'd/', type: 'directory' }, { name: 'f', body: 'x' }]);
+    for (const offset of [0, 512]) {
+      await expect(spoolArchive([unreadableSize(bytes, offset)], dir)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('invalid size null') });
+    }
   });
 });

@@ -5,7 +5,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import * as tar from 'tar-stream';
 import { EngineError } from '../errors';
-import { drainedOrClosed } from './extract';
+import { checkEntrySize, drainedOrClosed } from './extract';
 import { normalizeEntryPath } from './safe-path';
 
 export interface Spool {
@@ -43,6 +43,7 @@ export async function spoolArchive(source: AsyncIterable<Uint8Array> | Iterable<
       const h = entry.header;
       const rel = normalizeEntryPath(h.name);
       if (rel === undefined) throw new EngineError('InvalidArgument', `archive entry ${JSON.stringify(h.name)}: path escapes the archive`);
+      checkEntrySize(h, `archive entry ${JSON.stringify(h.name)}`);
       if (++count > MAX_ENTRIES) throw new EngineError('InvalidArgument', `archive: more than ${MAX_ENTRIES} entries`);
       if (h.type === 'file' || h.type === 'contiguous-file') {
         const file = path.join(dir, String(count));

@@ -2,12 +2,12 @@
 // checked then applied), plain or gzip, one entry at a time with backpressure.
 import { constants, promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { EngineError, wrap } from '../errors';
 import { fromNative } from '../native/errors';
-import { drainedOrClosed } from './extract';
+import { checkEntrySize, drainedOrClosed } from './extract';
 
 export type TarEntry = tar.ExtractEvents['entry'][1];
 
@@ -45,6 +45,7 @@ export async function forEachEntry(source: AsyncIterable<Uint8Array>, fn: (entry
   });
   try {
     for await (const entry of extractor) {
+      checkEntrySize(entry.header, `tar entry ${JSON.stringify(entry.header.name)}`);
       await fn(entry);
       for await (const _ of entry) {
         // drain what fn left unread
@@ -82,7 +83,8 @@ async function* tarBytes(source: AsyncIterable<Uint8Array>): AsyncGenerator<Buff
     if (head.length) yield head;
     for (let r = await it.next(); !r.done; r = await it.next()) yield Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength);
   }
-  if (head[0] === 0x1f && head[1] === 0x8b) yield* Readable.from(all()).pipe(createGunzip()) as AsyncIterable<Buffer>;
+  // pipeline, not pipe: an error of the source must reach this reader, not go unhandled (as extract.ts's tarBytes).
+  if (head[0] === 0x1f && head[1] === 0x8b) yield* pipeline(Readable.from(all()), createGunzip(), () => undefined) as AsyncIterable<Buffer>;
   else yield* all();
 }
 

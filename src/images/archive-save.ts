@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import * as tar from 'tar-stream';
-import { invalidArgument } from '../errors';
+import { EngineError, invalidArgument } from '../errors';
 import { MEDIA } from './manifest';
 import type { ImageRecord } from './model';
 import { parseRemoteReference } from './reference';
@@ -50,7 +50,7 @@ async function resolveAll(store: ImageStore, refs: string[]): Promise<SavedImage
 export async function* saveArchive(store: ImageStore, refs: string[], format: SaveFormat, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const images = await resolveAll(store, refs);
   const pack = tar.pack();
-  const out: Out = { pack, open: new Set() };
+  const out: Out = { pack, open: new Set(), stopped: false };
   // Settles on its own; on an early stop its entry callbacks may never come, so it is not awaited.
   void (format === 'oci' ? writeOci(store, images, out) : writeDockerArchive(store, images, out))
     .then(() => { pack.finalize(); }, (err: unknown) => { pack.destroy(err instanceof Error ? err : new Error(String(err))); });
@@ -70,7 +70,9 @@ export async function* saveArchive(store: ImageStore, refs: string[], format: Sa
     }
     if (size) yield Buffer.concat(pending);
   } finally {
-    // A reader that stopped early (the client cancelled): close the layer files still being read.
+    // A reader that stopped early (the client cancelled): close the layer files still being read, and any the
+    // writer opens from now on (it may be opening one at this moment).
+    out.stopped = true;
     for (const stream of out.open) stream.destroy();
     pack.destroy();
   }
@@ -79,19 +81,28 @@ export async function* saveArchive(store: ImageStore, refs: string[], format: Sa
 interface Out {
   pack: tar.Pack;
   open: Set<Readable>;
+  stopped: boolean;
 }
 
 function addBuffer({ pack }: Out, name: string, body: Buffer): Promise<void> {
   return new Promise((resolve, reject) => pack.entry({ name, size: body.length, mode: 0o644, mtime: MTIME }, body, (err) => (err ? reject(err) : resolve())));
 }
 
-function addStream({ pack, open }: Out, name: string, size: number, stream: Readable): Promise<void> {
+function addStream({ pack, open, stopped }: Out, name: string, size: number, stream: Readable): Promise<void> {
+  if (stopped) {
+    stream.destroy();
+    return Promise.reject(new EngineError('Canceled', `save: ${name}: the reader stopped`));
+  }
   open.add(stream);
   return new Promise<void>((resolve, reject) => {
     const entry = pack.entry({ name, size, mode: 0o644, mtime: MTIME }, (err) => (err ? reject(err) : resolve()));
     stream.on('error', (err) => { entry.destroy(err); reject(err); });
     stream.pipe(entry as unknown as NodeJS.WritableStream);
-  }).finally(() => open.delete(stream));
+  }).finally(() => {
+    // Read to its end, or left paused by an entry that failed (the pack was destroyed): closed either way.
+    stream.destroy();
+    open.delete(stream);
+  });
 }
 
 async function writeDockerArchive(store: ImageStore, images: SavedImage[], pack: Out): Promise<void> {

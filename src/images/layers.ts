@@ -10,7 +10,7 @@ import { shortLayerName } from '../rootfs/overlay';
 import { pipeline as chain, Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { extractLayer } from '../archive/extract';
+import { extractLayer, type ExtractResult } from '../archive/extract';
 import { EngineError, wrap } from '../errors';
 import type { Native } from '../native';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
@@ -117,10 +117,17 @@ export class LayerStore {
       await fsp.mkdir(tmpDir, { mode: 0o755 });
       const input = fs.createReadStream(tmpBlob, { highWaterMark: 256 * 1024 });
       const counted = hooks.onExtract ? input.pipe(counter(hooks.onExtract)) : input;
-      const result = await extractLayer(counted, tmpDir, {
-        mknod: (p, spec) => this.native.mknod(p, spec),
-        setXattr: (p, name, value) => this.native.setXattr(p, name, value),
-      });
+      let result: ExtractResult;
+      try {
+        result = await extractLayer(counted, tmpDir, {
+          mknod: (p, spec) => this.native.mknod(p, spec),
+          setXattr: (p, name, value) => this.native.setXattr(p, name, value),
+        });
+      } finally {
+        // A failed extraction destroys only what it was given; through pipe() the file stream would stay paused
+        // and open, holding the deleted blob's fd and its space.
+        input.destroy();
+      }
       if (expect.diffId !== undefined && expect.diffId !== result.diffId) {
         const kind = expect.digest ? 'FailedPrecondition' : 'InvalidArgument';
         throw new EngineError(kind, `${what}: uncompressed content has diff id ${result.diffId}, but the image config says ${expect.diffId}`);
@@ -150,7 +157,13 @@ export class LayerStore {
       }
     } else {
       const out = fs.createWriteStream(tmpBlob, { flags: 'wx', mode: 0o600 });
-      await pipeline(source.stream, counter((n) => { sizeBytes = n; hooks.onReceive?.(n); }, hash), out, { signal: hooks.signal });
+      try {
+        await pipeline(source.stream, counter((n) => { sizeBytes = n; hooks.onReceive?.(n); }, hash), out, { signal: hooks.signal });
+      } finally {
+        // A source that fails at once settles the pipeline while the file is still being opened: removing it
+        // before that open lands would leave it behind, so wait for the stream to close.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
+      }
     }
     return { digest: `sha256:${hash.digest('hex')}`, sizeBytes };
   }

@@ -122,6 +122,14 @@ describe('RegistryClient', () => {
     }
   });
 
+  it('a redirect to an unparsable Location is Unavailable, not an exception in the response callback', async () => {
+    handler = (_req, res) => res.writeHead(302, { location: 'http://%zz/' }).end();
+    const client = new RegistryClient({ domain: host, repository: 'app', push: false });
+    await expect(client.request('GET', client.url('blobs/sha256:x'), { ok: [200], what: 'blob' })).rejects.toMatchObject({
+      kind: 'Unavailable', message: `registry ${host}: redirect to an invalid location "http://%zz/"`,
+    });
+  });
+
   it('talks plain http only to loopback registries', () => {
     expect(isLoopback('127.0.0.1:5000')).toBe(true);
     expect(isLoopback('localhost')).toBe(true);
