@@ -79,7 +79,8 @@ export class BenchDaemon {
     // BENCH_DAEMON_ARGS: extra berthd flags, e.g. "--cgroup-favordynmods".
     const daemonArgs = (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
     const t0 = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', this.root,
+    // The flags bin/berthd runs with (its shebang line), then the caller's.
+    const child = spawn(process.execPath, ['--max-semi-space-size=2', ...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', this.root,
       '--listen', this.host, '--cgroup-parent', this.cgroupParent, '--bridge-name', this.bridge.name, '--bridge-subnet', this.bridge.subnet, ...daemonArgs],
     { stdio: ['ignore', 'ignore', 'inherit'] });
     this.child = child;
