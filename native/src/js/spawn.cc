@@ -32,48 +32,72 @@ int end_not_three(int fd) {
   return moved;
 }
 
+// The program and its argv from JS: (path, [argv0, ...]); argv keeps pointers into args.
+struct Command {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<char*> argv;
+};
+
+void read_command(const Napi::CallbackInfo& info, const std::string& usage, Command* cmd) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[1].IsArray()) throw_usage(env, usage, "a path and argv (an array of strings) are required");
+  cmd->path = get_string(info[0], "path", usage);
+  Napi::Array list = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < list.Length(); i++) cmd->args.push_back(get_string(list.Get(i), "argv[i]", usage));
+  if (cmd->args.empty()) throw_usage(env, usage, "argv must hold at least argv[0]");
+  for (std::string& a : cmd->args) cmd->argv.push_back(a.data());
+  cmd->argv.push_back(nullptr);
+}
+
+// posix_spawn's file actions and attributes, freed with the scope. Every child starts with no blocked
+// signal and every disposition at its default (Node ignores SIGPIPE); `extra_flags` adds e.g. SETSID.
+class SpawnSetup {
+ public:
+  explicit SpawnSetup(short extra_flags) {
+    posix_spawn_file_actions_init(&fa);
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, static_cast<short>(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | extra_flags));
+  }
+  ~SpawnSetup() {
+    posix_spawn_file_actions_destroy(&fa);
+    posix_spawnattr_destroy(&attr);
+  }
+  SpawnSetup(const SpawnSetup&) = delete;
+  SpawnSetup& operator=(const SpawnSetup&) = delete;
+
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+};
+
 }  // namespace
 
 Napi::Value js_spawn_with_socket(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string usage = "spawnWithSocket(path, argv) -> { pid, fd }";
-  if (info.Length() < 2 || !info[1].IsArray()) throw_usage(env, usage, "path and argv (an array of strings) are required");
-  std::string path = get_string(info[0], "path", usage);
-  Napi::Array list = info[1].As<Napi::Array>();
-  std::vector<std::string> args;
-  for (uint32_t i = 0; i < list.Length(); i++) args.push_back(get_string(list.Get(i), "argv[i]", usage));
-  if (args.empty()) throw_usage(env, usage, "argv must hold at least argv[0]");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  Command cmd;
+  read_command(info, "spawnWithSocket(path, argv) -> { pid, fd }", &cmd);
+  const char* path = cmd.path.c_str();
 
   int sv[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_system_error(env, errno, "socketpair", path.c_str());
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_system_error(env, errno, "socketpair", path);
   unique_fd ours(sv[0]);
   unique_fd theirs(end_not_three(sv[1]));
-  if (!theirs.ok()) throw_system_error(env, errno, "fcntl", path.c_str());
+  if (!theirs.ok()) throw_system_error(env, errno, "fcntl", path);
 
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  // stdin and stdout /dev/null, stderr berthd's own (the monitor's early errors land in its log), fd 3 the socket.
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, theirs.get(), 3);
-  // A session of its own (as child_process's detached), no blocked signals, and none of the
-  // dispositions Node set (it ignores SIGPIPE).
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // A session of its own, as child_process's detached. stdin and stdout /dev/null, stderr berthd's own
+  // (the monitor's early errors land in its log), fd 3 the socket.
+  SpawnSetup setup(POSIX_SPAWN_SETSID);
+  posix_spawn_file_actions_addopen(&setup.fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&setup.fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&setup.fa, theirs.get(), 3);
   pid_t pid;
-  int err = posix_spawn(&pid, path.c_str(), &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err) throw_system_error(env, err, "posix_spawn", path.c_str());
+  if (int err = posix_spawn(&pid, path, &setup.fa, &setup.attr, cmd.argv.data(), environ))
+    throw_system_error(env, err, "posix_spawn", path);
 
   Napi::Object out = Napi::Object::New(env);
   out.Set("pid", Napi::Number::New(env, pid));
@@ -83,42 +107,24 @@ Napi::Value js_spawn_with_socket(const Napi::CallbackInfo& info) {
 
 Napi::Value js_spawn_piped(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::string usage = "spawnPiped(file, argv) -> { pid, stdout, stderr }";
-  if (info.Length() < 2 || !info[1].IsArray()) throw_usage(env, usage, "file and argv (an array of strings) are required");
-  std::string file = get_string(info[0], "file", usage);
-  Napi::Array list = info[1].As<Napi::Array>();
-  std::vector<std::string> args;
-  for (uint32_t i = 0; i < list.Length(); i++) args.push_back(get_string(list.Get(i), "argv[i]", usage));
-  if (args.empty()) throw_usage(env, usage, "argv must hold at least argv[0]");
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+  Command cmd;
+  read_command(info, "spawnPiped(file, argv) -> { pid, stdout, stderr }", &cmd);
+  const char* file = cmd.path.c_str();
 
   int out[2], err_pipe[2];
-  if (pipe2(out, O_CLOEXEC) != 0) throw_system_error(env, errno, "pipe2", file.c_str());
+  if (pipe2(out, O_CLOEXEC) != 0) throw_system_error(env, errno, "pipe2", file);
   unique_fd out_r(out[0]), out_w(out[1]);
-  if (pipe2(err_pipe, O_CLOEXEC) != 0) throw_system_error(env, errno, "pipe2", file.c_str());
+  if (pipe2(err_pipe, O_CLOEXEC) != 0) throw_system_error(env, errno, "pipe2", file);
   unique_fd err_r(err_pipe[0]), err_w(err_pipe[1]);
 
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
-  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  SpawnSetup setup(0);
+  posix_spawn_file_actions_addopen(&setup.fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&setup.fa, out_w.get(), 1);
+  posix_spawn_file_actions_adddup2(&setup.fa, err_w.get(), 2);
   pid_t pid;
   // posix_spawnp: a name without "/" is looked up in PATH, as execFile does.
-  int err = posix_spawnp(&pid, file.c_str(), &fa, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (err) throw_system_error(env, err, "posix_spawn", file.c_str());
+  if (int err = posix_spawnp(&pid, file, &setup.fa, &setup.attr, cmd.argv.data(), environ))
+    throw_system_error(env, err, "posix_spawn", file);
 
   Napi::Object result = Napi::Object::New(env);
   result.Set("pid", Napi::Number::New(env, pid));
