@@ -136,6 +136,8 @@ describe.skipIf(!IS_ROOT)('the API boundary', () => {
       d = await startDaemon(tempRoot(), {
         args: ['--listen', `unix://${openSocket}`, '--listen', `tcp://127.0.0.1:${port}`, '--tlscacert', pem('ca'), '--tlscert', pem('server'), '--tlskey', key('server')],
       });
+      // startDaemon waits for the root's socket; the sockets are bound one after another, so this one may follow.
+      for (const deadline = Date.now() + 10_000; !fs.existsSync(openSocket) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
     });
 
     afterAll(async () => {
