@@ -1,6 +1,6 @@
 // invalidArgument's message: the field, the value as JSON (cut when long), and why.
 import { describe, expect, it } from 'vitest';
-import { invalidArgument, kindOf } from './errors';
+import { invalidArgument, kindOf, wrap } from './errors';
 
 describe('invalidArgument', () => {
   it('names the field and shows the value as JSON', () => {
@@ -16,5 +16,14 @@ describe('invalidArgument', () => {
 
   it('shows what JSON cannot hold', () => {
     expect(invalidArgument('size', 10n, 'too big').message).toBe('size 10: too big');
+  });
+});
+
+describe('kindOf', () => {
+  it('a name too long for the kernel is the input\'s fault, also when wrapped', () => {
+    const tooLong = Object.assign(new Error('ENAMETOOLONG: name too long, open'), { code: 'ENAMETOOLONG' });
+    expect(kindOf(tooLong)).toBe('InvalidArgument');
+    expect(wrap(tooLong, 'extract layer').kind).toBe('InvalidArgument');
+    expect(kindOf(Object.assign(new Error('EIO'), { code: 'EIO' }))).toBeUndefined();
   });
 });

@@ -34,6 +34,8 @@ export function kindOf(err: unknown): ErrorKind | undefined {
   let e: unknown = err;
   for (let depth = 0; e instanceof Error && depth < 100; depth++, e = e.cause) {
     if (e instanceof EngineError) return e.kind;
+    // Berth's own paths are short: a name too long for the kernel came from a request, a tar or an image.
+    if ((e as NodeJS.ErrnoException).code === 'ENAMETOOLONG') return 'InvalidArgument';
   }
   return undefined;
 }

@@ -98,6 +98,10 @@ describe('planOciLayout', () => {
     put('oci-layout', { imageLayoutVersion: '2.0.0' });
     put('index.json', { schemaVersion: 2, manifests: [] });
     await expect(planOciLayout(spool())).rejects.toThrow(/oci-layout.imageLayoutVersion "2.0.0"/);
+    for (const layout of ['null', '7', '["1.0.0"]']) {
+      put('oci-layout', layout);
+      await expect(planOciLayout(spool())).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('oci-layout.imageLayoutVersion null') });
+    }
   });
 });
 

@@ -126,9 +126,11 @@ export async function planOciLayout(spool: Spool): Promise<PlannedImage[]> {
   if (!layoutFile || !spool.file('index.json')) {
     throw new EngineError('InvalidArgument', 'archive: neither a docker-archive (manifest.json) nor an OCI image layout (oci-layout and index.json)');
   }
-  const layout = parseJson(await readSpooled(layoutFile, 4096, 'oci-layout'), 'oci-layout') as { imageLayoutVersion?: unknown };
-  if (typeof layout.imageLayoutVersion !== 'string' || !layout.imageLayoutVersion.startsWith('1.')) {
-    throw invalidArgument('oci-layout.imageLayoutVersion', layout.imageLayoutVersion, 'berth reads image layout 1.x');
+  const layout = parseJson(await readSpooled(layoutFile, 4096, 'oci-layout'), 'oci-layout');
+  // JSON may be null, a number or an array as well as an object: only an object has the field.
+  const version = layout !== null && typeof layout === 'object' ? (layout as { imageLayoutVersion?: unknown }).imageLayoutVersion : undefined;
+  if (typeof version !== 'string' || !version.startsWith('1.')) {
+    throw invalidArgument('oci-layout.imageLayoutVersion', version ?? null, 'berth reads image layout 1.x');
   }
   const index = parseManifest(await readSpooled(spool.file('index.json')!, MAX_MANIFEST_BYTES, 'index.json'), MEDIA.ociIndex, 'index.json');
   if (index.kind !== 'index') throw new EngineError('InvalidArgument', 'index.json: not an image index');
