@@ -38,6 +38,7 @@ describe('the token dance', () => {
   it('takes "token", else OAuth2 "access_token"', () => {
     expect(tokenFromResponse('{"token":"t1","access_token":"t2"}')).toBe('t1');
     expect(tokenFromResponse('{"access_token":"t2"}')).toBe('t2');
+    expect(() => tokenFromResponse('{"token":"t1\\r\\nX-Evil: 1"}')).toThrow('characters a header cannot carry');
     expect(() => tokenFromResponse('{}')).toThrow(/no token/);
     expect(() => tokenFromResponse('<html>')).toThrow(/not JSON/);
   });

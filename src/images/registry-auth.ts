@@ -91,6 +91,8 @@ export function tokenFromResponse(body: string): string {
   const o = parsed as { token?: unknown; access_token?: unknown };
   const token = typeof o.token === 'string' && o.token ? o.token : typeof o.access_token === 'string' ? o.access_token : '';
   if (!token) throw new EngineError('Unavailable', 'registry token endpoint: answer has no token');
+  // It goes into an Authorization header: a line break or other control character there is refused by Node.
+  if (/[^\x20-\x7e]/.test(token)) throw new EngineError('Unavailable', 'registry token endpoint: the token has characters a header cannot carry');
   return token;
 }
 

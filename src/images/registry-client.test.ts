@@ -122,6 +122,17 @@ describe('RegistryClient', () => {
     }
   });
 
+  it('an answer the registry cuts off midway is Unavailable', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only part of it');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const client = new RegistryClient({ domain: host, repository: 'app', push: false });
+    const res = await client.request('GET', client.url('manifests/x'), { ok: [200], what: 'pull app:x' });
+    await expect(readBody(res, 1000, 'manifest x')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringContaining("manifest x: the registry's answer broke off") });
+  });
+
   it('a redirect to an unparsable Location is Unavailable, not an exception in the response callback', async () => {
     handler = (_req, res) => res.writeHead(302, { location: 'http://%zz/' }).end();
     const client = new RegistryClient({ domain: host, repository: 'app', push: false });

@@ -158,13 +158,19 @@ export async function readBody(res: IncomingMessage, limit: number, what: string
   }
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of res) {
-    total += (chunk as Buffer).length;
-    if (total > limit) {
-      res.destroy();
-      throw new EngineError('FailedPrecondition', `${what}: more than the ${limit} bytes allowed`);
+  try {
+    for await (const chunk of res) {
+      total += (chunk as Buffer).length;
+      if (total > limit) {
+        res.destroy();
+        throw new EngineError('FailedPrecondition', `${what}: more than the ${limit} bytes allowed`);
+      }
+      chunks.push(chunk as Buffer);
     }
-    chunks.push(chunk as Buffer);
+  } catch (err) {
+    // A connection the registry reset mid-answer ("aborted", ECONNRESET) is the registry's failure.
+    if (err instanceof EngineError || (err instanceof Error && err.name === 'AbortError')) throw err;
+    throw new EngineError('Unavailable', `${what}: the registry's answer broke off: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   return Buffer.concat(chunks);
 }
