@@ -443,18 +443,22 @@ export class ContainerCore {
       if (!c) return;
       const ranMs = c.state.startedAt ? Date.parse(status.finishedAt) - Date.parse(c.state.startedAt) : 0;
       const cgroup = this.cgroups.open(id);
-      const oomKilled = (await cgroup.oomKills().catch(() => 0)) > 0;
+      const [ooms, left] = await Promise.all([cgroup.oomKills().catch(() => 0), cgroup.pids().catch(() => [])]);
+      const oomKilled = ooms > 0;
       // Whatever is left (the monitor died and init's tree lives on) goes with the cgroup. Normally
       // nothing is: init's death took its pid namespace along.
-      if ((await cgroup.pids().catch(() => [])).length > 0) await cgroup.killAll().catch(() => undefined);
-      await cgroup.destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
+      if (left.length > 0) await cgroup.killAll().catch(() => undefined);
+      // The cgroup, the rootfs and the network do not depend on each other: they go side by side.
+      await Promise.all([
+        cgroup.destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) })),
+        this.unmountRootfs(id),
+        this.network?.release(id).catch((err) => log.warn('releasing a network failed', { id, error: String(err) })),
+      ]);
       c.state = {
         ...c.state, status: 'exited', pid: 0, monitorPid: 0, pidStartTime: 0, exitCode: status.exitCode, signal: status.signal,
         finishedAt: status.finishedAt, error: status.error ?? '', oomKilled,
       };
       if (status.error) log.warn('container ended without its own exit status', { id, error: status.error });
-      await this.unmountRootfs(id);
-      await this.network?.release(id).catch((err) => log.warn('releasing a network failed', { id, error: String(err) }));
       if (shouldRestart(c.hostConfig.restartPolicy, c.state)) {
         c.state.status = 'restarting';
         this.scheduleRestart(c, ranMs);
