@@ -297,7 +297,9 @@ export class ContainerCore {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
         error: '', startedAt: new Date().toISOString(), finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,
       };
-      await this.store.saveState(c);
+      // Only a container with a restart policy needs "it was running" to survive a power loss (to be started
+      // again at boot); for the others a lost record of the start means what the reboot did anyway.
+      await this.store.saveState(c, { durable: (c.hostConfig.restartPolicy?.name ?? 'no') !== 'no' });
       this.emit(c, 'start');
       return spec.log.firstSeq;
     } catch (err) {
@@ -464,7 +466,8 @@ export class ContainerCore {
         this.scheduleRestart(c, ranMs);
       }
       autoRemove = Boolean(c.hostConfig.autoRemove) && c.state.status === 'exited';
-      await this.store.saveState(c);
+      // The monitor's exit file (fsynced) backs this record: recovery reads it if the record is lost.
+      await this.store.saveState(c, { durable: false });
       this.exits.set(id, (this.exits.get(id) ?? 0) + 1);
       if (oomKilled) this.emit(c, 'oom');
       this.emit(c, 'die', { exitCode: String(status.exitCode), ...(status.signal && { signal: String(status.signal) }) });
