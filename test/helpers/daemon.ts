@@ -131,7 +131,8 @@ export async function destroyDaemon(d: TestDaemon): Promise<void> {
   }
   // Anything a failed test left mounted goes before the directory does.
   for (const m of mountsUnder(d.root).reverse()) spawnSync('umount', ['-l', m]);
-  fs.rmSync(d.root, { recursive: true, force: true });
+  // Async: rmSync recurses on the stack, and an image's layers may nest deeper than it allows (the fuzz test's do).
+  await fs.promises.rm(d.root, { recursive: true, force: true });
   removeCgroupParent(cgroupParent(d.root));
   await removeBridge(testBridge(d.root).name);
 }
