@@ -317,6 +317,17 @@ describe.skipIf(process.getuid?.() !== 0)('extractLayer', () => {
     }
   });
 
+  it('rejects a directory entry with a body (tar-stream would never end its stream) as InvalidArgument', async () => {
+    const bytes = Buffer.from(await buildTar([{ name: 'd/', type: 'directory' }, { name: 'f', body: 'x' }]));
+    // The directory's size field says 9 bytes, the checksum fixed as a hostile tar would have it.
+    bytes.write('00000000011\0', 124, 12, 'latin1');
+    bytes.fill(0x20, 148, 156);
+    let sum = 0;
+    for (let i = 0; i < 512; i++) sum += bytes[i];
+    bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    await expect(extract(bytes)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('a directory with a body of 9 bytes') });
+  });
+
   it('rejects corrupt gzip as InvalidArgument', async () => {
     const gz = gzipSync(await buildTar([{ name: 'f', body: 'data' }]));
     gz.fill(0xff, 20, 40);

@@ -304,6 +304,9 @@ function toBuffer(chunk: Uint8Array | string): Buffer {
  */
 export function checkEntrySize(h: tar.Header, shown: string): void {
   if (!Number.isSafeInteger(h.size) || (h.size as number) < 0) throw new EngineError('InvalidArgument', `${shown}: invalid size ${String(h.size)}`);
+  // tar-stream hands out a body stream for such a directory that never ends, so a reader would wait for ever
+  // (and its bytes would be parsed as the next header). A directory has no body: refuse it.
+  if (h.type === 'directory' && (h.size as number) > 0) throw new EngineError('InvalidArgument', `${shown}: a directory with a body of ${String(h.size)} bytes`);
 }
 
 export function drainedOrClosed(w: tar.Extract): Promise<void> {

@@ -328,13 +328,22 @@ export class ContainerCore {
       const settled = !isActive(c.state.status) && !this.locks.has(c.id);
       return settled && (condition === 'not-running' || (this.exits.get(c.id) ?? 0) > exitsBefore);
     };
-    while (!done()) {
-      await new Promise<void>((resolve, reject) => {
-        const list = this.waiters.get(c.id) ?? [];
-        list.push(resolve);
-        this.waiters.set(c.id, list);
-        signal?.addEventListener('abort', () => reject(new EngineError('Canceled', `wait for container ${c.id}: cancelled`)), { once: true });
-      });
+    // One abort listener for the whole wait, however many times the container changes under it.
+    let cancel: (() => void) | undefined;
+    const onAbort = () => cancel?.();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      while (!done()) {
+        if (signal?.aborted) throw new EngineError('Canceled', `wait for container ${c.id}: cancelled`);
+        await new Promise<void>((resolve, reject) => {
+          cancel = () => reject(new EngineError('Canceled', `wait for container ${c.id}: cancelled`));
+          const list = this.waiters.get(c.id) ?? [];
+          list.push(resolve);
+          this.waiters.set(c.id, list);
+        });
+      }
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     return { exitCode: c.state.exitCode, signal: c.state.signal };
   }

@@ -114,6 +114,19 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     await rpc('stop', StopContainerRequest.fromPartial({ containerId: id }));
   });
 
+  it('a long wait through many starts and stops holds one abort listener, not one per change', async () => {
+    const id = await create(config('busybox', ['true']));
+    // Wait for its removal while it runs twelve times: each run wakes the waiter.
+    const waiting = rpc('wait', WaitContainerRequest.fromPartial({ containerId: id, condition: 'removed' }));
+    for (let i = 0; i < 12; i++) {
+      await rpc('start', { containerId: id });
+      await rpc('wait', WaitContainerRequest.fromPartial({ containerId: id, condition: 'not-running' }));
+    }
+    await rpc('remove', { containerId: id });
+    await waiting;
+    expect(d.stderr()).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('limits land in the cgroup, update changes them on a running container, and the cgroup goes with the container', async () => {
     const id = await run(config('busybox', ['sleep', '1000'], { memory: 64 << 20, cpuShares: 512 }), { pidsLimit: 50, cpuQuota: 50_000, cpuPeriod: 100_000, cpusetCpus: '0' });
     expect(cg(id, ['memory', 'memory.limit_in_bytes'], 'memory.max')).toBe(String(64 << 20));
