@@ -67,10 +67,16 @@ function splitmix(x: number): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
-/** BERTH_FUZZ_SEED when given (decimal), else a fresh random one. */
+/**
+ * The suite's own runs (npm test, CI) use one fixed seed, so that a failure there is the code's and replays
+ * exactly; BERTH_FUZZ_SEED=random explores with a fresh seed each run, BERTH_FUZZ_SEED=<n> replays run n.
+ */
+export const DEFAULT_FUZZ_SEED = 4213683168;
+
 export function fuzzSeed(): number {
   const given = process.env.BERTH_FUZZ_SEED;
-  if (given !== undefined && given !== '') {
+  if (given === undefined || given === '') return DEFAULT_FUZZ_SEED;
+  if (given !== 'random') {
     const n = Number(given);
     if (!Number.isSafeInteger(n) || n < 0 || n > 0xffff_ffff) throw new Error(`BERTH_FUZZ_SEED ${JSON.stringify(given)}: expected an integer 0..4294967295`);
     return n;

@@ -2,7 +2,8 @@
 // Images.Import and Images.Load, a lying registry on loopback serves Images.Pull, and random protobuf payloads go to
 // every method of every service. After each, the daemon is alive, answers Version in time, stored nothing half-made
 // and no image a failed call started, and nothing outside its data root changed.
-// BERTH_FUZZ_SEED=<n> replays a run's inputs (the seed is printed); BERTH_FUZZ_MS=<ms> sets the time per category.
+// A fixed seed by default (CI replays the same inputs); BERTH_FUZZ_SEED=random for a fresh one, BERTH_FUZZ_SEED=<n> replays
+// a run's inputs (the seed is printed); BERTH_FUZZ_MS=<ms> sets the time per category.
 import fs from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
