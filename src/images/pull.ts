@@ -8,7 +8,7 @@ import { MAX_CONFIG_BYTES, parseConfigBlob } from './config-blob';
 import { MANIFEST_ACCEPT, parseManifest, parsePlatform, selectPlatform, type Descriptor, type Manifest } from './manifest';
 import { parseRemoteReference } from './reference';
 import type { Credentials } from './registry-auth';
-import { readBody, RegistryClient } from './registry-client';
+import { readBody, RegistryClient, streamBody } from './registry-client';
 import type { ImageStore } from './store';
 
 /** One line of progress, as docker pull and push print them. */
@@ -79,7 +79,7 @@ export async function* pullImage(store: ImageStore, opts: PullOptions): AsyncGen
         const res = await client.request('GET', client.url(`blobs/${layer.digest}`), { ok: [200], what: `pull ${shown}: layer ${layer.digest}` });
         const received = throttled((n) => say(id, 'Downloading', n, layer.size));
         const extracted = throttled((n) => say(id, 'Extracting', n, layer.size));
-        await txn.addLayer({ stream: res }, { digest: layer.digest, sizeBytes: layer.size, diffId }, `pull ${shown}: layer ${layer.digest}`, {
+        await txn.addLayer({ stream: streamBody(res, `pull ${shown}: layer ${layer.digest}`) }, { digest: layer.digest, sizeBytes: layer.size, diffId }, `pull ${shown}: layer ${layer.digest}`, {
           signal,
           onReceive: received,
           onVerified: () => { say(id, 'Verifying Checksum'); say(id, 'Download complete'); },

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isLoopback, readBody, RegistryClient } from './registry-client';
+import { isLoopback, readBody, RegistryClient, streamBody } from './registry-client';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: string) => void;
 
@@ -131,6 +131,10 @@ describe('RegistryClient', () => {
     const client = new RegistryClient({ domain: host, repository: 'app', push: false });
     const res = await client.request('GET', client.url('manifests/x'), { ok: [200], what: 'pull app:x' });
     await expect(readBody(res, 1000, 'manifest x')).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringContaining("manifest x: the registry's answer broke off") });
+    // The same for a body read as a stream (a layer).
+    const again = await client.request('GET', client.url('blobs/sha256:x'), { ok: [200], what: 'pull app:x' });
+    const read = async () => { for await (const _ of streamBody(again, 'layer x')) { /* reading */ } };
+    await expect(read()).rejects.toMatchObject({ kind: 'Unavailable', message: expect.stringContaining("layer x: the registry's answer broke off") });
   });
 
   it('a redirect to an unparsable Location is Unavailable, not an exception in the response callback', async () => {

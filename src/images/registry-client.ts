@@ -175,6 +175,16 @@ export async function readBody(res: IncomingMessage, limit: number, what: string
   return Buffer.concat(chunks);
 }
 
+/** The answer's body as it arrives; a connection the registry breaks off midway is Unavailable, as in readBody. */
+export async function* streamBody(res: IncomingMessage, what: string): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of res) yield chunk as Uint8Array;
+  } catch (err) {
+    if (err instanceof EngineError || (err instanceof Error && err.name === 'AbortError')) throw err;
+    throw new EngineError('Unavailable', `${what}: the registry's answer broke off: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+}
+
 async function drain(res: IncomingMessage): Promise<void> {
   for await (const _ of res) {
     // discarding an answer we will not use, so the socket can be reused
