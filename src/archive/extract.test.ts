@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { extractLayer, type DeviceSpec } from './extract';
+import { writeChecksum } from './tar-header';
 
 type TarEntry = Partial<tar.Header> & { name: string; body?: string | Buffer };
 
@@ -30,10 +31,7 @@ function unreadableSize(bytes: Buffer, offset: number): Buffer {
   const out = Buffer.from(bytes);
   out[offset + 124] = 0x81;
   out.fill(0, offset + 125, offset + 136);
-  out.fill(0x20, offset + 148, offset + 156);
-  let sum = 0;
-  for (let i = offset; i < offset + 512; i++) sum += out[i];
-  out.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 8, 'latin1');
+  writeChecksum(out.subarray(offset, offset + 512));
   return out;
 }
 
@@ -321,10 +319,7 @@ describe.skipIf(process.getuid?.() !== 0)('extractLayer', () => {
     const bytes = Buffer.from(await buildTar([{ name: 'd/', type: 'directory' }, { name: 'f', body: 'x' }]));
     // The directory's size field says 9 bytes, the checksum fixed as a hostile tar would have it.
     bytes.write('00000000011\0', 124, 12, 'latin1');
-    bytes.fill(0x20, 148, 156);
-    let sum = 0;
-    for (let i = 0; i < 512; i++) sum += bytes[i];
-    bytes.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 8, 'latin1');
+    writeChecksum(bytes.subarray(0, 512));
     await expect(extract(bytes)).rejects.toMatchObject({ kind: 'InvalidArgument', message: expect.stringContaining('a directory with a body of 9 bytes') });
   });
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spoolArchive } from './spool';
+import { writeChecksum } from './tar-header';
 
 async function tarOf(entries: Array<Partial<tar.Header> & { name: string; body?: string }>): Promise<Buffer> {
   const pack = tar.pack();
@@ -19,10 +20,7 @@ function unreadableSize(bytes: Buffer, offset: number): Buffer {
   const out = Buffer.from(bytes);
   out[offset + 124] = 0x81;
   out.fill(0, offset + 125, offset + 136);
-  out.fill(0x20, offset + 148, offset + 156);
-  let sum = 0;
-  for (let i = offset; i < offset + 512; i++) sum += out[i];
-  out.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 8, 'latin1');
+  writeChecksum(out.subarray(offset, offset + 512));
   return out;
 }
 

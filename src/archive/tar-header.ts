@@ -123,8 +123,8 @@ function writeOctal(buf: Buffer, offset: number, width: number, value: number): 
   buf.write(`${value.toString(8).padStart(width - 1, '0')}\u0000`, offset, width, 'latin1');
 }
 
-/** The sum of the header's bytes with the checksum field counted as spaces: 6 digits, NUL, space. */
-function writeChecksum(buf: Buffer): void {
+/** The sum of one header block's bytes with the checksum field counted as spaces: 6 digits, NUL, space. */
+export function writeChecksum(buf: Buffer): void {
   buf.fill(0x20, 148, 156);
   let sum = 0;
   for (const byte of buf) sum += byte;

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Rng } from './fuzz-rng';
+import { writeChecksum } from '../../src/archive/tar-header';
 
 export interface RawFields {
   name?: string | Buffer;
@@ -38,10 +39,7 @@ function put(h: Buffer, offset: number, width: number, v: string | Buffer): void
 }
 
 export function fixChecksum(h: Buffer, offset = 0): void {
-  h.fill(0x20, offset + 148, offset + 156);
-  let sum = 0;
-  for (let i = offset; i < offset + BLOCK; i++) sum += h[i];
-  h.write(`${sum.toString(8).padStart(6, '0')}\0 `, offset + 148, 8, 'latin1');
+  writeChecksum(h.subarray(offset, offset + BLOCK));
 }
 
 export function rawHeader(f: RawFields, bodyLength: number): Buffer {
