@@ -1,4 +1,5 @@
 // berthd: read flags, start the daemon, stop it cleanly on SIGTERM or SIGINT.
+import './threadpool'; // first: it sizes libuv's thread pool before any use
 import { parseArgs } from 'node:util';
 import { enableFavorDynMods } from './cgroups/favor';
 import { loadTls, type TlsMaterial } from './endpoint';
