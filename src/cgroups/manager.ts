@@ -112,7 +112,7 @@ export class ContainerCgroup {
   async addProcess(pid: number): Promise<void> {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw invalidArgument('pid', pid, 'not a process id');
     // The hierarchies are independent: one write each, side by side (each is a syscall in libuv's pool).
-    await Promise.all(this.dirs().map((dir) => writeValue(path.join(dir, 'cgroup.procs'), String(pid))));
+    await Promise.all(this.dirs().map((dir) => writeValueOffLoop(path.join(dir, 'cgroup.procs'), String(pid))));
   }
 
   async update(r: Resources): Promise<void> {
@@ -156,7 +156,7 @@ export class ContainerCgroup {
     if (!this.dirOf('devices')) return;
     if (rules === 'all') return this.set('devices', 'devices.allow', 'a');
     await this.set('devices', 'devices.deny', 'a');
-    for (const rule of rules) await this.set('devices', 'devices.allow', rule);
+    if (rules.length) writeLines(path.join(this.dirOf('devices')!, 'devices.allow'), rules);
   }
 
   private attachDeviceFilter(rules: readonly string[] | 'all'): void {
@@ -272,6 +272,7 @@ export class ContainerCgroup {
   /** Removes the cgroup from every hierarchy; rmdir fails with EBUSY until the last process has exited. */
   async destroy(): Promise<void> {
     await Promise.all(this.dirs().map(async (dir) => {
+      if (!fs.existsSync(dir)) return; // never made, or removed already: no trip through the pool
       for (const deadline = Date.now() + WAIT_MS; ; await sleep(POLL_MS)) {
         try {
           await fs.promises.rmdir(dir);
@@ -372,7 +373,7 @@ async function enableControllers(dir: string): Promise<void> {
   const available = ((await readOptional(path.join(dir, 'cgroup.controllers'))) ?? '').split(/\s+/);
   const enabled = ((await readOptional(path.join(dir, 'cgroup.subtree_control'))) ?? '').split(/\s+/);
   for (const c of V2_CONTROLLERS) {
-    if (available.includes(c) && !enabled.includes(c)) await writeValue(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
+    if (available.includes(c) && !enabled.includes(c)) await writeValueOffLoop(path.join(dir, 'cgroup.subtree_control'), `+${c}`);
   }
 }
 
@@ -384,8 +385,20 @@ async function inheritCpuset(above: string, dir: string): Promise<void> {
   }
 }
 
+/*
+ * Most cgroupfs reads and writes run on the event loop: they touch memory only and take microseconds, less
+ * than a trip through libuv's pool (a device list was a dozen such trips, 3 ms of a start). The ones that
+ * take cgroup_mutex go through the pool: a cgroup.procs write holds it across an RCU grace period (up to
+ * 20 ms, bench/README.md), and a mkdir, rmdir or cgroup.subtree_control write behind it waits as long.
+ */
+
 // O_WRONLY without O_CREAT or O_TRUNC: cgroupfs files exist or the feature is missing, and some are write-only.
-async function writeValue(file: string, value: string): Promise<void> {
+function writeValue(file: string, value: string): void {
+  writeLines(file, [value]);
+}
+
+/** writeValue through the thread pool, for the writes that take cgroup_mutex. */
+async function writeValueOffLoop(file: string, value: string): Promise<void> {
   try {
     await fs.promises.writeFile(file, value, { flag: fs.constants.O_WRONLY });
   } catch (err) {
@@ -393,9 +406,30 @@ async function writeValue(file: string, value: string): Promise<void> {
   }
 }
 
+/** One write(2) per line on one open file: devices.allow takes one rule per write. */
+function writeLines(file: string, lines: readonly string[]): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY);
+  } catch (err) {
+    throw systemError(`${path.basename(file)} ${lines[0]}`, err);
+  }
+  try {
+    for (const line of lines) {
+      try {
+        fs.writeSync(fd, line);
+      } catch (err) {
+        throw systemError(`${path.basename(file)} ${line}`, err);
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 async function readOptional(file: string): Promise<string | undefined> {
   try {
-    return await fs.promises.readFile(file, 'utf8');
+    return fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw systemError(`read ${file}`, err);

@@ -1,6 +1,6 @@
 // Live processes: starts each container through its monitor, watches for its exit, signals it, and
 // finds running monitors again after a daemon restart.
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
@@ -66,7 +66,7 @@ export class TaskManager {
    * beforeGo runs while init waits, with its pid (DESIGN.md, start step 3: cgroup, network).
    */
   async start(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
-    await fsp.rm(path.join(dir, 'exit'), { force: true });
+    fs.rmSync(path.join(dir, 'exit'), { force: true });
     // Written again at every start: atomic for the monitor, no need to survive a power loss.
     await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec), 0o600, { durable: false });
     const conn = spawnMonitor(this.native, this.native.monitorExecutable(), dir);
