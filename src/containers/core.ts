@@ -1,6 +1,7 @@
 // The core of the container lifecycle: records and their names, create, start, exit, remove, wait,
 // restart policies and auto-remove; every change recorded atomically and told as an event. The
 // operations clients call on top of it are in service.ts; recovery at daemon start in recovery.ts.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import type { ImageStore } from '../images/store';
 import { imageDefaults } from '../images/model';
 import { lastSeq } from '../io/logs';
 import type { Native } from '../native';
-import { isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay, shortLayerPaths } from '../rootfs/overlay';
+import { initLayerPath, isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay, shortLayerPaths } from '../rootfs/overlay';
 import type { NetworkManager, NetworkSettings } from '../network/manager';
 import { hostnameFile } from '../runtime/etc-files';
 import { buildSpec, DEFAULT_DEVICES } from '../runtime/plan';
@@ -24,6 +25,7 @@ import { processStartTime } from '../tasks/proc';
 import { writeFileAtomic } from '../util/atomic-file';
 import { randomId } from '../util/ids';
 import { log } from '../util/logger';
+import { Trash } from '../util/trash';
 import { fillFromImage, removeAnonymousVolumes, startMounts } from '../volumes/container-mounts';
 import { planMounts, realizeMounts, removeVolumes, type RealizedMounts } from '../volumes/mounts';
 import type { VolumeStore } from '../volumes/store';
@@ -90,6 +92,8 @@ export class ContainerCore {
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
   private readonly restartDelays = new Map<string, number>();
   readonly store: ContainerStore;
+  /** Where a removed container's directories go to be deleted; recovery.ts opens it. */
+  readonly trash: Trash;
   readonly tasks: TaskManager;
   readonly cgroups: Cgroups;
   readonly events: EventJournal;
@@ -101,6 +105,7 @@ export class ContainerCore {
   constructor(readonly root: string, deps: ServiceDeps) {
     ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events, volumes: this.volumes, network: this.network } = deps);
     this.store = new ContainerStore(root);
+    this.trash = new Trash(root);
     this.tasks = new TaskManager(this.native, (id, status) => void this.onExit(id, status));
   }
 
@@ -414,9 +419,10 @@ export class ContainerCore {
   async cleanUpRemoved(id: string, doomedDir: string): Promise<void> {
     await this.unmountRootfs(id);
     await this.network?.release(id).catch((err) => log.warn('releasing a network failed', { id, error: String(err) }));
-    await fsp.rm(overlayPaths(this.root, id).dir, { recursive: true, force: true });
     await this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
-    await fsp.rm(doomedDir, { recursive: true, force: true });
+    // Their files are deleted behind the remove (the overlay is unmounted above).
+    this.trash.discard(overlayPaths(this.root, id).dir);
+    this.trash.discard(doomedDir);
   }
 
   /** A client's stop or kill: the restart policy leaves the container alone (unless-stopped stays stopped). */
@@ -555,19 +561,20 @@ export class ContainerCore {
   /** Mounts the container's overlay (once: a mounted one is left as it is); returns the merged dir. */
   protected async mountRootfs(c: ContainerRecord): Promise<string> {
     const paths = overlayPaths(this.root, c.id);
-    await prepareOverlay(paths);
-    if (!(await isMounted(paths.merged))) {
+    prepareOverlay(paths);
+    if (!isMounted(paths.merged)) {
       const image = this.images.resolve(c.image);
       try {
         const layers = this.images.layerPaths(image);
-        await prepareInitLayer(paths, layers);
+        const init = initLayerPath(this.root, image.id);
+        await prepareInitLayer(init, layers);
         const links = await shortLayerPaths(this.root, layers);
         // The links are relative to the data root: the mount runs there (synchronously: nothing else of
         // ours runs meanwhile, and berthd uses no relative paths), then the working directory goes back.
         const cwd = process.cwd();
         process.chdir(this.root);
         try {
-          this.native.mount(overlayMount(paths, links));
+          this.native.mount(overlayMount(paths, path.relative(this.root, init), links));
         } finally {
           process.chdir(cwd);
         }
@@ -580,7 +587,7 @@ export class ContainerCore {
 
   async unmountRootfs(id: string): Promise<void> {
     const { merged } = overlayPaths(this.root, id);
-    if (await isMounted(merged)) this.native.unmount(merged, { detach: true });
+    if (isMounted(merged)) this.native.unmount(merged, { detach: true });
   }
 
   private uniqueGeneratedName(): string {
@@ -597,13 +604,12 @@ export class ContainerCore {
  */
 export async function readRootfsFile(rootfs: string, rel: string): Promise<string> {
   const full = path.join(rootfs, rel);
+  // Synchronous: two lstats and a small read, cheaper than three trips through the thread pool.
   try {
-    if (!(await fsp.lstat(path.dirname(full))).isDirectory()) return '';
-    const st = await fsp.lstat(full);
-    if (!st.isFile()) return '';
-    return await fsp.readFile(full, 'utf8');
+    if (!fs.lstatSync(path.dirname(full)).isDirectory()) return '';
+    if (!fs.lstatSync(full).isFile()) return '';
+    return fs.readFileSync(full, 'utf8');
   } catch {
     return ''; // an image without /etc/passwd: numeric users still work
   }
 }
-

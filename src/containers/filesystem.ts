@@ -12,7 +12,7 @@ import { EngineError, invalidArgument } from '../errors';
 import { containerChanges, overlayOpaqueCheck, type Change } from '../rootfs/changes';
 import { containerPath, copySource, type PathStatInfo } from '../rootfs/copy-source';
 import { DirFd } from '../rootfs/dir-fd';
-import { overlayPaths } from '../rootfs/overlay';
+import { initLayerPath, overlayPaths } from '../rootfs/overlay';
 import { treeSize } from '../rootfs/size';
 import { ContainerCore } from './core';
 import { isActive, type ContainerRecord, type MountRecord } from './model';
@@ -40,8 +40,8 @@ export class ContainerFilesystem extends ContainerCore {
   async changes(ref: string): Promise<Change[]> {
     const c = this.find(ref);
     const p = overlayPaths(this.root, c.id);
-    const layers = this.images.layerPaths(this.images.resolve(c.image));
-    return containerChanges(p.upper, [p.init, ...layers], overlayOpaqueCheck((file, name) => this.native.getXattr(file, name)));
+    const image = this.images.resolve(c.image);
+    return containerChanges(p.upper, [initLayerPath(this.root, image.id), ...this.images.layerPaths(image)], overlayOpaqueCheck((file, name) => this.native.getXattr(file, name)));
   }
 
   /** As Docker's GetSize: the files of the upper dir (each inode once), and that plus the image. */

@@ -5,6 +5,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError, invalidArgument, wrap } from '../errors';
 import type { Native } from '../native';
+import { initLayerPath } from '../rootfs/overlay';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
 import { sha256Hex } from '../util/ids';
 import { Serial } from '../util/serial';
@@ -34,8 +35,10 @@ export class ImageStore {
   private readonly digestsPath: string;
   /** Scratch space on the data root's filesystem (a load's spooled archive), emptied at start. */
   readonly tmpDir: string;
+  private readonly root: string;
 
   constructor(root: string, native: Native) {
+    this.root = root;
     this.blobDir = path.join(root, 'images', 'blobs', 'sha256');
     this.namesPath = path.join(root, 'images', 'repositories.json');
     this.digestsPath = path.join(root, 'images', 'repodigests.json');
@@ -61,6 +64,12 @@ export class ImageStore {
     this.refreshTags();
     // A crash between a layer's commit and its image's leaves a layer nothing uses.
     for (const diffId of await this.layers.list()) if (!this.layerInUse(diffId)) await this.layers.remove(diffId);
+    // And one within an image's removal, or within the making of an init layer, an init layer (or its
+    // temporary) of no image.
+    const initDir = path.dirname(initLayerPath(this.root, 'sha256:x'));
+    for (const entry of await fsp.readdir(initDir).catch(() => [])) {
+      if (!this.images.has(`sha256:${entry}`)) await fsp.rm(path.join(initDir, entry), { recursive: true, force: true });
+    }
   }
 
   list(): ImageRecord[] {
@@ -185,6 +194,7 @@ export class ImageStore {
       await this.deleteNames(untagged);
       await fsp.rm(path.join(this.blobDir, image.id.slice(7)), { force: true });
       this.images.delete(image.id);
+      await fsp.rm(initLayerPath(this.root, image.id), { recursive: true, force: true });
       if (this.digests.delete(image.id)) await this.saveDigests();
       const deleted = [image.id];
       for (const diffId of new Set(image.blob.rootfs.diff_ids)) {

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { overlayMount, overlayPaths, prepareInitLayer } from './overlay';
+import { initLayerPath, overlayMount, overlayPaths, prepareInitLayer } from './overlay';
 
 const isRoot = process.getuid?.() === 0;
 let base = '';
@@ -30,18 +30,26 @@ describe('prepareInitLayer', () => {
     if (isRoot) fs.chownSync(path.join(layer, 'etc'), 7, 8);
     const old = new Date('2020-02-02T00:00:00Z');
     fs.utimesSync(path.join(layer, 'etc'), old, old);
-    const p = overlayPaths(base, 'c1');
-    fs.mkdirSync(p.dir, { recursive: true });
-    await prepareInitLayer(p, [layer], notOpaque);
-    expect(list(p.init)).toEqual(['dev/', 'etc/', 'etc/hostname', 'etc/resolv.conf', 'sys/']);
-    const etc = fs.statSync(path.join(p.init, 'etc'));
+    const init = initLayerPath(base, 'sha256:c1');
+    await prepareInitLayer(init, [layer], notOpaque);
+    expect(list(init)).toEqual(['dev/', 'etc/', 'etc/hostname', 'etc/resolv.conf', 'sys/']);
+    const etc = fs.statSync(path.join(init, 'etc'));
     expect([etc.mode & 0o7777, etc.mtime.getTime()]).toEqual([0o750, old.getTime()]);
     if (isRoot) expect([etc.uid, etc.gid]).toEqual([7, 8]);
-    expect(fs.statSync(path.join(p.init, 'etc/hostname')).mode & 0o777).toBe(0o644);
-    fs.writeFileSync(path.join(p.init, 'marker'), '');
-    await prepareInitLayer(p, [layer], notOpaque);
-    expect(fs.existsSync(path.join(p.init, 'marker'))).toBe(true);
-    expect(fs.readdirSync(p.dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    expect(fs.statSync(path.join(init, 'etc/hostname')).mode & 0o777).toBe(0o644);
+    fs.writeFileSync(path.join(init, 'marker'), '');
+    await prepareInitLayer(init, [layer], notOpaque);
+    expect(fs.existsSync(path.join(init, 'marker'))).toBe(true);
+    expect(fs.readdirSync(path.dirname(init))).toEqual(['c1']);
+  });
+
+  it('is made once when many starts of one image ask for it at the same moment', async () => {
+    const layer = path.join(base, 'layer');
+    fs.mkdirSync(path.join(layer, 'proc'), { recursive: true });
+    const init = initLayerPath(base, 'sha256:c4');
+    await Promise.all(Array.from({ length: 8 }, () => prepareInitLayer(init, [layer], notOpaque)));
+    expect(list(init)).toEqual(['dev/', 'etc/', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'sys/']);
+    expect(fs.readdirSync(path.dirname(init))).toEqual(['c4']);
   });
 
   it('leaves paths under a symlinked /etc to init, and honours whiteouts in the image', async () => {
@@ -52,14 +60,13 @@ describe('prepareInitLayer', () => {
     fs.mkdirSync(top);
     // The top layer deletes the bottom one's /sys (a whiteout is a 0/0 character device).
     if (isRoot) spawnSync('mknod', [path.join(top, 'sys'), 'c', '0', '0']);
-    const p = overlayPaths(base, 'c2');
-    fs.mkdirSync(p.dir, { recursive: true });
-    await prepareInitLayer(p, [top, bottom], notOpaque);
-    expect(list(p.init)).toEqual(isRoot ? ['proc/', 'sys/'] : ['proc/']);
+    const init = initLayerPath(base, 'sha256:c2');
+    await prepareInitLayer(init, [top, bottom], notOpaque);
+    expect(list(init)).toEqual(isRoot ? ['proc/', 'sys/'] : ['proc/']);
   });
 
   it('puts the init layer above the image layers', () => {
     const p = overlayPaths('/var/lib/berth', 'c3');
-    expect(overlayMount(p, ['/l/2', '/l/1']).data).toBe('lowerdir=/var/lib/berth/overlay/c3/init:/l/2:/l/1,upperdir=/var/lib/berth/overlay/c3/upper,workdir=/var/lib/berth/overlay/c3/work,redirect_dir=off,metacopy=off');
+    expect(overlayMount(p, 'init/abc', ['l/2', 'l/1']).data).toBe('lowerdir=init/abc:l/2:l/1,upperdir=/var/lib/berth/overlay/c3/upper,workdir=/var/lib/berth/overlay/c3/work,redirect_dir=off,metacopy=off');
   });
 });

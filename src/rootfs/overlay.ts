@@ -1,6 +1,6 @@
 // The overlay rootfs of a container: its init layer and the image layers as lowerdirs, its own upper/
 // and work/. Like a snapshotter it only describes the mount; the caller performs it.
-import type { Stats } from 'node:fs';
+import fs, { type Stats } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { MountOptions } from '../native';
@@ -12,18 +12,26 @@ export interface OverlayPaths {
   upper: string;
   work: string;
   merged: string;
-  /** Docker's init layer: the mount points berth's init needs and the image lacks. */
-  init: string;
 }
 
 export function overlayPaths(root: string, id: string): OverlayPaths {
   const dir = path.join(root, 'overlay', id);
-  return { dir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged'), init: path.join(dir, 'init') };
+  return { dir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged') };
 }
 
-export async function prepareOverlay(p: OverlayPaths): Promise<void> {
-  await fsp.mkdir(p.dir, { recursive: true, mode: 0o700 });
-  for (const d of [p.upper, p.work, p.merged]) await fsp.mkdir(d, { recursive: true, mode: 0o755 });
+/** Synchronous: four mkdirs, where the thread pool's round trips cost more than the calls (STYLE.md §6, blocking). */
+export function prepareOverlay(p: OverlayPaths): void {
+  fs.mkdirSync(p.dir, { recursive: true, mode: 0o700 });
+  for (const d of [p.upper, p.work, p.merged]) fs.mkdirSync(d, { recursive: true, mode: 0o755 });
+}
+
+/**
+ * Docker's init layer, one per image and shared by its containers (what it holds depends on the image's
+ * layers alone): the mount points berth's init needs and the image lacks. Made at the first start of a
+ * container of the image; removed with the image, which cannot go while a container uses it.
+ */
+export function initLayerPath(root: string, imageId: string): string {
+  return path.join(root, 'init', imageId.replace(/^sha256:/, ''));
 }
 
 /**
@@ -35,14 +43,15 @@ const INIT_DIRS = ['proc', 'sys', 'dev'];
 const INIT_FILES = ['etc/hostname', 'etc/hosts', 'etc/resolv.conf'];
 
 /**
- * Makes p.init once: each of INIT_DIRS and INIT_FILES the image (lowerdirs, top first) lacks, an empty
+ * Makes the init layer `init` once: each of INIT_DIRS and INIT_FILES the image (lowerdirs, top first) lacks, an empty
  * directory (0755) or file (0644) owned by root. Directories made on the way copy the image's owner,
  * mode and mtime where it has them, so the merged view shows the image's; a path under something the
  * image has as a non-directory (a symlinked /etc) is left to init, as before.
  */
-export async function prepareInitLayer(p: OverlayPaths, lowerdirs: string[], isOpaque: OpaqueCheck = overlayOpaqueCheck()): Promise<void> {
-  if (await fsp.lstat(p.init).then(() => true, () => false)) return;
-  const tmp = `${p.init}.tmp-${randomId().slice(0, 12)}`;
+export async function prepareInitLayer(init: string, lowerdirs: string[], isOpaque: OpaqueCheck = overlayOpaqueCheck()): Promise<void> {
+  if (fs.existsSync(init)) return;
+  await fsp.mkdir(path.dirname(init), { recursive: true, mode: 0o700 });
+  const tmp = `${init}.tmp-${randomId().slice(0, 12)}`;
   await fsp.mkdir(tmp, { mode: 0o755 });
   try {
     const view = new LowerView(isOpaque);
@@ -78,17 +87,17 @@ export async function prepareInitLayer(p: OverlayPaths, lowerdirs: string[], isO
       await fsp.utimes(dir, st.atime, st.mtime);
     }
     await fsp.chmod(tmp, 0o755);
-    await fsp.rename(tmp, p.init);
+    await fsp.rename(tmp, init).catch((err: NodeJS.ErrnoException) => {
+      // Another start of the same image made it first: theirs and ours hold the same.
+      if (err.code !== 'ENOTEMPTY' && err.code !== 'EEXIST') throw err;
+      return fsp.rm(tmp, { recursive: true, force: true });
+    });
   } catch (err) {
     await fsp.rm(tmp, { recursive: true, force: true });
     throw err;
   }
 }
 
-/**
- * image layers top first, under p.init (made by prepareInitLayer). A single lowerdir needs no upper to be
- * mountable, but a container always writes.
- */
 /**
  * Short names for the image's layer directories: `l/<12 hex>` symlinks under the data root, relative to it
  * (as Docker's overlay2 `l/`), so that the mount's options, at most a page (4096 bytes), hold Docker's 128
@@ -97,17 +106,23 @@ export async function prepareInitLayer(p: OverlayPaths, lowerdirs: string[], isO
  */
 export async function shortLayerPaths(root: string, layerDirs: string[]): Promise<string[]> {
   const linkDir = path.join(root, 'l');
-  await fsp.mkdir(linkDir, { recursive: true, mode: 0o700 });
-  return Promise.all(layerDirs.map(async (dir) => {
+  // Synchronous: after the first start of an image this is one readlink per layer.
+  fs.mkdirSync(linkDir, { recursive: true, mode: 0o700 });
+  return layerDirs.map((dir) => {
     const link = path.join(linkDir, shortLayerName(dir));
-    const current = await fsp.readlink(link).catch(() => undefined);
+    let current: string | undefined;
+    try {
+      current = fs.readlinkSync(link);
+    } catch {
+      current = undefined;
+    }
     if (current !== dir) {
       const tmp = `${link}.tmp-${randomId().slice(0, 8)}`;
-      await fsp.symlink(dir, tmp);
-      await fsp.rename(tmp, link);
+      fs.symlinkSync(dir, tmp);
+      fs.renameSync(tmp, link);
     }
     return path.relative(root, link);
-  }));
+  });
 }
 
 /** The link name of a layer directory (named by its 64-hex diff id). */
@@ -115,8 +130,12 @@ export function shortLayerName(layerDir: string): string {
   return path.basename(layerDir).slice(0, 12);
 }
 
-export function overlayMount(p: OverlayPaths, imageLayers: string[]): MountOptions {
-  const lowerdirs = [p.init, ...imageLayers];
+/**
+ * The image layers top first, under the image's init layer (initLayerPath, made by prepareInitLayer). A
+ * single lowerdir needs no upper to be mountable, but a container always writes.
+ */
+export function overlayMount(p: OverlayPaths, init: string, imageLayers: string[]): MountOptions {
+  const lowerdirs = [init, ...imageLayers];
   for (const dir of lowerdirs) {
     // overlayfs splits its options on "," and lowerdir lists on ":"; our paths never contain them.
     if (/[,:]/.test(dir)) throw new Error(`layer path ${dir} contains "," or ":"`);
@@ -133,8 +152,16 @@ export function overlayMount(p: OverlayPaths, imageLayers: string[]): MountOptio
   };
 }
 
-/** Is target a mount point? Read from mountinfo, so a bind of the same fs is also seen. */
-export async function isMounted(target: string): Promise<boolean> {
-  const info = await fsp.readFile('/proc/self/mountinfo', 'utf8');
-  return info.split('\n').some((line) => line.split(' ')[4] === target);
+/**
+ * Is target (a container's merged dir) a mount point? A mount has a device of its own, and ours are
+ * overlays, never binds from the same filesystem. Two stats instead of reading mountinfo, which grows
+ * with every running container.
+ */
+export function isMounted(target: string): boolean {
+  try {
+    return fs.statSync(target).dev !== fs.statSync(path.dirname(target)).dev;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import { HostConfig, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import type { InspectImageResponse, ListImagesResponse, RemoveImageResponse } from '../../src/gen/berth/v1/images';
-import { config, createContainer, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { config, createContainer, destroyDaemon, importBusybox, runToEnd, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { BERTHD, IS_ROOT, PROJECT_ROOT } from '../helpers/paths';
 
 function treeOf(dir: string): string[] {
@@ -119,6 +119,20 @@ describe.skipIf(!IS_ROOT)('the API', () => {
     expect(res.untagged).toEqual(['spare:1']);
     expect(res.deleted).toEqual([id]); // the layer stays: busybox:latest still has it
     await expect(call(d.clients.images, 'inspect', { image: id })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  });
+
+  it('shares one init layer among an image\'s containers, and removes it with the image', async () => {
+    const id = await importBusybox(d, 'spare:2');
+    const init = path.join(d.root, 'init', id.slice(7));
+    const runs = [];
+    for (let i = 0; i < 2; i++) runs.push(await runToEnd(d, config('spare:2', ['sh', '-c', 'test -d /proc/1 && test -f /etc/hostname'])));
+    expect(runs.map((r) => r.exitCode)).toEqual([0, 0]);
+    expect(fs.existsSync(init)).toBe(true);
+    // Nothing of it in the containers' own directories.
+    for (const r of runs) expect(fs.readdirSync(path.join(d.root, 'overlay', r.id)).sort()).toEqual(['merged', 'upper', 'work']);
+    for (const r of runs) await call(d.clients.containers, 'remove', { containerId: r.id, force: false });
+    await call(d.clients.images, 'remove', { image: 'spare:2', force: false });
+    expect(fs.existsSync(init)).toBe(false);
   });
 
   it('serves grpc.health.v1 as SERVING', async () => {

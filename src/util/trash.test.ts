@@ -1,0 +1,53 @@
+// Trash on a real temp dir: a discarded directory is gone from its place at once and deleted behind.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Trash } from './trash';
+
+let root: string;
+beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-trash-')); });
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+function tree(dir: string, files: number): void {
+  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+  for (let i = 0; i < files; i++) fs.writeFileSync(path.join(dir, 'sub', `f${i}`), 'x');
+}
+
+describe('Trash', () => {
+  it('takes a directory away at once and deletes it behind the caller', async () => {
+    const trash = new Trash(root);
+    trash.open();
+    const victim = path.join(root, 'containers', 'abc');
+    tree(victim, 100);
+    trash.discard(victim);
+    expect(fs.existsSync(victim)).toBe(false);
+    await trash.emptied();
+    expect(fs.readdirSync(trash.dir)).toEqual([]);
+  });
+
+  it('ignores a directory that is already gone', async () => {
+    const trash = new Trash(root);
+    trash.open();
+    trash.discard(path.join(root, 'never-made'));
+    await trash.emptied();
+    expect(fs.readdirSync(trash.dir)).toEqual([]);
+  });
+
+  it('deletes what an earlier run left when opened', async () => {
+    tree(path.join(root, 'trash', 'left-by-a-crash'), 3);
+    const trash = new Trash(root);
+    trash.open();
+    await trash.emptied();
+    expect(fs.readdirSync(trash.dir)).toEqual([]);
+  });
+
+  it('deletes in place when the trash itself is missing', async () => {
+    const trash = new Trash(root); // never opened
+    const victim = path.join(root, 'overlay', 'abc');
+    tree(victim, 2);
+    trash.discard(victim);
+    await trash.emptied();
+    expect(fs.existsSync(victim)).toBe(false);
+  });
+});
