@@ -48,6 +48,8 @@ export class NetworkManager {
   private readonly batchDir: string;
   /** One allocation at a time: the free-port checks and the file must agree. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** Releases under way, by container: what each holds stays held until it is done. */
+  private readonly releasing = new Map<string, Promise<void>>();
 
   constructor(root: string, opts: NetworkOptions) {
     if (!/^[A-Za-z0-9_-]{1,15}$/.test(opts.bridge)) throw new EngineError('InvalidArgument', `bridge-name ${JSON.stringify(opts.bridge)}: 1-15 letters, digits, - or _`);
@@ -88,6 +90,10 @@ export class NetworkManager {
   allocate(id: string, req: PortRequest): Promise<Allocation> {
     const run = this.queue.then(async () => {
       await this.release(id);
+      // A host port asked for by number may be one a container that just exited still holds: its
+      // release (one nf_tables commit per rule, each an RCU grace period) finishes first.
+      const fixed = Object.values(req.bindings).some((list) => list.some((b) => b.hostPort && !b.hostPort.includes('-')));
+      if (fixed) await Promise.all([...this.releasing.values()].map((r) => r.catch(() => undefined)));
       const ipAddr = pickIp(this.subnet, this.store.takenIps(), this.store.nextIp());
       const held = this.store.heldPorts(id);
       const ports: PortMapping[] = [];
@@ -178,17 +184,28 @@ export class NetworkManager {
     }
   }
 
-  /** Everything of a container: rules, veth and allocation (what is gone already is skipped). */
-  async release(id: string): Promise<void> {
+  /**
+   * Everything of a container: rules, veth and allocation (what is gone already is skipped). A second
+   * call while one is under way gets that one. Callers on the exit path need not wait for it: the
+   * allocation, deleted last, keeps its IP and ports from anyone else until the rules are gone.
+   */
+  release(id: string): Promise<void> {
+    const pending = this.releasing.get(id);
+    if (pending) return pending;
     // The allocation is stored before any rule or veth is made and deleted after they are gone, so
     // without one there is nothing to undo (repair() sweeps what a crash left), and nothing is run.
     const a = this.store.get(id);
-    if (!a) return;
-    // Each rule by its exact spec (one iptables run each, no listing); one that is gone already fails quietly.
-    for (const p of a.ports) await tryRun('iptables', ['-w', '-t', 'nat', '-D', ...this.dnatRule(id, a, p)]);
-    // The kernel deletes the pair with the container's namespace; a veth outlives only a failed start.
-    if (fs.existsSync(`/sys/class/net/${hostVeth(id)}`)) await tryRun('ip', ['link', 'del', 'dev', hostVeth(id)]);
-    await this.store.delete(id);
+    if (!a) return Promise.resolve();
+    const run = (async () => {
+      // Each rule by its exact spec (one iptables run each, no listing); one that is gone already fails quietly.
+      for (const p of a.ports) await tryRun('iptables', ['-w', '-t', 'nat', '-D', ...this.dnatRule(id, a, p)]);
+      // The kernel deletes the pair with the container's namespace, in the background; a veth found here
+      // outlived a failed start, or is being torn down with its namespace right now.
+      if (fs.existsSync(`/sys/class/net/${hostVeth(id)}`)) await tryRun('ip', ['link', 'del', 'dev', hostVeth(id)]);
+      await this.store.delete(id);
+    })().finally(() => this.releasing.delete(id));
+    this.releasing.set(id, run);
+    return run;
   }
 
   /** At daemon start: release what containers that no longer run hold, and rules and veths nobody holds. */

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { status } from '@grpc/grpc-js';
 import { call } from '../../src/cli/client';
-import { ContainerLogsRequest, HostConfig, type CreateContainerResponse, type InspectContainerResponse } from '../../src/gen/berth/v1/containers';
+import { ContainerLogsRequest, HostConfig, type CreateContainerResponse, type InspectContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import { cli, config, destroyDaemon, importBusybox, startDaemon, stopDaemon, testBridge, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 
@@ -70,6 +70,15 @@ describe.skipIf(!IS_ROOT || !HAS_IPTABLES)('bridge networking', () => {
     veths: sh('ip', ['-o', 'link', 'show', 'master', bridge().name]).split('\n').map((l) => l.split(':')[1]?.trim()).filter(Boolean).sort(),
     // nextIp moves on by design: a released IP is not handed out again at once.
     allocations: (JSON.parse(fs.readFileSync(path.join(d.root, 'network', 'allocations.json'), 'utf8')) as { containers: unknown }).containers,
+  });
+
+  /**
+   * Waits for the releases exits started behind them to finish: then only running containers hold an
+   * allocation (it is deleted last, after the rules and the veth).
+   */
+  const settled = () => eventually(async () => {
+    const running = new Set((await call<typeof d.clients.containers, unknown, ListContainersResponse>(d.clients.containers, 'list', { all: false })).containers.map((c) => c.id));
+    expect(Object.keys(footprint().allocations as Record<string, unknown>).filter((id) => !running.has(id))).toEqual([]);
   });
 
   beforeAll(async () => {
@@ -162,6 +171,7 @@ describe.skipIf(!IS_ROOT || !HAS_IPTABLES)('bridge networking', () => {
 
   it('a link to a container that is not running fails the start and takes nothing', async () => {
     const stopped = await create(['true'], {}, {}, 'stopped');
+    await settled();
     const before = footprint();
     const c = await create(['true'], { links: ['stopped:s'] });
     await expect(start(c)).rejects.toMatchObject({ code: status.FAILED_PRECONDITION });
@@ -170,12 +180,32 @@ describe.skipIf(!IS_ROOT || !HAS_IPTABLES)('bridge networking', () => {
     await remove(stopped);
   });
 
+  it('a host port an exited container held is free for the next start at once', async () => {
+    // A free port of the host's, fixed for both containers.
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '0.0.0.0', () => r()));
+    const port = String((server.address() as net.AddressInfo).port);
+    await new Promise<void>((r) => server.close(() => r()));
+    const binding = { portBindings: { '80/tcp': { bindings: [{ hostIp: '', hostPort: port }] } } };
+    const first = await httpd(binding);
+    await start(first);
+    expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/`))).toBe('hello from berth\n');
+    await kill(first);
+    // Its release runs behind the exit; this start waits for it instead of finding the port taken.
+    const second = await httpd(binding);
+    await start(second);
+    expect(await eventually(() => httpGet(`http://127.0.0.1:${port}/`))).toBe('hello from berth\n');
+    await remove(second);
+    await remove(first);
+  });
+
   it('a taken host port is ALREADY_EXISTS and nothing is left wired', async () => {
     const server = net.createServer();
     await new Promise<void>((r) => server.listen(0, '0.0.0.0', () => r()));
     const port = (server.address() as net.AddressInfo).port;
     try {
-      const before = footprint();
+      await settled();
+    const before = footprint();
       const id = await httpd({ portBindings: { '80/tcp': { bindings: [{ hostIp: '', hostPort: String(port) }] } } });
       await expect(start(id)).rejects.toMatchObject({ code: status.ALREADY_EXISTS });
       expect((await inspect(id)).state!.running).toBe(false);
@@ -248,12 +278,15 @@ describe.skipIf(!IS_ROOT || !HAS_IPTABLES)('bridge networking', () => {
     const ports = await Promise.all(ids.map(async (id) => (await inspect(id)).networkSettings!.ports['80/tcp'].bindings[0].hostPort));
     expect(new Set(ports).size).toBe(5);
     await Promise.all(ids.slice(1).map(remove));
+    await settled();
     const before = footprint();
     const cycler = await create(['sleep', '1000'], { portBindings: { '81/tcp': { bindings: [{ hostIp: '', hostPort: '' }] } } });
     for (let i = 0; i < 50; i++) {
       await start(cycler);
       await kill(cycler);
     }
+    // An exit releases the network behind it: the rules, the veth, then the allocation.
+    await settled();
     expect(footprint()).toEqual(before);
     await remove(cycler);
     await remove(ids[0]);
