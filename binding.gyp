@@ -55,6 +55,7 @@
         'native/src/monitor/json_escape.cc',
         'native/src/monitor/spec.cc',
         'native/src/monitor/plan_builder.cc',
+        'native/src/monitor/veth.cc',
         'native/src/child/init.cc',
         'native/src/child/mounts.cc',
         'native/src/child/devices.cc',

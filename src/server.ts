@@ -83,7 +83,7 @@ export class Daemon {
       throw new EngineError('FailedPrecondition', `data root ${root} is in use by another berthd (pid ${holder.trim()})`, { cause: err });
     }
     fs.writeFileSync(path.join(root, 'berthd.pid'), `${process.pid}\n`);
-    // ip, iptables and nsenter start through posix_spawn, not a fork of the daemon.
+    // ip and iptables start through posix_spawn, not a fork of the daemon.
     useSpawner(native);
 
     const events = await EventJournal.open(path.join(root, 'events'));

@@ -291,13 +291,14 @@ export class ContainerCore {
       });
       const extraDevices = privileged ? hostDevices('/dev', new Set(DEFAULT_DEVICES.map((d) => d.path))) : [];
       const spec = buildSpec(c, {
-        ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts, netns: net.netns, linkEnv: net.env, security, extraDevices,
+        ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts, netns: net.netns, netInterface: net.netInterface, linkEnv: net.env, security, extraDevices,
       });
       const cg = await cgroup;
       const wire = net.attach;
-      // Init joins its cgroup before it runs; everything it starts is born inside. Its network is
-      // wired while it waits, so the program finds eth0 up from its first instruction.
-      const task = await this.tasks.start(files.dir, spec, async (pid) => { await cg.addProcess(pid); await wire(pid); });
+      // Init joins its cgroup before it runs; everything it starts is born inside. The monitor made
+      // its veth before "created" and init brings eth0 up before the program; the published ports'
+      // rules (begun at prepareNetwork) are in before go, so the program is reachable from its start.
+      const task = await this.tasks.start(files.dir, spec, async (pid) => { await Promise.all([cg.addProcess(pid), wire(pid)]); });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
         error: '', startedAt: new Date().toISOString(), finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,

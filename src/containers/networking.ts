@@ -1,11 +1,12 @@
 // A container's network at start, by mode: its /etc/hosts and resolv.conf contents, the net namespace
 // the monitor clones init into, the link env, and (bridge) the veth wiring that runs while init waits.
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import { EngineError } from '../errors';
 import { linkEnv, parseExtraHost, parseLink } from '../network/links';
 import type { NetworkManager } from '../network/manager';
 import { parseNetworkMode } from '../network/mode';
 import { hostsFile, resolvConfFile } from '../runtime/etc-files';
+import type { InterfaceSpec } from '../runtime/spec';
 import { isActive, type ContainerRecord } from './model';
 
 export interface PreparedNetwork {
@@ -14,6 +15,8 @@ export interface PreparedNetwork {
   hosts: string;
   resolvConf: string;
   env: string[];
+  /** The bridge's veth, which the monitor makes (spec.json "interface"). */
+  netInterface?: InterfaceSpec;
   /** Runs with init's pid before go. */
   attach: (pid: number) => Promise<void>;
   /** Gives back what prepare took (idempotent). */
@@ -27,7 +30,14 @@ export interface NetworkingDeps {
   resolvConfPathOf: (id: string) => string;
 }
 
-const read = (file: string) => fsp.readFile(file, 'utf8').catch(() => '');
+/** A small file of the host's or of another container's, on the event loop (STYLE.md §6: a quick syscall). */
+function read(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 export async function prepareNetwork(deps: NetworkingDeps, c: ContainerRecord): Promise<PreparedNetwork> {
   const mode = parseNetworkMode(c.hostConfig.networkMode, c.config.networkDisabled);
@@ -35,7 +45,7 @@ export async function prepareNetwork(deps: NetworkingDeps, c: ContainerRecord): 
   const nothing = async () => undefined;
   const extra = (c.hostConfig.extraHosts ?? []).map((e) => parseExtraHost(e));
   if (mode.kind === 'host') {
-    return { netns: 'host', hosts: await read('/etc/hosts'), resolvConf: (await read('/etc/resolv.conf')) || resolvConfFile(''), env: [], attach: nothing, release: nothing };
+    return { netns: 'host', hosts: read('/etc/hosts'), resolvConf: (read('/etc/resolv.conf')) || resolvConfFile(''), env: [], attach: nothing, release: nothing };
   }
   if (mode.kind === 'container') {
     const other = deps.find(mode.ref, 'host_config.network_mode');
@@ -44,11 +54,11 @@ export async function prepareNetwork(deps: NetworkingDeps, c: ContainerRecord): 
       throw new EngineError('FailedPrecondition', `join the network of container ${other.id}: status is ${other.state.status}`);
     }
     return {
-      netns: `/proc/${other.state.pid}/ns/net`, hosts: await read(deps.hostsPathOf(other.id)), resolvConf: await read(deps.resolvConfPathOf(other.id)),
+      netns: `/proc/${other.state.pid}/ns/net`, hosts: read(deps.hostsPathOf(other.id)), resolvConf: read(deps.resolvConfPathOf(other.id)),
       env: [], attach: nothing, release: nothing,
     };
   }
-  const resolvConf = resolvConfFile(await read('/etc/resolv.conf'), c.config.dns ?? []);
+  const resolvConf = resolvConfFile(read('/etc/resolv.conf'), c.config.dns ?? []);
   if (mode.kind === 'none' || !deps.network) {
     return { netns: '', hosts: hostsFile(hostname, c.config.domainname, { entries: extra }), resolvConf, env: [], attach: nothing, release: nothing };
   }
@@ -66,6 +76,8 @@ export async function prepareNetwork(deps: NetworkingDeps, c: ContainerRecord): 
   const alloc = await network.allocate(c.id, {
     exposed: c.config.exposedPorts ?? [], bindings: c.hostConfig.portBindings ?? {}, publishAll: Boolean(c.hostConfig.publishAllPorts),
   });
+  const published = network.publish(c.id);
+  published.catch(() => undefined); // awaited by attach, or released with the allocation
   const env = links.flatMap(({ spec, target, ip }) =>
     linkEnv(c.name, spec.alias, { name: target.name, ip, exposed: target.config.exposedPorts ?? [], env: target.config.env }));
   const linkHosts: [string, string][] = links.map(({ spec, target, ip }) => {
@@ -76,7 +88,10 @@ export async function prepareNetwork(deps: NetworkingDeps, c: ContainerRecord): 
     netns: '',
     hosts: hostsFile(hostname, c.config.domainname, { ip: alloc.ip, entries: [...linkHosts, ...extra] }),
     resolvConf, env,
-    attach: (pid) => network.attach(c.id, pid),
+    netInterface: network.interfaceOf(c.id, alloc),
+    // The rules name only the address: they go in now, while the monitor starts, and are awaited
+    // before go. A start that fails after this releases them with the rest.
+    attach: () => published,
     release: () => network.release(c.id),
   };
 }

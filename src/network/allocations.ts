@@ -99,9 +99,13 @@ export class AllocationStore {
     return run;
   }
 
-  /** Written before it is believed: a failed write leaves memory and disk as they were. */
+  /**
+   * Written before it is believed: a failed write leaves memory and disk as they were. Atomic, not
+   * fsynced: what it records (rules, veths, running containers) is gone after a power loss anyway,
+   * and a daemon that merely crashed reads it back from the page cache.
+   */
   private async save(next: AllocationFile): Promise<void> {
-    await writeFileAtomic(this.file, JSON.stringify(next, null, 2));
+    await writeFileAtomic(this.file, JSON.stringify(next, null, 2), 0o600, { durable: false });
     this.data = next;
   }
 }

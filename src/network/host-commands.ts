@@ -1,6 +1,7 @@
-// The host tools the network is wired with (iproute2, iptables, nsenter), run without a shell. berthd
-// starts them with the addon's posix_spawn (useSpawner): Node's child_process forks the whole daemon
-// for each, about 10 ms of its event loop, and a bridge start runs several.
+// The host tools the network is set up with (iproute2 for the bridge, iptables), run without a shell.
+// berthd starts them with the addon's posix_spawn (useSpawner): Node's child_process forks the whole
+// daemon for each, about 10 ms of its event loop. A start runs none (the monitor makes the veth), a
+// published port one iptables.
 import { execFile } from 'node:child_process';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
@@ -79,11 +80,6 @@ export async function tryRun(cmd: string, args: string[]): Promise<boolean> {
 
 export const ip = (...args: string[]) => run('ip', args);
 export const iptables = (...args: string[]) => run('iptables', ['-w', ...args]);
-
-/** `ip` inside the net namespace of a process (init's is not a named netns). */
-export function ipIn(pid: number, ...args: string[]): Promise<string> {
-  return run('nsenter', [`--net=/proc/${pid}/ns/net`, 'ip', ...args]);
-}
 
 export async function sysctl(key: string, value: string): Promise<void> {
   const file = `/proc/sys/${key.replace(/\./g, '/')}`;

@@ -2,17 +2,15 @@
 // init's net namespace while init waits (DESIGN.md, start step 3), and releases all of it on exit.
 import dgram from 'node:dgram';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import net from 'node:net';
 import { EngineError, wrap } from '../errors';
-import { randomId } from '../util/ids';
 import { log } from '../util/logger';
 import { AllocationStore, pickIp, portsCollide, type Allocation } from './allocations';
 import { chainsOf, deleteTagged, ensureBridge } from './bridge';
-import { ip, ipIn, iptables, tryRun } from './host-commands';
+import { ip, iptables, tryRun } from './host-commands';
 import { comparePortKeys, parseRange, type PortBinding, type PortMapping, type Proto } from './ports';
 import { gatewayOf, ipToNumber, parseSubnet, subnetText, type Subnet } from './subnet';
+import type { InterfaceSpec } from '../runtime/spec';
 
 export interface NetworkOptions {
   bridge: string;
@@ -44,19 +42,18 @@ export class NetworkManager {
   readonly subnet: Subnet;
   private mtu = 1500;
   private readonly store: AllocationStore;
-  /** Where `ip -batch` files are written for a moment (the allocation file's directory). */
-  private readonly batchDir: string;
   /** One allocation at a time: the free-port checks and the file must agree. */
   private queue: Promise<unknown> = Promise.resolve();
   /** Releases under way, by container: what each holds stays held until it is done. */
   private readonly releasing = new Map<string, Promise<void>>();
+  /** Rules being added, by container: a release waits for them, so none is added after it. */
+  private readonly publishing = new Map<string, Promise<void>>();
 
   constructor(root: string, opts: NetworkOptions) {
     if (!/^[A-Za-z0-9_-]{1,15}$/.test(opts.bridge)) throw new EngineError('InvalidArgument', `bridge-name ${JSON.stringify(opts.bridge)}: 1-15 letters, digits, - or _`);
     this.bridge = opts.bridge;
     this.subnet = parseSubnet(opts.subnet);
     this.store = new AllocationStore(root);
-    this.batchDir = path.join(root, 'network');
   }
 
   async init(): Promise<void> {
@@ -90,6 +87,8 @@ export class NetworkManager {
   allocate(id: string, req: PortRequest): Promise<Allocation> {
     const run = this.queue.then(async () => {
       await this.release(id);
+      // A veth of this container's left by a crash would be in the monitor's way.
+      if (fs.existsSync(`/sys/class/net/${hostVeth(id)}`)) await tryRun('ip', ['link', 'del', 'dev', hostVeth(id)]);
       // A host port asked for by number may be one a container that just exited still holds: its
       // release (one nf_tables commit per rule, each an RCU grace period) finishes first.
       const fixed = Object.values(req.bindings).some((list) => list.some((b) => b.hostPort && !b.hostPort.includes('-')));
@@ -133,55 +132,36 @@ export class NetworkManager {
     throw new EngineError('AlreadyExists', `publish ${key}: no free host port in ${first}-${last}`);
   }
 
-  /** Called while init waits: the veth into its namespace, eth0 configured, and the published ports' rules. */
-  async attach(id: string, pid: number): Promise<void> {
+  /** The veth the monitor makes for the container (spec.json "interface"); eth0 gets the allocation's IP. */
+  interfaceOf(id: string, a: Allocation): InterfaceSpec {
+    return {
+      hostName: hostVeth(id), bridge: this.bridge, mtu: this.mtu, mac: macOf(a.ip),
+      address: a.ip, prefixLen: this.subnet.prefixLen, gateway: this.gateway,
+    };
+  }
+
+  /** The published ports' rules (right after allocate: they name only the address). */
+  publish(id: string): Promise<void> {
     const a = this.store.get(id);
-    if (!a) throw new EngineError('Internal', `attach container ${id} to ${this.bridge}: no allocation`);
-    const host = hostVeth(id);
-    try {
-      // A leftover of a crash in the middle of this.
-      if (fs.existsSync(`/sys/class/net/${host}`)) await tryRun('ip', ['link', 'del', 'dev', host]);
-      // Two runs of `ip -batch`, one on each side, rather than five of ip: each run is a process start.
-      const link = async () => {
-        await this.ipBatch(undefined, [
-          ['link', 'add', 'name', host, 'mtu', String(this.mtu), 'type', 'veth', 'peer', 'name', 'eth0', 'mtu', String(this.mtu),
-            'address', macOf(a.ip), 'netns', String(pid)],
-          ['link', 'set', 'dev', host, 'master', this.bridge, 'up'],
-        ]);
-        await this.ipBatch(pid, [
-          ['addr', 'add', `${a.ip}/${this.subnet.prefixLen}`, 'dev', 'eth0'],
-          ['link', 'set', 'dev', 'eth0', 'up'],
-          ['route', 'add', 'default', 'via', this.gateway],
-        ]);
-      };
-      // The published ports' rules name only the address: they go in while the link is made.
-      const rules = async () => { for (const p of a.ports) await iptables('-t', 'nat', '-A', ...this.dnatRule(id, a, p)); };
-      const results = await Promise.allSettled([link(), rules()]);
-      for (const r of results) if (r.status === 'rejected') throw r.reason;
-    } catch (err) {
-      throw wrap(err, `connect container ${id} to ${this.bridge}`);
-    }
+    if (!a) return Promise.reject(new EngineError('Internal', `publish the ports of container ${id}: no allocation`));
+    const run = (async () => {
+      try {
+        for (const p of a.ports) await iptables('-t', 'nat', '-A', ...this.dnatRule(id, a, p));
+      } catch (err) {
+        throw wrap(err, `publish the ports of container ${id}`);
+      }
+    })();
+    const settled = run.catch(() => undefined).finally(() => {
+      if (this.publishing.get(id) === settled) this.publishing.delete(id);
+    });
+    this.publishing.set(id, settled);
+    return run;
   }
 
   /** A published port's DNAT rule, as appended (-A) and deleted (-D): chain, match, comment, target. */
   private dnatRule(id: string, a: Allocation, p: PortMapping): string[] {
     return [chainsOf(this.bridge).dnat, '-p', p.proto, ...(p.hostIp ? ['-d', `${p.hostIp}/32`] : []), '--dport', String(p.hostPort),
       '-m', 'comment', '--comment', tag(id), '-j', 'DNAT', '--to-destination', `${a.ip}:${p.containerPort}`];
-  }
-
-  /**
-   * `ip -batch FILE`, on the host or (pid) in that process's net namespace: the commands in order, the
-   * first failure ending it. Our arguments have no spaces or quotes, so one line each is exact.
-   */
-  private async ipBatch(pid: number | undefined, commands: string[][]): Promise<void> {
-    const file = path.join(this.batchDir, `.ip-batch-${randomId().slice(0, 16)}`);
-    await fsp.writeFile(file, commands.map((c) => c.join(' ')).join('\n') + '\n', { mode: 0o600, flag: 'wx' });
-    try {
-      if (pid === undefined) await ip('-batch', file);
-      else await ipIn(pid, '-batch', file);
-    } finally {
-      await fsp.rm(file, { force: true });
-    }
   }
 
   /**
@@ -197,6 +177,7 @@ export class NetworkManager {
     const a = this.store.get(id);
     if (!a) return Promise.resolve();
     const run = (async () => {
+      await this.publishing.get(id);
       // Each rule by its exact spec (one iptables run each, no listing); one that is gone already fails quietly.
       for (const p of a.ports) await tryRun('iptables', ['-w', '-t', 'nat', '-D', ...this.dnatRule(id, a, p)]);
       // The kernel deletes the pair with the container's namespace, in the background; a veth found here

@@ -3,7 +3,7 @@ import type { ContainerRecord } from '../containers/model';
 import type { ResolvedUser } from './user';
 import { userMountOps, withoutReplaced, type UserMount } from './mounts';
 import type { SecuritySpec } from '../security/options';
-import type { DeviceOp, ExecSpec, MountOp, RuntimeSpec, SymlinkOp } from './spec';
+import type { DeviceOp, ExecSpec, InterfaceSpec, MountOp, RuntimeSpec, SymlinkOp } from './spec';
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -21,6 +21,8 @@ export interface PlanInputs {
   mounts?: UserMount[];
   /** The net namespace: "" a new one (the default), "host", or a path to join. */
   netns?: string;
+  /** The bridge network's veth, with a new net namespace. */
+  netInterface?: InterfaceSpec;
   /** Links' variables: after Docker's defaults, before the config's own. */
   linkEnv?: string[];
   /** Capabilities, seccomp, masked and read-only paths, sysctls; none of it when absent. */
@@ -116,6 +118,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     consoleSize: inputs.consoleSize ?? DEFAULT_CONSOLE,
     log: { maxSizeBytes: c.hostConfig.log?.maxSizeBytes ?? 0, maxFiles: c.hostConfig.log?.maxFiles ?? 1, firstSeq: inputs.lastSeq + 1 },
     ...(inputs.netns && { netns: inputs.netns }),
+    ...(inputs.netInterface && { interface: inputs.netInterface }),
     ...(inputs.security && { security: inputs.security }),
   };
 }

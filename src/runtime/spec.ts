@@ -28,6 +28,21 @@ export interface SymlinkOp {
   path: string;
 }
 
+/**
+ * The container's veth (native/README.md, "The container's interface"): the monitor makes the pair,
+ * the host end up on the bridge and eth0 in init's new net namespace; init gives eth0 its address
+ * and the default route.
+ */
+export interface InterfaceSpec {
+  hostName: string;
+  bridge: string;
+  mtu: number;
+  mac: string;
+  address: string;
+  prefixLen: number;
+  gateway: string;
+}
+
 export interface RuntimeSpec {
   id: string;
   rootfs: string;
@@ -48,6 +63,8 @@ export interface RuntimeSpec {
   log: { maxSizeBytes: number; maxFiles: number; firstSeq: number };
   /** "" or absent: a new net namespace; "host": the monitor's; a path: that namespace (native/README.md). */
   netns?: string;
+  /** Only with a new net namespace; absent: it has lo alone. */
+  interface?: InterfaceSpec;
   /** Absent: no restriction at all (native/README.md, "Security"). */
   security?: SecuritySpec;
 }

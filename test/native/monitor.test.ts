@@ -1,8 +1,9 @@
 // berth-monitor end to end, as root: a busybox rootfs, the fd 3 handshake, the json-file log,
 // exit codes and signals, the control socket, and that nothing leaks to the host.
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { canRunContainers, connectControl, makeContainer, readLog, run, startMonitor } from './monitor-harness';
 
@@ -170,6 +171,78 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     ch.send('kill SIGKILL');
     expect(await ch.next()).toEqual({ type: 'ok' });
     expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
+    await ch.closed;
+  });
+});
+
+// The bridge network's veth (spec.json "interface"): the monitor makes the pair, init configures eth0.
+describe.skipIf(!canRunContainers())('berth-monitor: the container interface', () => {
+  // Names of this run's own: a bridge, its /24 and the host end, so parallel runs never meet.
+  const tag = `${process.pid % 10000}`.padStart(4, '0');
+  const bridge = `bmt${tag}`;
+  const hostName = `vbmt${tag}`;
+  const third = 100 + (process.pid % 150);
+  const iface = {
+    hostName, bridge, mtu: 1400, mac: '02:42:0a:c8:00:05', address: `10.201.${third}.5`, prefixLen: 24, gateway: `10.201.${third}.1`,
+  };
+  let cleanup: Array<() => void> = [];
+  const ip = (...args: string[]) => spawnSync('ip', args, { encoding: 'utf8' });
+  beforeAll(() => {
+    ip('link', 'add', bridge, 'type', 'bridge');
+    ip('addr', 'add', `${iface.gateway}/24`, 'dev', bridge);
+    ip('link', 'set', bridge, 'up');
+  });
+  afterAll(() => {
+    ip('link', 'del', hostName);
+    ip('link', 'del', bridge);
+  });
+  afterEach(() => { for (const c of cleanup.splice(0)) c(); });
+  const container = (args: string[], edit?: (s: Record<string, unknown>) => void) => {
+    const c = makeContainer(args, edit);
+    cleanup.push(c.remove);
+    return c;
+  };
+
+  it('makes the pair on the bridge, and the program finds eth0 up with its address, MAC, MTU and route', async () => {
+    const script = 'ip -o -4 addr show dev eth0; cat /sys/class/net/eth0/address /sys/class/net/eth0/mtu /sys/class/net/eth0/operstate; ip route; sleep 1';
+    const c = container(['sh', '-c', script], (s) => { s.interface = iface; });
+    const ch = startMonitor(c.dir);
+    expect(await ch.next()).toMatchObject({ type: 'created' });
+    // Between created and go the host end is already there, up, on the bridge.
+    const link = ip('-o', 'link', 'show', 'dev', hostName).stdout;
+    expect(link).toContain(`master ${bridge}`);
+    expect(link).toContain('mtu 1400');
+    expect(link).toMatch(/<[^>]*\bUP\b/);
+    ch.send('go');
+    expect(await ch.next()).toEqual({ type: 'started' });
+    expect(await ch.next(20_000)).toMatchObject({ type: 'exit', exitCode: 0 });
+    await ch.closed;
+    const out = readLog(c.logPath).map((l) => l.log).join('');
+    expect(out).toContain(`inet ${iface.address}/24 brd 10.201.${third}.255`);
+    expect(out).toContain('02:42:0a:c8:00:05\n1400\nup\n');
+    expect(out).toContain(`default via ${iface.gateway} dev eth0`);
+  });
+
+  it('a missing bridge fails the start at its step, before anything runs', async () => {
+    const c = container(['true'], (s) => { s.interface = { ...iface, bridge: `nob${tag}` }; });
+    const { created } = await run(c.dir);
+    expect(created).toMatchObject({ type: 'failed', step: `create veth ${hostName}`, code: 'ENODEV' });
+    expect(ip('link', 'show', 'dev', hostName).status).not.toBe(0);
+  });
+
+  it.each([
+    [{ netns: 'host' }, 'interface: only with a new net namespace'],
+    [{ interface: { ...iface, mac: '02:42:0a' } }, 'interface.mac'],
+    [{ interface: { ...iface, address: '10.0.0.300' } }, 'interface.address'],
+    [{ interface: { ...iface, prefixLen: 31 } }, 'interface.prefixLen'],
+    [{ interface: { ...iface, hostName: 'a/b' } }, 'interface.hostName'],
+    [{ interface: { ...iface, mtu: 10 } }, 'interface.mtu'],
+  ])('a bad interface %# is read spec EINVAL naming the field', async (patch, field) => {
+    const c = container(['true'], (s) => { Object.assign(s, { interface: iface }, patch); });
+    const ch = startMonitor(c.dir);
+    const msg = await ch.next();
+    expect(msg).toMatchObject({ type: 'failed', step: 'read spec', code: 'EINVAL' });
+    expect(String(msg!.message)).toContain(field);
     await ch.closed;
   });
 });

@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -36,6 +38,35 @@ int loopback_up() {
     ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
     if (ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) err = errno;
   }
+  close(fd);
+  return err;
+}
+
+int configure_interface(const InterfacePlan& i) {
+  // Plain ioctls, as for lo: the monitor moved eth0 in here before go, with its MAC and MTU set.
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  struct ifreq ifr = {};
+  strncpy(ifr.ifr_name, "eth0", IFNAMSIZ - 1);
+  auto* sin = reinterpret_cast<struct sockaddr_in*>(&ifr.ifr_addr);
+  sin->sin_family = AF_INET;
+  int err = 0;
+  sin->sin_addr.s_addr = i.address;
+  if (ioctl(fd, SIOCSIFADDR, &ifr) != 0) err = errno;
+  // After the address: setting the netmask also sets the broadcast address from both.
+  sin->sin_addr.s_addr = i.netmask;
+  if (!err && ioctl(fd, SIOCSIFNETMASK, &ifr) != 0) err = errno;
+  if (!err && ioctl(fd, SIOCGIFFLAGS, &ifr) != 0) err = errno;
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (!err && ioctl(fd, SIOCSIFFLAGS, &ifr) != 0) err = errno;
+  struct rtentry rt = {};
+  auto* dst = reinterpret_cast<struct sockaddr_in*>(&rt.rt_dst);
+  auto* gw = reinterpret_cast<struct sockaddr_in*>(&rt.rt_gateway);
+  auto* mask = reinterpret_cast<struct sockaddr_in*>(&rt.rt_genmask);
+  dst->sin_family = gw->sin_family = mask->sin_family = AF_INET;
+  gw->sin_addr.s_addr = i.gateway;
+  rt.rt_flags = RTF_UP | RTF_GATEWAY;
+  if (!err && ioctl(fd, SIOCADDRT, &rt) != 0) err = errno;
   close(fd);
   return err;
 }

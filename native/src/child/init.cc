@@ -81,6 +81,7 @@ int init_main(void* arg) {
   if ((err = set_hostname(p.hostname))) fail(p, p.index(Step::kSethostname), err);
   if ((err = set_domainname(p.domainname))) fail(p, p.index(Step::kSetdomainname), err);
   if ((err = loopback_up())) fail(p, p.index(Step::kLoopbackUp), err);
+  if (p.iface && (err = configure_interface(*p.iface))) fail(p, p.index(Step::kInterface), err);
   // A session of its own, so a job-control shell inside does not touch the monitor's.
   // With a tty, the slave becomes its controlling terminal here (the session leader's first).
   if ((err = new_session(p.tty_fd))) fail(p, p.index(Step::kSetsid), err);

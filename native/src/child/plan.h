@@ -53,12 +53,20 @@ struct SecurityPlan {
   bool readonly_rootfs;
 };
 
+// The container's end of its veth (eth0), given an address, brought up and made the way to the
+// default route by init. Addresses in network byte order.
+struct InterfacePlan {
+  uint32_t address;
+  uint32_t netmask;
+  uint32_t gateway;
+};
+
 // The fixed steps, in the order init runs them (native/README.md). Per-item steps
 // (mount, mknod, symlink, then sysctl, mask, readonly) sit between kBindRootfs and kPivotRoot.
 // kReadonlyRootfs to kSeccomp only run with a "security" in the spec.
 enum class Step : int {
   kWaitGo, kMakeRootPrivate, kBindRootfs,
-  kPivotRoot, kUmountOldRoot, kSethostname, kSetdomainname, kLoopbackUp, kSetsid, kStdio,
+  kPivotRoot, kUmountOldRoot, kSethostname, kSetdomainname, kLoopbackUp, kInterface, kSetsid, kStdio,
   kMkdirCwd, kChdir, kReadonlyRootfs, kCapabilities, kNoNewPrivileges, kSeccomp,
   kSetgroups, kSetgid, kSetuid, kCloseFds, kExec,
 };
@@ -72,6 +80,7 @@ struct InitPlan {
   const SymlinkStep* symlinks;
   size_t n_symlinks;
   const SecurityPlan* security;  // null: no "security" in the spec, nothing is restricted
+  const InterfacePlan* iface;    // null: no eth0 to configure
   const char* hostname;    // "" = leave the new UTS namespace's copy as is
   const char* domainname;
   const char* cwd;         // container path

@@ -32,6 +32,8 @@ int install_seccomp(const SecurityPlan& s);
 int set_hostname(const char* name);
 int set_domainname(const char* name);
 int loopback_up();
+// eth0: address and netmask, up, then the default route through the gateway.
+int configure_interface(const InterfacePlan& i);
 int new_session(int tty_fd);
 int setup_stdio(int stdin_fd, int stdout_fd, int stderr_fd);
 int make_cwd(const char* cwd);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "monitor/monitor.h"
+#include "monitor/veth.h"
 #include "sys/fs_util.h"
 #include "sys/unique_fd.h"
 
@@ -157,6 +158,16 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   for (int fd : {outp[1], errp[1], inp[0], slave})
     if (fd >= 0) close(fd);
 
+  // The veth before "created": berthd's part while init waits is then only the cgroup and the rules.
+  if (spec.iface) {
+    if (int err = create_veth(*spec.iface, pid)) {
+      kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+      unlink(kSocketName);
+      send_handshake(failed_message("create veth " + spec.iface->host_name, err));
+      return false;
+    }
+  }
   send_handshake("{\"type\":\"created\",\"pid\":" + std::to_string(pid) +
                  ",\"monitorPid\":" + std::to_string(getpid()) + "}\n");
   std::string line;

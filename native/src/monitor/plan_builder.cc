@@ -1,6 +1,7 @@
 // Spec -> InitPlan. Every string init touches is created here, so the child never allocates.
 #include "monitor/plan_builder.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -143,7 +144,7 @@ bool build_plan(const Spec& spec, int cap_last_cap, PlanStorage* st, std::string
   if (spec.security && !build_security(*spec.security, cap_last_cap, st, error)) return false;
   // In Step's order from kPivotRoot on; the four security steps are named even when they do not run.
   for (const char* name : {"pivot_root", "umount old root", "sethostname", "setdomainname",
-                           "loopback up", "setsid", "stdio", "mkdir cwd", "chdir", "readonly rootfs",
+                           "loopback up", "configure eth0", "setsid", "stdio", "mkdir cwd", "chdir", "readonly rootfs",
                            "capabilities", "no new privileges", "seccomp", "setgroups", "setgid",
                            "setuid", "close fds", "exec"})
     st->step_names.push_back(name);
@@ -165,6 +166,11 @@ bool build_plan(const Spec& spec, int cap_last_cap, PlanStorage* st, std::string
   p.symlinks = st->symlinks.data();
   p.n_symlinks = st->symlinks.size();
   p.security = spec.security ? &st->security : nullptr;
+  if (spec.iface) {
+    // prefix_len is 1-30 (spec.cc): the shift stays inside 32 bits.
+    st->iface = {spec.iface->address, htonl(~uint32_t{0} << (32 - spec.iface->prefix_len)), spec.iface->gateway};
+    p.iface = &st->iface;
+  }
   p.hostname = spec.hostname.c_str();
   p.domainname = spec.domainname.c_str();
   p.cwd = spec.cwd.c_str();

@@ -25,6 +25,7 @@ struct PlanStorage {
   std::vector<const char*> masked_paths, readonly_paths;
   std::vector<struct sock_filter> seccomp;
   SecurityPlan security = {};
+  InterfacePlan iface = {};  // plan.iface points at it when the spec has an "interface"
   InitPlan plan = {};
 };
 

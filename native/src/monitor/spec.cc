@@ -1,6 +1,7 @@
 // spec.json decoding: a json::Value tree -> Spec, with one error message per bad field.
 #include "monitor/spec.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 
 #include <cmath>
@@ -218,6 +219,56 @@ bool parse_security(Decoder& d, const Value& root, std::optional<SpecSecurity>* 
   return ok;
 }
 
+// An interface name as the kernel takes it (dev_valid_name): 1-15 bytes, no '/', ':' or space.
+bool valid_ifname(const std::string& name) {
+  if (name.empty() || name.size() > 15 || name == "." || name == "..") return false;
+  for (char c : name)
+    if (c == '/' || c == ':' || isspace(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+bool parse_ipv4(const std::string& text, uint32_t* out) {
+  struct in_addr a;
+  if (inet_pton(AF_INET, text.c_str(), &a) != 1) return false;
+  *out = a.s_addr;
+  return true;
+}
+
+// "02:42:0a:58:00:02": six hex pairs.
+bool parse_mac(const std::string& text, uint8_t mac[6]) {
+  if (text.size() != 17) return false;
+  for (size_t i = 0; i < 6; i++) {
+    if (i > 0 && text[i * 3 - 1] != ':') return false;
+    if (!isxdigit(static_cast<unsigned char>(text[i * 3])) || !isxdigit(static_cast<unsigned char>(text[i * 3 + 1])))
+      return false;
+    mac[i] = static_cast<uint8_t>(std::stoi(text.substr(i * 3, 2), nullptr, 16));
+  }
+  return true;
+}
+
+bool parse_interface(Decoder& d, const Value& root, const std::string& netns, std::optional<SpecInterface>* out) {
+  const Value* v = root.get("interface");
+  if (!v || v->kind == Kind::Null) return true;
+  if (v->kind != Kind::Object) return d.fail("interface", "expected an object");
+  if (!netns.empty()) return d.fail("interface", "only with a new net namespace (netns \"\")");
+  SpecInterface i;
+  std::string mac, address, gateway;
+  if (!d.str(*v, "hostName", &i.host_name, true, "interface.") || !d.str(*v, "bridge", &i.bridge, true, "interface.") ||
+      !d.u32(*v, "mtu", &i.mtu, true, "interface.") || !d.str(*v, "mac", &mac, true, "interface.") ||
+      !d.str(*v, "address", &address, true, "interface.") || !d.u32(*v, "prefixLen", &i.prefix_len, true, "interface.") ||
+      !d.str(*v, "gateway", &gateway, true, "interface."))
+    return false;
+  if (!valid_ifname(i.host_name)) return d.fail("interface.hostName", "expected an interface name (1-15 bytes)");
+  if (!valid_ifname(i.bridge)) return d.fail("interface.bridge", "expected an interface name (1-15 bytes)");
+  if (i.mtu < 68 || i.mtu > 65535) return d.fail("interface.mtu", "expected 68-65535");
+  if (!parse_mac(mac, i.mac)) return d.fail("interface.mac", "expected six hex pairs joined by ':'");
+  if (!parse_ipv4(address, &i.address)) return d.fail("interface.address", "expected an IPv4 address");
+  if (!parse_ipv4(gateway, &i.gateway)) return d.fail("interface.gateway", "expected an IPv4 address");
+  if (i.prefix_len < 1 || i.prefix_len > 30) return d.fail("interface.prefixLen", "expected 1-30");
+  *out = std::move(i);
+  return true;
+}
+
 bool parse_log(Decoder& d, const Value& root, LogSpec* log) {
   const Value* v = root.get("log");
   if (!v || v->kind == Kind::Null) return true;
@@ -250,6 +301,7 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
   if (!d.str(root, "netns", &s->netns, false, "")) return false;
   if (!s->netns.empty() && s->netns != "host" && s->netns[0] != '/')
     return d.fail("netns", "expected \"\", \"host\" or an absolute path");
+  if (!parse_interface(d, root, s->netns, &s->iface)) return false;
   if (!d.user(root, &s->user) || !d.boolean(root, "tty", &s->tty, "") ||
       !d.boolean(root, "openStdin", &s->open_stdin, "") ||
       !d.boolean(root, "stdinOnce", &s->stdin_once, "") || !d.console(root, &s->console) ||

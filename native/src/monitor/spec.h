@@ -59,6 +59,17 @@ struct SpecSecurity {
   std::vector<SpecSysctl> sysctls;
 };
 
+// "interface" (native/README.md, "The container's interface"): the veth pair the monitor makes
+// between clone and created, and what init gives its end before the program runs.
+struct SpecInterface {
+  std::string host_name;  // the host end: 1-15 bytes, no '/' or whitespace
+  std::string bridge;     // the host end's master
+  uint32_t mtu = 1500;    // both ends
+  uint8_t mac[6] = {};    // the container end's (eth0)
+  uint32_t address = 0, gateway = 0;  // IPv4, network byte order
+  uint32_t prefix_len = 0;            // 1-30
+};
+
 struct Spec {
   std::string id, rootfs, cwd = "/", hostname, domainname, log_path;
   std::vector<std::string> args, env;
@@ -71,6 +82,7 @@ struct Spec {
   LogSpec log;
   // "" a new net namespace; "host" the monitor's own; an absolute path: that namespace (setns).
   std::string netns;
+  std::optional<SpecInterface> iface;    // only with a new net namespace (netns "")
   std::optional<SpecSecurity> security;  // absent: no restriction at all
 };
 
