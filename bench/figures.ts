@@ -57,7 +57,7 @@ export const BRIDGE_ARGS = ['-p', '127.0.0.1::80', 'busybox', 'true'];
 export async function startFigure(ctx: Context): Promise<void> {
   const none = runRequest(NONE_ARGS);
   const bridge = runRequest(BRIDGE_ARGS);
-  const phases: Record<keyof PhaseTimes, number[]> = { create: [], start: [], wait: [], remove: [], total: [] };
+  const phases: Record<keyof PhaseTimes, number[]> = { create: [], start: [], wait: [], total: [] };
   const berth = (req: CreateContainerRequest, keep: boolean) => async () => {
     const t = await runToRemoval(ctx.daemon.clients, req);
     if (keep) for (const k of Object.keys(phases) as (keyof PhaseTimes)[]) phases[k].push(t[k]);
@@ -73,10 +73,10 @@ export async function startFigure(ctx: Context): Promise<void> {
   }
   const warmup = ctx.quick ? 2 : 5;
   const samples = await interleave(runners, ctx.startRuns, warmup);
-  printTable(`run true to its end and remove it, ${ctx.startRuns} runs each after ${warmup} warm-up, interleaved (berth: create+start+wait+remove over gRPC, logging on; the others: spawn to exit)`,
+  printTable(`run true to its end and remove it, ${ctx.startRuns} runs each after ${warmup} warm-up, interleaved (berth: create (auto-remove), start and wait until removed, over gRPC, as berth run --rm does, logging on; the others: spawn to exit)`,
     rows(samples), { unit: 'ms' });
   const med = (k: keyof PhaseTimes) => `${k} ${summarize(phases[k].slice(-ctx.startRuns)).median.toFixed(1)}`;
-  if (phases.total.length) console.log(`berth by phase (medians, ms): ${(['create', 'start', 'wait', 'remove'] as const).map(med).join(', ')}`);
+  if (phases.total.length) console.log(`berth by phase (medians, ms): ${(['create', 'start', 'wait'] as const).map(med).join(', ')}`);
   for (const [r, v] of samples) {
     if (!r.bench || !v.length) continue;
     const s = summarize(v);
