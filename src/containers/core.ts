@@ -22,7 +22,7 @@ import { resolveUser } from '../runtime/user';
 import type { ExitStatus } from '../tasks/manager';
 import { TaskManager } from '../tasks/manager';
 import { processStartTime } from '../tasks/proc';
-import { writeFileAtomic } from '../util/atomic-file';
+import { rewriteFile } from '../util/atomic-file';
 import { randomId } from '../util/ids';
 import { log } from '../util/logger';
 import { Trash } from '../util/trash';
@@ -54,8 +54,6 @@ export interface ContainerFiles {
 export const SIGKILL = os.constants.signals.SIGKILL;
 /** How long an auto-remove waits for attached clients to read the end of the output. */
 const AUTO_REMOVE_GRACE_MS = 60_000;
-/** A container's /etc files are made again at each start: atomic for readers, no fsync. */
-const REGENERATED = { durable: false };
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -280,9 +278,9 @@ export class ContainerCore {
         network: this.network, find: (ref, field) => this.find(ref, field),
         hostsPathOf: (id) => this.files(id).hostsPath, resolvConfPathOf: (id) => this.files(id).resolvConfPath,
       }, c);
-      await writeFileAtomic(files.hostnamePath, hostnameFile(hostname), 0o644, REGENERATED);
-      await writeFileAtomic(files.hostsPath, net.hosts, 0o644, REGENERATED);
-      await writeFileAtomic(files.resolvConfPath, net.resolvConf, 0o644, REGENERATED);
+      rewriteFile(files.hostnamePath, hostnameFile(hostname), 0o644);
+      rewriteFile(files.hostsPath, net.hosts, 0o644);
+      rewriteFile(files.resolvConfPath, net.resolvConf, 0o644);
       const user = resolveUser(c.config.user, await readRootfsFile(rootfs, 'etc/passwd'), await readRootfsFile(rootfs, 'etc/group'));
       const mounts = await startMounts(c.hostConfig.mounts ?? [], this.volumes);
       const security = securitySpec({

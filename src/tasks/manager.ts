@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
-import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
+import { readJsonFile, rewriteFile } from '../util/atomic-file';
 import { connectMonitor, spawnMonitor, type MonitorConnection, type MonitorMessage, type MonitorSpawner } from './monitor-client';
 import type { Native } from '../native';
 
@@ -67,8 +67,8 @@ export class TaskManager {
    */
   async start(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
     fs.rmSync(path.join(dir, 'exit'), { force: true });
-    // Written again at every start: atomic for the monitor, no need to survive a power loss.
-    await writeFileAtomic(path.join(dir, 'spec.json'), JSON.stringify(spec), 0o600, { durable: false });
+    // Written again at every start, before the monitor that reads it exists.
+    rewriteFile(path.join(dir, 'spec.json'), JSON.stringify(spec), 0o600);
     const conn = spawnMonitor(this.native, this.native.monitorExecutable(), dir);
     const created = await conn.next();
     if (created?.type !== 'created' || !created.pid) {

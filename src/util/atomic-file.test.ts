@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readJsonFile, writeFileAtomic } from './atomic-file';
+import { readJsonFile, rewriteFile, writeFileAtomic } from './atomic-file';
 
 let dir: string;
 beforeEach(async () => {
@@ -81,5 +81,26 @@ describe('readJsonFile', () => {
     const file = path.join(dir, 'bad.json');
     await fs.writeFile(file, '{not json');
     await expect(readJsonFile(file)).rejects.toThrow(SyntaxError);
+  });
+});
+
+describe('rewriteFile', () => {
+  it('replaces the bytes in place: same inode, exact mode', async () => {
+    const file = path.join(dir, 'hosts');
+    await fs.writeFile(file, 'a much longer old content\n');
+    const before = (await fs.stat(file)).ino;
+    rewriteFile(file, '127.0.0.1 localhost\n', 0o644);
+    expect(await fs.readFile(file, 'utf8')).toBe('127.0.0.1 localhost\n');
+    const st = await fs.stat(file);
+    expect([st.ino, st.mode & 0o7777]).toEqual([before, 0o644]);
+    expect(await fs.readdir(dir)).toEqual(['hosts']);
+  });
+
+  it('refuses to write through a symlink at the name', async () => {
+    const victim = path.join(dir, 'victim');
+    await fs.writeFile(victim, 'untouched');
+    await fs.symlink(victim, path.join(dir, 'spec.json'));
+    expect(() => rewriteFile(path.join(dir, 'spec.json'), '{}')).toThrow(expect.objectContaining({ code: 'ELOOP' }));
+    expect(await fs.readFile(victim, 'utf8')).toBe('untouched');
   });
 });
