@@ -32,6 +32,11 @@ describe('buildSpec', () => {
     expect(buildSpec({ ...record, config: { ...record.config, tty: true } }, inputs).env).toContain('TERM=xterm');
   });
 
+  it('asks the monitor for a durable exit unless the container is removed at its exit', () => {
+    expect(spec.durableExit).toBeUndefined();
+    expect(buildSpec({ ...record, hostConfig: { autoRemove: true } }, inputs).durableExit).toBe(false);
+  });
+
   it('defaults the hostname to the short id', () => {
     expect(spec.hostname).toBe('aaaaaaaaaaaa');
     expect(spec.domainname).toBe('example.com');

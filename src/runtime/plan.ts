@@ -117,6 +117,9 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     stdinOnce: c.config.stdinOnce,
     consoleSize: inputs.consoleSize ?? DEFAULT_CONSOLE,
     log: { maxSizeBytes: c.hostConfig.log?.maxSizeBytes ?? 0, maxFiles: c.hostConfig.log?.maxFiles ?? 1, firstSeq: inputs.lastSeq + 1 },
+    // An auto-remove container's log and exit file are deleted right after its exit (a crash before
+    // that ends in the same removal at the next daemon start): fsyncing them would buy nothing.
+    ...(c.hostConfig.autoRemove && { durableExit: false }),
     ...(inputs.netns && { netns: inputs.netns }),
     ...(inputs.netInterface && { interface: inputs.netInterface }),
     ...(inputs.security && { security: inputs.security }),

@@ -45,6 +45,15 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(fs.statSync(c.logPath).mode & 0o777).toBe(0o640);
   });
 
+  it('with durableExit false still writes the whole log and the exit file, atomically', async () => {
+    const c = container(['sh', '-c', 'echo last words; exit 4'], (s) => { s.durableExit = false; });
+    const { exit } = await run(c.dir);
+    expect(exit).toEqual({ type: 'exit', exitCode: 4, signal: 0 });
+    expect(readLog(c.logPath).map((l) => l.log)).toEqual(['last words\n']);
+    expect(JSON.parse(fs.readFileSync(path.join(c.dir, 'exit'), 'utf8'))).toMatchObject({ exitCode: 4, signal: 0 });
+    expect(fs.existsSync(path.join(c.dir, 'exit.tmp'))).toBe(false);
+  });
+
   it('reports the exit code, stderr, hostname, pid 1 and the fds the program sees', async () => {
     const script = 'echo out; echo err >&2; hostname; echo pid=$$; ls /proc/self/fd | tr "\\n" " "; echo; exit 3';
     const c = container(['sh', '-c', script]);

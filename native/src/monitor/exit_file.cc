@@ -26,7 +26,7 @@ std::string now_rfc3339_nano() {
   return rfc3339_nano(ts);
 }
 
-int write_exit_file(int exit_code, int signal) {
+int write_exit_file(int exit_code, int signal, bool durable) {
   std::string body = "{\"exitCode\":" + std::to_string(exit_code) +
                      ",\"signal\":" + std::to_string(signal) + ",\"finishedAt\":\"" +
                      now_rfc3339_nano() + "\"}\n";
@@ -34,9 +34,10 @@ int write_exit_file(int exit_code, int signal) {
     unique_fd fd(open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd.ok()) return errno;
     if (int err = write_all(fd.get(), body.data(), body.size())) return err;
-    if (fsync(fd.get()) != 0) return errno;
+    if (durable && fsync(fd.get()) != 0) return errno;
   }
   if (rename("exit.tmp", "exit") != 0) return errno;
+  if (!durable) return 0;
   // The rename itself is only durable once the directory is synced.
   unique_fd dir(open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir.ok()) return errno;

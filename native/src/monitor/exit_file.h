@@ -12,7 +12,7 @@ std::string rfc3339_nano(const struct timespec& ts);
 std::string now_rfc3339_nano();
 
 // Writes ./exit via exit.tmp, fsync, rename, fsync of the directory (the cwd is the container
-// dir). Returns 0 or an errno.
-int write_exit_file(int exit_code, int signal);
+// dir); without `durable`, the same without the two fsyncs. Returns 0 or an errno.
+int write_exit_file(int exit_code, int signal, bool durable);
 
 }  // namespace berth

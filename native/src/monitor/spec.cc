@@ -305,6 +305,7 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
   if (!d.user(root, &s->user) || !d.boolean(root, "tty", &s->tty, "") ||
       !d.boolean(root, "openStdin", &s->open_stdin, "") ||
       !d.boolean(root, "stdinOnce", &s->stdin_once, "") || !d.console(root, &s->console) ||
+      !d.boolean(root, "durableExit", &s->durable_exit, "") ||
       !parse_log(d, root, &s->log) || !parse_security(d, root, &s->security))
     return false;
   bool ok = d.objects(root, "mounts", [&](const Value& m, const std::string& at) {

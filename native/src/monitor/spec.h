@@ -80,6 +80,8 @@ struct Spec {
   bool tty = false, open_stdin = false, stdin_once = false;
   ConsoleSize console;
   LogSpec log;
+  // false: the log and the exit file are not fsynced at the exit (an auto-remove container's).
+  bool durable_exit = true;
   // "" a new net namespace; "host" the monitor's own; an absolute path: that namespace (setns).
   std::string netns;
   std::optional<SpecInterface> iface;    // only with a new net namespace (netns "")
