@@ -35,20 +35,21 @@ export class ContainerStore {
       if (!FULL_ID.test(entry)) continue;
       const config = await readJsonFile<StoredConfig>(path.join(dir, 'config.json'));
       const state = await readJsonFile<ContainerState>(path.join(dir, 'state.json'));
-      if (!config || !state) {
-        // Create writes config.json last: without it the create never finished, so nothing was promised.
+      const hostConfig = await readJsonFile<HostConfig>(path.join(dir, 'hostconfig.json'));
+      if (!config || !state || !hostConfig) {
+        // Create answers only once all three are written (side by side, in no set order), and later
+        // writes replace them whole: without one the create never finished, so nothing was promised.
         log.warn('dropping a container whose create did not finish', { id: entry });
         await fsp.rm(dir, { recursive: true, force: true });
         continue;
       }
-      const hostConfig = (await readJsonFile<HostConfig>(path.join(dir, 'hostconfig.json'))) ?? {};
       // Fields added since the record was written take their defaults.
       records.push({ ...config, config: { ...config.config, stopSignal: config.config.stopSignal ?? '' }, hostConfig, state: { ...initialState(), ...state } });
     }
     return { records, removals };
   }
 
-  /** Creates the directory and writes every file; config.json last, so its presence means "created". */
+  /** Creates the directory and writes every file; all three present means "created" (loadAll). */
   async create(record: ContainerRecord): Promise<void> {
     const dir = this.containerDir(record.id);
     try {
