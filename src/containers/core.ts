@@ -491,7 +491,9 @@ export class ContainerCore {
       }
       autoRemove = Boolean(c.hostConfig.autoRemove) && c.state.status === 'exited';
       // The monitor's exit file (fsynced) backs this record: recovery reads it if the record is lost.
-      await this.store.saveState(c, { durable: false });
+      // An auto-remove container is removed next, and a daemon that stops first finds the exit file
+      // and removes it at its start: its record need not be written at all.
+      if (!autoRemove) await this.store.saveState(c, { durable: false });
       this.exits.set(id, (this.exits.get(id) ?? 0) + 1);
       if (oomKilled) this.emit(c, 'oom');
       this.emit(c, 'die', { exitCode: String(status.exitCode), ...(status.signal && { signal: String(status.signal) }) });
