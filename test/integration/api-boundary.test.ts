@@ -70,6 +70,11 @@ function makeSigned(dir: string, ca: string, name: string, extensions: string): 
     '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
 }
 
+/** startDaemon waits for the root's socket; the others are bound one after another, so one may follow. */
+async function boundSoon(socket: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; !fs.existsSync(socket) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+}
+
 describe.skipIf(!IS_ROOT)('the API boundary', () => {
   let certs: string;
   const pem = (name: string) => path.join(certs, `${name}.pem`);
@@ -136,8 +141,7 @@ describe.skipIf(!IS_ROOT)('the API boundary', () => {
       d = await startDaemon(tempRoot(), {
         args: ['--listen', `unix://${openSocket}`, '--listen', `tcp://127.0.0.1:${port}`, '--tlscacert', pem('ca'), '--tlscert', pem('server'), '--tlskey', key('server')],
       });
-      // startDaemon waits for the root's socket; the sockets are bound one after another, so this one may follow.
-      for (const deadline = Date.now() + 10_000; !fs.existsSync(openSocket) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+      await boundSoon(openSocket);
     });
 
     afterAll(async () => {
@@ -271,6 +275,7 @@ describe.skipIf(!IS_ROOT)('the API boundary', () => {
       // Its directory does not exist yet: berthd makes it 0711.
       groupSocket = path.join(dir, 'run', 'berth.sock');
       d = await startDaemon(tempRoot(), { args: ['--listen', `unix://${groupSocket}`, '--group', 'adm'] });
+      await boundSoon(groupSocket);
     });
 
     afterAll(async () => {
