@@ -293,9 +293,9 @@ export class ContainerCore {
       });
       const cg = await cgroup;
       const wire = net.attach;
-      // Init joins its cgroup before it runs; everything it starts is born inside. The monitor made
-      // its veth before "created" and init brings eth0 up before the program; the published ports'
-      // rules (begun at prepareNetwork) are in before go, so the program is reachable from its start.
+      // Init joins its cgroup before it runs; everything it starts is born inside. The monitor makes
+      // its veth meanwhile and init brings eth0 up before the program; the published ports' rules
+      // (begun at prepareNetwork) are in before go, so the program is reachable from its start.
       const task = await this.tasks.start(files.dir, spec, async (pid) => { await Promise.all([cg.addProcess(pid), wire(pid)]); });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,

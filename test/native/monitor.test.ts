@@ -217,13 +217,13 @@ describe.skipIf(!canRunContainers())('berth-monitor: the container interface', (
     const c = container(['sh', '-c', script], (s) => { s.interface = iface; });
     const ch = startMonitor(c.dir);
     expect(await ch.next()).toMatchObject({ type: 'created' });
-    // Between created and go the host end is already there, up, on the bridge.
+    // The monitor makes the pair after created; by the answer to go, the host end is up on the bridge.
+    ch.send('go');
+    expect(await ch.next()).toEqual({ type: 'started' });
     const link = ip('-o', 'link', 'show', 'dev', hostName).stdout;
     expect(link).toContain(`master ${bridge}`);
     expect(link).toContain('mtu 1400');
     expect(link).toMatch(/<[^>]*\bUP\b/);
-    ch.send('go');
-    expect(await ch.next()).toEqual({ type: 'started' });
     expect(await ch.next(20_000)).toMatchObject({ type: 'exit', exitCode: 0 });
     await ch.closed;
     const out = readLog(c.logPath).map((l) => l.log).join('');
@@ -234,8 +234,12 @@ describe.skipIf(!canRunContainers())('berth-monitor: the container interface', (
 
   it('a missing bridge fails the start at its step, before anything runs', async () => {
     const c = container(['true'], (s) => { s.interface = { ...iface, bridge: `nob${tag}` }; });
-    const { created } = await run(c.dir);
-    expect(created).toMatchObject({ type: 'failed', step: `create veth ${hostName}`, code: 'ENODEV' });
+    // The veth is made after created, while berthd moves init into its cgroups: go gets the failure.
+    const { created, outcome, exit } = await run(c.dir);
+    expect(created).toMatchObject({ type: 'created' });
+    expect(outcome).toMatchObject({ type: 'failed', step: `create veth ${hostName}`, code: 'ENODEV' });
+    expect(exit).toBeNull();
+    expect(fs.existsSync(path.join(c.dir, 'exit'))).toBe(false);
     expect(ip('link', 'show', 'dev', hostName).status).not.toBe(0);
   });
 

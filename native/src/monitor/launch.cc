@@ -158,29 +158,24 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   for (int fd : {outp[1], errp[1], inp[0], slave})
     if (fd >= 0) close(fd);
 
-  // The veth before "created": berthd's part while init waits is then only the cgroup and the rules.
-  if (spec.iface) {
-    if (int err = create_veth(*spec.iface, pid)) {
-      kill(pid, SIGKILL);
-      waitpid(pid, nullptr, 0);
-      unlink(kSocketName);
-      send_handshake(failed_message("create veth " + spec.iface->host_name, err));
-      return false;
-    }
-  }
   send_handshake("{\"type\":\"created\",\"pid\":" + std::to_string(pid) +
                  ",\"monitorPid\":" + std::to_string(getpid()) + "}\n");
+  // The veth is made while berthd moves init into its cgroups (neither needs the other); a failure
+  // is the answer to go, and init never runs.
+  int veth_err = spec.iface ? create_veth(*spec.iface, pid) : 0;
   std::string line;
   bool go = false;
   while (!go && read_line(&out->fd3_rest, &line)) {
     if (line == "go") go = true;
     else send_handshake("{\"type\":\"error\",\"message\":\"not started: only go is accepted\"}\n");
   }
-  if (!go) {
-    // berthd went away before go: nothing ran yet, so the half-made container just goes.
+  if (!go || veth_err) {
+    // berthd went away before go, or the veth failed: nothing ran yet, so the half-made container
+    // just goes (its namespace takes the veth's peer along, if it was made).
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     unlink(kSocketName);
+    if (go) send_handshake(failed_message("create veth " + spec.iface->host_name, veth_err));
     return false;
   }
 

@@ -1,4 +1,4 @@
-// The container's veth pair, made by the monitor between clone and "created" with one rtnetlink
+// The container's veth pair, made by the monitor right after "created" with one rtnetlink
 // request: the host end on the bridge and up, the peer born as eth0 in init's net namespace with
 // its MAC and MTU. Init gives eth0 its address and route (child/identity.cc). Without the `ip`
 // processes berthd ran before, a bridge start is two process starts and about 5 ms shorter.
