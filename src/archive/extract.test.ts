@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import * as tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unreadableSize } from '../../test/helpers/tar';
 import { extractLayer, type DeviceSpec } from './extract';
 import { writeChecksum } from './tar-header';
 
@@ -25,15 +26,6 @@ async function buildTar(entries: TarEntry[]): Promise<Buffer> {
 }
 
 const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** The header at `offset` with a base-256 size field tar-stream reads as null (first byte neither 0x80 nor 0xff). */
-function unreadableSize(bytes: Buffer, offset: number): Buffer {
-  const out = Buffer.from(bytes);
-  out[offset + 124] = 0x81;
-  out.fill(0, offset + 125, offset + 136);
-  writeChecksum(out.subarray(offset, offset + 512));
-  return out;
-}
 
 let base: string;
 let dest: string;

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar-stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { unreadableSize } from '../../test/helpers/tar';
 import { spoolArchive } from './spool';
-import { writeChecksum } from './tar-header';
 
 async function tarOf(entries: Array<Partial<tar.Header> & { name: string; body?: string }>): Promise<Buffer> {
   const pack = tar.pack();
@@ -13,15 +13,6 @@ async function tarOf(entries: Array<Partial<tar.Header> & { name: string; body?:
   const chunks: Buffer[] = [];
   for await (const c of pack) chunks.push(c as Buffer);
   return Buffer.concat(chunks);
-}
-
-/** The header at `offset` with a base-256 size field tar-stream reads as null (first byte neither 0x80 nor 0xff). */
-function unreadableSize(bytes: Buffer, offset: number): Buffer {
-  const out = Buffer.from(bytes);
-  out[offset + 124] = 0x81;
-  out.fill(0, offset + 125, offset + 136);
-  writeChecksum(out.subarray(offset, offset + 512));
-  return out;
 }
 
 let base: string;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { call, connect, type Clients } from '../../src/cli/client';
 import { ImageConfig, type ImportImageRequest, type ImportImageResponse } from '../../src/gen/berth/v1/images';
-import { ContainerLogsRequest, type Config, type CreateContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
+import { ContainerLogsRequest, type Config, type CreateContainerResponse, type ListContainersResponse, type PathStat } from '../../src/gen/berth/v1/containers';
 import { removeBridge } from '../../src/network/bridge';
 import { BERTH_CLI, BERTHD, BUSYBOX_TAR } from './paths';
 
@@ -98,6 +98,18 @@ export function config(image: string, cmd: string[], patch: Partial<Config> = {}
 export async function createContainer(d: TestDaemon, cfg: Config, name = ''): Promise<string> {
   const res = await call<typeof d.clients.containers, unknown, CreateContainerResponse>(d.clients.containers, 'create', { config: cfg, name });
   return res.id;
+}
+
+/** CopyFrom (docker cp out) of a path: its stat, and the tar of it as one buffer. */
+export async function copyFromTar(d: TestDaemon, id: string, p: string): Promise<{ stat: PathStat; tar: Buffer }> {
+  let stat: PathStat | undefined;
+  const chunks: Buffer[] = [];
+  for await (const msg of d.clients.containers.copyFrom({ containerId: id, path: p })) {
+    const part = (msg as { part?: { $case: string; value: unknown } }).part!;
+    if (part.$case === 'stat') stat = part.value as PathStat;
+    else chunks.push(part.value as Buffer);
+  }
+  return { stat: stat!, tar: Buffer.concat(chunks) };
 }
 
 /** Runs a container to its end; returns its exit code and its stdout and stderr from the log. */

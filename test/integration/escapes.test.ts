@@ -19,7 +19,7 @@ import {
 import type { ImportImageResponse, LoadImageResponse, PullImageResponse } from '../../src/gen/berth/v1/images';
 import { canaryDiff, makeCanary, removeCanary, type Canary } from '../helpers/canary';
 import { cgroupFile } from '../helpers/cgroup-files';
-import { cli, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { cli, copyFromTar, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { cliAsync, compile, hostMounts, newMounts, strayFiles, TRAP_SO_C, UCONNECT_C, untar, type MountLine, type Unpacked } from '../helpers/escape-probes';
 import { dockerArchive, pushLayers } from '../helpers/image-archive';
 import { BUSYBOX_TAR, IS_ROOT, PROJECT_ROOT } from '../helpers/paths';
@@ -71,14 +71,8 @@ describe.skipIf(!IS_ROOT)('container escapes', () => {
     return id;
   };
   const copyFrom = async (id: string, p: string): Promise<{ stat: PathStat; entries: Unpacked[] }> => {
-    let stat: PathStat | undefined;
-    const chunks: Buffer[] = [];
-    for await (const msg of d.clients.containers.copyFrom({ containerId: id, path: p })) {
-      const part = (msg as { part?: { $case: string; value: unknown } }).part!;
-      if (part.$case === 'stat') stat = part.value as PathStat;
-      else chunks.push(part.value as Buffer);
-    }
-    return { stat: stat!, entries: await untar(Buffer.concat(chunks)) };
+    const { stat, tar: bytes } = await copyFromTar(d, id, p);
+    return { stat, entries: await untar(bytes) };
   };
   const statOf = (id: string, p: string) => copyFrom(id, p).then((r) => r.stat, () => undefined);
   const catIn = async (id: string, p: string) => (await copyFrom(id, p)).entries[0]?.body.toString() ?? '';

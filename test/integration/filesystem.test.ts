@@ -14,7 +14,7 @@ import type {
   WaitContainerResponse,
 } from '../../src/gen/berth/v1/containers';
 import type { InspectImageResponse } from '../../src/gen/berth/v1/images';
-import { cli, config, createContainer, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { cli, config, copyFromTar, createContainer, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { BERTH_CLI, IS_ROOT } from '../helpers/paths';
 import { tarOf } from '../helpers/tar';
 
@@ -68,14 +68,8 @@ describe.skipIf(!IS_ROOT)('container filesystem', () => {
     return Buffer.concat(chunks);
   };
   const copyFrom = async (id: string, p: string): Promise<{ stat: PathStat; entries: Unpacked[] }> => {
-    let stat: PathStat | undefined;
-    const chunks: Buffer[] = [];
-    for await (const msg of d.clients.containers.copyFrom({ containerId: id, path: p })) {
-      const part = (msg as { part?: { $case: string; value: unknown } }).part!;
-      if (part.$case === 'stat') stat = part.value as PathStat;
-      else chunks.push(part.value as Buffer);
-    }
-    return { stat: stat!, entries: await untar(Buffer.concat(chunks)) };
+    const { stat, tar: bytes } = await copyFromTar(d, id, p);
+    return { stat, entries: await untar(bytes) };
   };
   const statOf = (id: string, p: string) => copyFrom(id, p).then((r) => r.stat, () => undefined);
   const catIn = async (id: string, p: string) => (await copyFrom(id, p)).entries[0]?.body ?? '';

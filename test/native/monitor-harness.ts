@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { afterEach, beforeEach, expect } from 'vitest';
 
 export const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const BUSYBOX = '/bin/busybox';
@@ -57,6 +58,27 @@ export function makeContainer(args: string[], edit?: (spec: Record<string, unkno
   edit?.(spec);
   fs.writeFileSync(path.join(dir, 'spec.json'), JSON.stringify(spec));
   return { dir, rootfs, spec, logPath: spec.logPath as string, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * For a describe block: `container` is makeContainer whose containers are removed after each test, with
+ * whatever else a test pushes on `cleanup`; and each test must leave the host's mount table as it found it.
+ */
+export function containerScope(): { container: typeof makeContainer; cleanup: Array<() => void> } {
+  const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
+  const cleanup: Array<() => void> = [];
+  let mountsBefore = '';
+  beforeEach(() => { mountsBefore = mountinfo(); });
+  afterEach(() => {
+    for (const c of cleanup.splice(0)) c();
+    expect(mountinfo()).toBe(mountsBefore);
+  });
+  const container: typeof makeContainer = (args, edit) => {
+    const c = makeContainer(args, edit);
+    cleanup.push(c.remove);
+    return c;
+  };
+  return { container, cleanup };
 }
 
 /** Line-oriented JSON reader/writer over a socket. */

@@ -3,25 +3,12 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { canRunContainers, connectControl, makeContainer, readLog, run, startMonitor } from './monitor-harness';
-
-const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
+import { canRunContainers, connectControl, containerScope, makeContainer, readLog, run, startMonitor } from './monitor-harness';
 
 describe.skipIf(!canRunContainers())('berth-monitor', () => {
-  let cleanup: Array<() => void> = [];
-  let mountsBefore = '';
-  beforeEach(() => { mountsBefore = mountinfo(); });
-  afterEach(() => {
-    for (const c of cleanup.splice(0)) c();
-    expect(mountinfo()).toBe(mountsBefore);
-  });
-  const container = (args: string[], edit?: (s: Record<string, unknown>) => void) => {
-    const c = makeContainer(args, edit);
-    cleanup.push(c.remove);
-    return c;
-  };
+  const { container, cleanup } = containerScope();
 
   it('runs echo and writes docker json-file lines, exit file and exit message', async () => {
     const c = container(['echo', 'hello']);

@@ -4,14 +4,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { FRAME, FrameClient } from './frames-client';
-import { canRunContainers, makeContainer, readLog, run, startContainer, startMonitor } from './monitor-harness';
+import { canRunContainers, containerScope, readLog, run, startContainer, startMonitor } from './monitor-harness';
 
 type Spec = Record<string, unknown>;
-
-const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 
 // Docker's default capability set: chown, dac_override, fowner, fsetid, kill, setgid, setuid,
 // setpcap, net_bind_service, net_raw, sys_chroot, mknod, audit_write, setfcap.
@@ -58,18 +56,7 @@ const fields = (text: string) => Object.fromEntries(
 const STATUS = "grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status";
 
 describe.skipIf(!canRunContainers())('berth-monitor security', () => {
-  let cleanup: Array<() => void> = [];
-  let mountsBefore = '';
-  beforeEach(() => { mountsBefore = mountinfo(); });
-  afterEach(() => {
-    for (const c of cleanup.splice(0)) c();
-    expect(mountinfo()).toBe(mountsBefore);
-  });
-  const container = (args: string[], edit?: (s: Spec) => void) => {
-    const c = makeContainer(args, edit);
-    cleanup.push(c.remove);
-    return c;
-  };
+  const { container, cleanup } = containerScope();
   /** Runs sh -c script to its exit; stdout and stderr as the log has them. */
   const runScript = async (script: string, edit?: (s: Spec) => void) => {
     const c = container(['sh', '-c', script], edit);
