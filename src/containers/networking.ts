@@ -45,7 +45,7 @@ export async function prepareNetwork(deps: NetworkingDeps, c: ContainerRecord): 
   const nothing = async () => undefined;
   const extra = (c.hostConfig.extraHosts ?? []).map((e) => parseExtraHost(e));
   if (mode.kind === 'host') {
-    return { netns: 'host', hosts: read('/etc/hosts'), resolvConf: (read('/etc/resolv.conf')) || resolvConfFile(''), env: [], attach: nothing, release: nothing };
+    return { netns: 'host', hosts: read('/etc/hosts'), resolvConf: read('/etc/resolv.conf') || resolvConfFile(''), env: [], attach: nothing, release: nothing };
   }
   if (mode.kind === 'container') {
     const other = deps.find(mode.ref, 'host_config.network_mode');

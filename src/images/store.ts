@@ -5,7 +5,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError, invalidArgument, wrap } from '../errors';
 import type { Native } from '../native';
-import { initLayerPath } from '../rootfs/overlay';
+import { initLayerPath, initLayersDir } from '../rootfs/overlay';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
 import { sha256Hex } from '../util/ids';
 import { Serial } from '../util/serial';
@@ -66,7 +66,7 @@ export class ImageStore {
     for (const diffId of await this.layers.list()) if (!this.layerInUse(diffId)) await this.layers.remove(diffId);
     // And one within an image's removal, or within the making of an init layer, an init layer (or its
     // temporary) of no image.
-    const initDir = path.dirname(initLayerPath(this.root, 'sha256:x'));
+    const initDir = initLayersDir(this.root);
     for (const entry of await fsp.readdir(initDir).catch(() => [])) {
       if (!this.images.has(`sha256:${entry}`)) await fsp.rm(path.join(initDir, entry), { recursive: true, force: true });
     }

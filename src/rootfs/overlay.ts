@@ -31,7 +31,12 @@ export function prepareOverlay(p: OverlayPaths): void {
  * container of the image; removed with the image, which cannot go while a container uses it.
  */
 export function initLayerPath(root: string, imageId: string): string {
-  return path.join(root, 'init', imageId.replace(/^sha256:/, ''));
+  return path.join(initLayersDir(root), imageId.replace(/^sha256:/, ''));
+}
+
+/** Where the init layers are: one directory each, named by the image id's hex. */
+export function initLayersDir(root: string): string {
+  return path.join(root, 'init');
 }
 
 /**

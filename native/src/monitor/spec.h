@@ -60,7 +60,7 @@ struct SpecSecurity {
 };
 
 // "interface" (native/README.md, "The container's interface"): the veth pair the monitor makes
-// between clone and created, and what init gives its end before the program runs.
+// right after created, and what init gives its end before the program runs.
 struct SpecInterface {
   std::string host_name;  // the host end: 1-15 bytes, no '/' or whitespace
   std::string bridge;     // the host end's master
