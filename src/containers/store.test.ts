@@ -1,0 +1,47 @@
+// ContainerStore on a real temp dir: what loadAll keeps, drops and reports after a crash.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { initialState, type ContainerRecord } from './model';
+import { ContainerStore } from './store';
+
+let root: string;
+beforeEach(() => { root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-store-')); });
+afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
+
+const record = (id: string): ContainerRecord => ({
+  id, name: `c-${id.slice(0, 4)}`, created: '2026-01-01T00:00:00Z', path: 'true', args: [],
+  config: {
+    hostname: '', domainname: '', user: '', env: [], cmd: ['true'], entrypoint: [], image: 'busybox', workingDir: '',
+    networkDisabled: false, attachStdin: false, attachStdout: true, attachStderr: true, tty: false, openStdin: false, stdinOnce: false, stopSignal: '',
+  },
+  hostConfig: { autoRemove: true }, image: `sha256:${'b'.repeat(64)}`, state: initialState(),
+});
+
+describe('ContainerStore.loadAll', () => {
+  it('keeps a whole container and drops one a crash left without any one of its three files', async () => {
+    const store = new ContainerStore(root);
+    await store.loadAll();
+    const ids = ['1', '2', '3', '4'].map((d) => d.repeat(64));
+    for (const id of ids) await store.create(record(id));
+    fs.rmSync(path.join(store.containerDir(ids[1]), 'hostconfig.json'));
+    fs.rmSync(path.join(store.containerDir(ids[2]), 'state.json'));
+    fs.rmSync(path.join(store.containerDir(ids[3]), 'config.json'));
+    const { records, removals } = await new ContainerStore(root).loadAll();
+    expect(records.map((r) => [r.id, r.hostConfig])).toEqual([[ids[0], { autoRemove: true }]]);
+    expect(removals).toEqual([]);
+    expect(fs.readdirSync(store.dir)).toEqual([ids[0]]);
+  });
+
+  it('reports a removal the crash interrupted', async () => {
+    const store = new ContainerStore(root);
+    await store.loadAll();
+    const id = 'a'.repeat(64);
+    await store.create(record(id));
+    const doomed = await store.markRemoved(id);
+    const { records, removals } = await new ContainerStore(root).loadAll();
+    expect(records).toEqual([]);
+    expect(removals).toEqual([{ id, dir: doomed }]);
+  });
+});
