@@ -51,4 +51,32 @@ describe.skipIf(!canRunContainers())('berth-monitor log', () => {
     expect(line.log).toBe('');
     expect(Buffer.from(line.bin, 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0xfd, 0xfc, 0x20, 0x61, 0x62, 0x0a]));
   });
+
+  it('a run of NUL bytes is binary output too: an empty "log" instead of six bytes of \\u0000 for each', async () => {
+    const c = makeContainer(['head', '-c', '20000', '/dev/zero']);
+    cleanup.push(c.remove);
+    await run(c.dir);
+    const raw = fs.readFileSync(c.logPath, 'utf8');
+    expect(raw).not.toContain('\\u0000');
+    expect(raw.length).toBeLessThan(20000 * 1.4);
+    const lines = raw.trim().split('\n').map((l) => JSON.parse(l) as { log: string; bin: string });
+    expect(lines.map((l) => l.log)).toEqual(['', '']);
+    expect(Buffer.concat(lines.map((l) => Buffer.from(l.bin, 'base64')))).toEqual(Buffer.alloc(20000));
+  });
+
+  it('a line stays text up to one control byte in four; \\n, \\t, \\r and bytes 0x80-0x9f of UTF-8 are not control bytes', async () => {
+    // 28 bytes: four U+0101 (0xc4 0x81, a byte whose low 7 bits are a control's), tab, CR, 18 letters;
+    // then k bytes \001 and the newline. 9 of 38 bytes is text, 10 of 39 is not.
+    const line = (k: number) => `${'\\304\\201'.repeat(4)}\\t\\r${'x'.repeat(18)}${'\\001'.repeat(k)}\\n`;
+    const decoded = (k: number) => `${'\u0101'.repeat(4)}\t\r${'x'.repeat(18)}${'\u0001'.repeat(k)}\n`;
+    const c = makeContainer(['sh', '-c', `printf '${line(9)}'; sleep 0.3; printf '${line(10)}'`]);
+    cleanup.push(c.remove);
+    await run(c.dir);
+    const lines = fs.readFileSync(c.logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { log: string; bin?: string });
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ log: decoded(9) });
+    expect(lines[0].bin).toBeUndefined();
+    expect(lines[1].log).toBe('');
+    expect(Buffer.from(lines[1].bin!, 'base64').toString('utf8')).toBe(decoded(10));
+  });
 });

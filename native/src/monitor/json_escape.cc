@@ -165,6 +165,28 @@ size_t count_non_ascii(const char* data, size_t len) {
   return n;
 }
 
+size_t count_controls(const char* data, size_t len) {
+  const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL, lows = ~highs;
+  // Exact per-byte tests (no borrow crosses a byte): the high bit of each byte says yes or no.
+  auto below_space = [&](uint64_t v) { return ~((v | highs) - ones * 0x20) & ~v & highs; };
+  auto equal = [&](uint64_t v, unsigned char c) {
+    uint64_t x = v ^ (ones * c);
+    return ~(((x & lows) + lows) | x) & highs;
+  };
+  size_t n = 0, i = 0;
+  for (; i + 8 <= len; i += 8) {
+    uint64_t v;
+    memcpy(&v, data + i, 8);
+    uint64_t c = below_space(v);
+    if (c) n += static_cast<size_t>(__builtin_popcountll(c & ~(equal(v, '\n') | equal(v, '\t') | equal(v, '\r'))));
+  }
+  for (; i < len; i++) {
+    unsigned char c = static_cast<unsigned char>(data[i]);
+    n += c < 0x20 && c != '\n' && c != '\t' && c != '\r';
+  }
+  return n;
+}
+
 char* write_base64(char* dst, const char* data, size_t len) {
   static const char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const unsigned char* p = reinterpret_cast<const unsigned char*>(data);

@@ -138,16 +138,18 @@ void LogWriter::emit(Stream s, const char* data, size_t len) {
   char* p = batch_.room(16 + 6 * len + (len + 2) / 3 * 4 + 64 + now_text_.size() + 32);
   p = copy(p, "{\"log\":");
   // Text that is not valid UTF-8 gets U+FFFD in "log" for each bad byte, as Docker's json-file
-  // does. Binary output (more than 1 byte in 4 from 0x80 up) gets an empty "log": the replacement
-  // would be noise, and it costs more than all the rest. Either way "bin" carries the exact bytes,
+  // does. Binary output gets an empty "log": more than 1 byte in 4 that is a control byte (6 bytes
+  // each as \u00XX: a stream of NULs would be written 6 times over), or, when it is not valid
+  // UTF-8, from 0x80 up (the replacement would be noise). Either way "bin" carries the exact bytes,
   // so a reader catching up from the log (attach after a drop, logs) gets the output unchanged.
   bool valid = is_valid_utf8(data, len);
-  if (valid || count_non_ascii(data, len) * 4 <= len) {
+  bool text = count_controls(data, len) * 4 <= len && (valid || count_non_ascii(data, len) * 4 <= len);
+  if (text) {
     p = write_json_string(p, data, len, &valid);
   } else {
     p = copy(p, "\"\"");
   }
-  if (!valid) {
+  if (!text || !valid) {
     p = copy(p, ",\"bin\":\"");
     p = write_base64(p, data, len);
     *p++ = '"';
