@@ -59,6 +59,9 @@ struct Loop {
   std::list<ExecSession> execs;
   ClientHandlers handlers;
   Run run;
+  // Output read in the last round, and until when the output pipes rest (see poll_once).
+  size_t output_read = 0;
+  struct timespec output_rest_until = {};
   bool reaped = false;
   int exit_code = 0, exit_signal = 0;
   struct timespec reaped_at = {};
