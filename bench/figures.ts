@@ -136,7 +136,7 @@ export async function attachFigure(ctx: Context): Promise<void> {
         .map((e) => ({ name: e.key, key: e.key, bench: `${e.key}_attach_${kind}`, once: () => pipeMiBs(e.argv(ctx.nextId(), 0, cmd), bytes) })),
     ];
     const samples = await interleave(runners, iterations, 0);
-    printTable(`${ctx.attachMiB} MiB of ${kind} stdout from \`sh -c '${cmd[2].replace(/-c \d+/, '-c N')}'\`, from start to the last byte read by the client, MiB/s, ${iterations} runs each, interleaved (pipe: the floor's chroot read through a pipe)`,
+    printTable(`${ctx.attachMiB} MiB of ${kind} stdout from \`sh -c '${cmd[2].replace(/-c \d+/, '-c N').replace(/count=\d+/, 'count=N')}'\`, from start to the last byte read by the client, MiB/s, ${iterations} runs each, interleaved (pipe: the floor's chroot read through a pipe)`,
       rows(samples), { unit: 'MiB/s', higherIsBetter: true, digits: 0 });
     const pipe = [...samples].find(([r]) => r.key === 'pipe')?.[1];
     for (const [r, v] of samples) {

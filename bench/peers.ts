@@ -19,7 +19,7 @@ export interface Engine {
   version: string;
   /** argv that runs cmd in a new container (network none) to its end and removes it; slot < slots of setup. */
   argv(id: string, slot: number, cmd: string[]): string[];
-  /** argv for a command whose output is measured, where it needs more than argv gives (the floor: /dev/urandom). */
+  /** argv for a command whose output is measured, where it needs more than argv gives (the floor: /dev/zero). */
   outputArgv?(cmd: string[]): string[];
   /** The same with the engine's bridge network and one published port, where it has one. */
   bridgeArgv?(id: string, cmd: string[]): string[];
@@ -141,15 +141,15 @@ export async function setupPeers(opts: PeerOptions): Promise<Peers> {
   }
 
   // The floor: what any engine must do at least, namespaces and a chroot, no cgroup, no state.
-  // For output it needs /dev/urandom: a copy of the rootfs with the host's bound on an empty file (a file, not
+  // For output it needs /dev/zero: a copy of the rootfs with the host's bound on an empty file (a file, not
   // /dev itself, so nothing can ever remove the host's devices through it).
   function setupFloor(): void {
     const floorRoot = extract(opts.tar, path.join(opts.work, 'rootfs-floor'));
     const pipeRoot = extract(opts.tar, path.join(opts.work, 'rootfs-pipe'));
-    const urandom = path.join(pipeRoot, 'dev', 'urandom');
-    fs.writeFileSync(urandom, '');
-    output(['mount', '--bind', '/dev/urandom', urandom]);
-    undo.push(() => { output(['umount', urandom]); });
+    const zero = path.join(pipeRoot, 'dev', 'zero');
+    fs.writeFileSync(zero, '');
+    output(['mount', '--bind', '/dev/zero', zero]);
+    undo.push(() => { output(['umount', zero]); });
     engines.push({
       key: 'floor', version: 'unshare -pmuin --fork chroot', anyCommand: true, attachPath: false,
       argv: (_id, _slot, cmd) => ['unshare', '-pmuin', '--fork', 'chroot', floorRoot, ...cmd],
