@@ -129,8 +129,7 @@ void accept_clients(Loop& loop) {
 }
 
 // How long the output pipes rest after a round that read from them: 1 MiB of pipe fills in about
-// 1 ms at 1 GiB/s. It doubled the reads' size and cut their number, and with them the wake-ups, by
-// more than half (bench/README.md, "The fourth round").
+// 1 ms at 1 GiB/s (bench/README.md, "The fourth round", has what it bought).
 constexpr long kOutputRestNs = 1000000L;
 
 int min_timeout(int a, int b) { return a < 0 ? b : b < 0 ? a : (a < b ? a : b); }
