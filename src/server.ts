@@ -23,6 +23,7 @@ import { ImagesService } from './gen/berth/v1/images';
 import { SystemService } from './gen/berth/v1/system';
 import { VolumesService } from './gen/berth/v1/volumes';
 import { ImageStore } from './images/store';
+import { sendsEncoded } from './io/output-message';
 import { bindTcp, bindUnix } from './listen';
 import type { Native } from './native';
 import { useSpawner } from './network/host-commands';
@@ -103,7 +104,7 @@ export class Daemon {
     // session resets a stream whose header block passes its own (between 100 and 200 KiB on Node 20)
     // before any handler runs.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
-    server.addService(decodeSafely(ContainersService), createContainersService(containers, this.shutdown.signal));
+    server.addService(decodeSafely(sendsEncoded(ContainersService)), createContainersService(containers, this.shutdown.signal));
     server.addService(decodeSafely(ImagesService), createImagesService(images, containers, events));
     server.addService(decodeSafely(SystemService), createSystemService(root, containers, images, events, this.shutdown.signal));
     server.addService(decodeSafely(VolumesService), createVolumesService(new VolumeService(volumeStore, (name) => containers.volumeUsers(name), events)));

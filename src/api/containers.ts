@@ -20,16 +20,15 @@ import { configFromProto, containerToProto, hostConfigFromProto } from './conver
 import { filesystemHandlers } from './filesystem';
 import { serverStream, unary } from './handlers';
 import { resourcesFromFields, type FieldNames } from './resources';
+import { bytesFieldMessage } from '../io/output-message';
 import { stdioStream } from './stdio';
 import { timeRange } from './times';
 
-/** Attach and Exec answer with the same output frames. */
+/** Attach and Exec answer with the same output frames; in both, stdout is field 2 and stderr field 3. */
 const OUTPUT_FRAMES = {
-  output: (ev: AttachEvent) => ({
-    frame: ev.type === 'exit'
-      ? { $case: 'exit' as const, value: { exitCode: ev.exitCode, signal: ev.signal } }
-      : { $case: ev.type, value: ev.data },
-  }),
+  output: (ev: AttachEvent) => (ev.type === 'exit'
+    ? { frame: { $case: 'exit' as const, value: { exitCode: ev.exitCode, signal: ev.signal } } }
+    : bytesFieldMessage(ev.type === 'stdout' ? 2 : 3, ev.data)),
   detached: () => ({ frame: { $case: 'detached' as const, value: true } }),
 };
 

@@ -5,6 +5,7 @@ import { EngineError } from '../errors';
 import { parseSignal } from '../containers/signals';
 import { validateSize } from '../containers/validate';
 import { DetachScanner } from '../io/detach-keys';
+import type { EncodedMessage } from '../io/output-message';
 import type { AttachEvent as StdioEvent, StdioSession } from '../containers/attachment';
 import { callSignal, undecodable } from './handlers';
 import { toStatus } from './status';
@@ -27,7 +28,8 @@ export interface Opened<Res> {
 }
 
 export interface Encoders<Res> {
-  output(ev: StdioEvent): Res;
+  /** A message, or one already encoded (the service is wrapped by sendsEncoded). */
+  output(ev: StdioEvent): Res | EncodedMessage;
   detached(): Res;
 }
 
@@ -65,7 +67,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
         const size = ev.type === 'exit' ? 0 : ev.data.length;
         unflushed += size;
         // The callback runs once grpc-js handed the message to HTTP/2, which a client that does not read holds back.
-        const ok = call.write(encode.output(ev), () => { unflushed -= size; });
+        const ok = call.write(encode.output(ev) as Res, () => { unflushed -= size; });
         if (unflushed > MAX_UNFLUSHED_BYTES) {
           throw new EngineError('ResourceExhausted', 'this client read too slowly and was dropped; the container goes on');
         }
