@@ -105,10 +105,11 @@ function reapSoon(spawner: MonitorSpawner, pid: number, delayMs = 1): void {
  * Connects to a monitor's socket. The path goes through /proc/self/fd so that a long data root never
  * hits the 108-byte sun_path limit.
  */
-export async function connectMonitorSocket(containerDir: string): Promise<net.Socket> {
+/** With `onread`, what arrives goes to its callback, into the buffers it hands out, not to 'data' events. */
+export async function connectMonitorSocket(containerDir: string, onread?: net.OnReadOpts): Promise<net.Socket> {
   const dirFd = fs.openSync(containerDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {
-    const socket = net.connect(path.join(`/proc/self/fd/${dirFd}`, 'monitor.sock'));
+    const socket = net.connect({ path: path.join(`/proc/self/fd/${dirFd}`, 'monitor.sock'), onread });
     await once(socket, 'connect');
     return socket;
   } catch (err) {

@@ -5,6 +5,7 @@
 import type net from 'node:net';
 import path from 'node:path';
 import { EngineError } from '../errors';
+import { withRoom } from '../io/output-message';
 import { connectMonitorSocket, type MonitorMessage } from './monitor-client';
 
 export type MonitorFrame =
@@ -15,6 +16,8 @@ export type MonitorFrame =
 const OUT_STDOUT = 1, OUT_STDERR = 2, OUT_EXIT = 3, OUT_REPLY = 4, OUT_STDOUT_RUN = 5, OUT_STDERR_RUN = 6;
 const IN_STDIN = 10, IN_CLOSE_STDIN = 11, IN_RESIZE = 12, IN_SIGNAL = 13;
 const HEADER_BYTES = 5;
+/** Reads between frames (headers and small frames); more than a header is always taken out at once. */
+const SCRATCH_BYTES = 64 * 1024;
 /** Output queued here before the socket is paused, and the level it must fall under to resume. */
 const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const LOW_WATER_BYTES = 1024 * 1024;
@@ -23,75 +26,111 @@ const COALESCE_BYTES = 64 * 1024;
 
 
 export class MonitorStream implements AsyncIterable<MonitorFrame> {
-  /** Received bytes not yet parsed: joined only once a whole frame is there (a run is up to 1 MiB). */
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /**
+   * Reads land in `scratch` until a frame's header is whole; then in that frame's own buffer, `body`, so
+   * a run of up to 1 MiB is read from the socket straight into the buffer it is sent on from, without
+   * a buffer per read and a join (Node's 'data' events would cost both: berthd's garbage collection).
+   */
+  private readonly scratch = Buffer.allocUnsafeSlow(SCRATCH_BYTES);
+  private scratchEnd = 0;
+  private body: Buffer | undefined;
+  private bodyType = 0;
+  private bodyFilled = 0;
+  /** Until the answer line is in, bytes are collected here; undefined once frames flow. */
+  private answerBytes: Buffer[] | undefined = [];
+  private answered!: (line: Buffer | undefined) => void;
+  private readonly answer = new Promise<Buffer | undefined>((resolve) => { this.answered = resolve; });
+  private socket!: net.Socket;
+  private paused = false;
   private readonly frames: MonitorFrame[] = [];
   private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private ended = false;
 
-  private constructor(private readonly socket: net.Socket, rest: Buffer) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => undefined); // 'close' follows; see read()
-    socket.on('close', () => { this.ended = true; this.notify(); });
-    if (rest.length) this.onData(rest);
-  }
+  private constructor() {}
 
   /** Connects, sends one control line and reads its JSON answer; on success the connection speaks frames. */
   static async open(containerDir: string, command: string): Promise<{ stream: MonitorStream | undefined; answer: MonitorMessage }> {
-    const socket = await connectMonitorSocket(containerDir);
+    const stream = new MonitorStream();
+    const socket = await connectMonitorSocket(containerDir, {
+      buffer: () => stream.nextReadBuffer(),
+      callback: (n, buf) => stream.onRead(n, buf),
+    });
+    stream.socket = socket;
+    socket.on('error', () => undefined); // 'close' follows
+    socket.on('close', () => {
+      stream.ended = true;
+      stream.answered(undefined);
+      stream.notify();
+    });
     socket.write(`${command}\n`);
-    let buf = Buffer.alloc(0);
-    while (buf.indexOf(0x0a) < 0) {
-      const chunk = await new Promise<Buffer | undefined>((resolve) => {
-        const onData = (c: Buffer) => { cleanup(); resolve(c); };
-        const onEnd = () => { cleanup(); resolve(undefined); };
-        const cleanup = () => { socket.off('data', onData); socket.off('close', onEnd); socket.off('error', onEnd); };
-        socket.on('data', onData);
-        socket.on('close', onEnd);
-        socket.on('error', onEnd);
-      });
-      if (!chunk) throw new EngineError('Unavailable', `monitor of ${path.basename(containerDir)}: hung up`);
-      buf = Buffer.concat([buf, chunk]);
-    }
-    const nl = buf.indexOf(0x0a);
-    const answer = JSON.parse(buf.subarray(0, nl).toString('utf8')) as MonitorMessage;
+    const line = await stream.answer;
+    if (!line) throw new EngineError('Unavailable', `monitor of ${path.basename(containerDir)}: hung up`);
+    const answer = JSON.parse(line.toString('utf8')) as MonitorMessage;
     if (answer.type !== 'attached' && answer.type !== 'exec-started') {
       socket.destroy();
       return { stream: undefined, answer };
     }
-    socket.pause();
-    const stream = new MonitorStream(socket, buf.subarray(nl + 1));
-    socket.resume();
     return { stream, answer };
   }
 
-  private onData(chunk: Buffer): void {
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    for (;;) {
-      const head = this.peek(HEADER_BYTES);
-      if (!head) break;
-      const length = head.readUInt32BE(1);
-      const whole = this.peek(HEADER_BYTES + length);
-      if (!whole) break;
-      this.pending[0] = whole.subarray(HEADER_BYTES + length);
-      this.pendingBytes -= HEADER_BYTES + length;
-      if (!this.pending[0].length) this.pending.shift();
-      const frame = decode(whole[0], whole.subarray(HEADER_BYTES, HEADER_BYTES + length));
-      this.frames.push(frame);
-      if (frame.type === 'stdout' || frame.type === 'stderr') this.queuedBytes += frame.data.length;
-    }
-    if (this.queuedBytes > HIGH_WATER_BYTES) this.socket.pause();
-    this.notify();
+  /** Where the next read goes: the rest of the frame being filled, or the free end of scratch. */
+  private nextReadBuffer(): Buffer {
+    if (this.body) return this.body.subarray(this.bodyFilled);
+    return this.scratch.subarray(this.scratchEnd);
   }
 
-  /** The first n pending bytes as pending[0] (joining chunks once, when all are there), or undefined. */
-  private peek(n: number): Buffer | undefined {
-    if (this.pendingBytes < n) return undefined;
-    if (this.pending[0].length < n) this.pending = [Buffer.concat(this.pending, this.pendingBytes)];
-    return this.pending[0];
+  /** False pauses the socket (too much output waits for the consumer); read() resumes it. */
+  private onRead(n: number, buf: Uint8Array): boolean {
+    if (this.body && buf.buffer === this.body.buffer) {
+      this.bodyFilled += n;
+      if (this.bodyFilled === this.body.length) this.endFrame();
+    } else {
+      this.scratchEnd += n;
+      this.parseScratch();
+    }
+    this.notify();
+    if (this.queuedBytes > HIGH_WATER_BYTES) this.paused = true;
+    return !this.paused;
+  }
+
+  /** Takes the answer line, then whole headers, out of scratch; a header starts its frame's body. */
+  private parseScratch(): void {
+    let at = 0;
+    if (this.answerBytes) {
+      const nl = this.scratch.subarray(0, this.scratchEnd).indexOf(0x0a);
+      if (nl < 0) {
+        this.answerBytes.push(Buffer.from(this.scratch.subarray(0, this.scratchEnd)));
+        this.scratchEnd = 0;
+        return;
+      }
+      this.answerBytes.push(this.scratch.subarray(0, nl));
+      this.answered(Buffer.concat(this.answerBytes));
+      this.answerBytes = undefined;
+      at = nl + 1;
+    }
+    while (this.scratchEnd - at >= HEADER_BYTES) {
+      const type = this.scratch[at];
+      const length = this.scratch.readUInt32BE(at + 1);
+      at += HEADER_BYTES;
+      // Its own buffer even when it is small (from Node's pool, then): the frame outlives this scratch.
+      this.body = Buffer.allocUnsafe(length);
+      this.bodyType = type;
+      const have = Math.min(length, this.scratchEnd - at);
+      this.bodyFilled = this.scratch.copy(this.body, 0, at, at + have);
+      at += have;
+      if (this.bodyFilled < length) break; // the rest is read into the body itself
+      this.endFrame();
+    }
+    this.scratch.copy(this.scratch, 0, at, this.scratchEnd);
+    this.scratchEnd -= at;
+  }
+
+  private endFrame(): void {
+    const frame = decode(this.bodyType, this.body!);
+    this.body = undefined;
+    this.frames.push(frame);
+    if (frame.type === 'stdout' || frame.type === 'stderr') this.queuedBytes += frame.data.length;
   }
 
   private notify(): void {
@@ -112,7 +151,10 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
         if (frame.type === 'stdout' || frame.type === 'stderr') {
           this.queuedBytes -= frame.data.length;
           if (coalesce) frame = this.join(frame);
-          if (this.queuedBytes < LOW_WATER_BYTES && this.socket.isPaused()) this.socket.resume();
+          if (this.queuedBytes < LOW_WATER_BYTES && this.paused) {
+            this.paused = false;
+            this.socket.resume();
+          }
         }
         yield frame;
         if (frame.type === 'exit') return;
@@ -194,13 +236,14 @@ function decode(type: number, payload: Buffer): MonitorFrame {
     // A run: count consecutive entries of one stream; it stands for its last one (seq and time).
     const seq = Number(payload.readBigUInt64BE(0)) + payload.readUInt32BE(16) - 1;
     const time = new Date(Number(payload.readBigUInt64BE(8) / 1_000_000n));
-    return { type: type === OUT_STDOUT_RUN ? 'stdout' : 'stderr', seq, time, data: payload.subarray(20) };
+    return { type: type === OUT_STDOUT_RUN ? 'stdout' : 'stderr', seq, time, data: withRoom(payload.subarray(20)) };
   }
   if (type === OUT_STDOUT || type === OUT_STDERR) {
     const seq = Number(payload.readBigUInt64BE(0));
     const time = new Date(Number(payload.readBigUInt64BE(8) / 1_000_000n));
-    // A view, not a copy: the chunk it points into lives as long as the frame does.
-    return { type: type === OUT_STDOUT ? 'stdout' : 'stderr', seq, time, data: payload.subarray(16) };
+    // A view, not a copy: the chunk it points into lives as long as the frame does. The frame's header
+    // and the head in front of the bytes are read and dead: room for a protobuf tag and length.
+    return { type: type === OUT_STDOUT ? 'stdout' : 'stderr', seq, time, data: withRoom(payload.subarray(16)) };
   }
   const body = JSON.parse(payload.toString('utf8')) as Record<string, unknown>;
   if (type === OUT_EXIT) return { type: 'exit', exitCode: Number(body.exitCode), signal: Number(body.signal ?? 0) };
