@@ -7,6 +7,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MonitorStream, type MonitorFrame } from './monitor-stream';
 
+type Output = Extract<MonitorFrame, { data: Buffer }>;
+
 function frame(type: number, payload: Buffer): Buffer {
   const header = Buffer.alloc(5);
   header[0] = type;
@@ -90,7 +92,7 @@ describe('MonitorStream', () => {
       expect(answer).toEqual({ type: 'attached', nextSeq: 7 });
       const frames = await collect(stream!);
       expect(frames.map((f) => f.type)).toEqual(['stdout', 'stderr', 'exit']);
-      const [first, run, exit] = frames as [Extract<MonitorFrame, { type: 'stdout' }>, Extract<MonitorFrame, { type: 'stderr' }>, MonitorFrame];
+      const [first, run, exit] = frames as [Output, Output, MonitorFrame];
       expect(first.seq).toBe(7);
       expect(first.time.toISOString()).toBe('2023-11-14T22:13:20.123Z');
       expect(first.data.toString()).toBe('hello\n');
@@ -126,7 +128,7 @@ describe('MonitorStream', () => {
     expect(frames).toHaveLength(41);
     frames.slice(0, 40).forEach((f, i) => {
       expect(f).toMatchObject({ type: 'stdout', seq: i + 1 });
-      expect((f as { data: Buffer }).data.equals(entries[i])).toBe(true);
+      expect((f as Output).data.equals(entries[i])).toBe(true);
     });
   });
 });
