@@ -47,33 +47,45 @@ void LogWriter::feed(Stream s, const char* data, size_t len) {
   std::string& buf = pending_[static_cast<int>(s)];
   clock_gettime(CLOCK_MONOTONIC, &fed_at_[static_cast<int>(s)]);
   stamp();
-  buf.append(data, len);
+  // Entries are cut from the read itself when nothing waits before it (the usual case at full speed);
+  // only a partial line left over is kept, and joined with the next read.
+  const char* p = data;
+  size_t size = len;
+  if (!buf.empty()) {
+    buf.append(data, len);
+    p = buf.data();
+    size = buf.size();
+  }
   size_t pos = 0;
   for (;;) {
-    size_t avail = buf.size() - pos;
+    size_t avail = size - pos;
     size_t window = avail < kMaxLine ? avail : kMaxLine;
-    const void* nl = memchr(buf.data() + pos, '\n', window);
+    const void* nl = memchr(p + pos, '\n', window);
     size_t n;
     if (nl) {
-      n = static_cast<const char*>(nl) - (buf.data() + pos) + 1;
+      n = static_cast<const char*>(nl) - (p + pos) + 1;
     } else if (avail >= kMaxLine) {
       // Cut before a character the next piece completes, so it is not turned into U+FFFDs.
-      n = utf8_cut(buf.data() + pos, kMaxLine);
+      n = utf8_cut(p + pos, kMaxLine);
       if (n == 0) n = kMaxLine;
     } else {
       break;
     }
-    emit(s, buf.data() + pos, n);
+    emit(s, p + pos, n);
     pos += n;
   }
-  if (spec_.partial_ms == 0 && pos < buf.size()) {
+  if (spec_.partial_ms == 0 && pos < size) {
     // Keep an unfinished UTF-8 character back for the bytes that complete it.
-    size_t n = utf8_cut(buf.data() + pos, buf.size() - pos);
-    if (n > 0) emit(s, buf.data() + pos, n);
+    size_t n = utf8_cut(p + pos, size - pos);
+    if (n > 0) emit(s, p + pos, n);
     pos += n;
   }
   write_batch();
-  buf.erase(0, pos);
+  if (p == data) {
+    buf.assign(data + pos, len - pos);
+  } else {
+    buf.erase(0, pos);
+  }
 }
 
 void LogWriter::finish(Stream s) {
