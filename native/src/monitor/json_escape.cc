@@ -165,7 +165,7 @@ size_t count_non_ascii(const char* data, size_t len) {
   return n;
 }
 
-size_t count_controls(const char* data, size_t len) {
+size_t count_controls(const char* data, size_t len, size_t enough) {
   const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL, lows = ~highs;
   // Exact per-byte tests (no borrow crosses a byte): the high bit of each byte says yes or no.
   auto below_space = [&](uint64_t v) { return ~((v | highs) - ones * 0x20) & ~v & highs; };
@@ -178,7 +178,10 @@ size_t count_controls(const char* data, size_t len) {
     uint64_t v;
     memcpy(&v, data + i, 8);
     uint64_t c = below_space(v);
-    if (c) n += static_cast<size_t>(__builtin_popcountll(c & ~(equal(v, '\n') | equal(v, '\t') | equal(v, '\r'))));
+    if (c) {
+      n += static_cast<size_t>(__builtin_popcountll(c & ~(equal(v, '\n') | equal(v, '\t') | equal(v, '\r'))));
+      if (n > enough) return n;
+    }
   }
   for (; i < len; i++) {
     unsigned char c = static_cast<unsigned char>(data[i]);

@@ -28,8 +28,9 @@ bool is_valid_utf8(const char* data, size_t len);
 // How many bytes of data[0..len) are 0x80 or above.
 size_t count_non_ascii(const char* data, size_t len);
 
-// How many bytes of data[0..len) are control bytes other than \n, \t and \r (each is 6 bytes in JSON).
-size_t count_controls(const char* data, size_t len);
+// How many bytes of data[0..len) are control bytes other than \n, \t and \r (each is 6 bytes in JSON);
+// it may stop counting once there are more than `enough`.
+size_t count_controls(const char* data, size_t len, size_t enough = static_cast<size_t>(-1));
 
 // Writes the standard base64 (RFC 4648, padded) of data[0..len) at dst, which has room for
 // (len + 2) / 3 * 4 bytes; returns the end.

@@ -154,8 +154,13 @@ void LogWriter::emit(Stream s, const char* data, size_t len) {
   // each as \u00XX: a stream of NULs would be written 6 times over), or, when it is not valid
   // UTF-8, from 0x80 up (the replacement would be noise). Either way "bin" carries the exact bytes,
   // so a reader catching up from the log (attach after a drop, logs) gets the output unchanged.
-  bool valid = is_valid_utf8(data, len);
-  bool text = count_controls(data, len) * 4 <= len && (valid || count_non_ascii(data, len) * 4 <= len);
+  // Control bytes are counted first: a run of NULs is decided after a quarter of it, unscanned for UTF-8.
+  bool valid = false;
+  bool text = count_controls(data, len, len / 4) * 4 <= len;
+  if (text) {
+    valid = is_valid_utf8(data, len);
+    text = valid || count_non_ascii(data, len) * 4 <= len;
+  }
   if (text) {
     p = write_json_string(p, data, len, &valid);
   } else {
