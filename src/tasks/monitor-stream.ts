@@ -82,9 +82,10 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
 
   /** False pauses the socket (too much output waits for the consumer); read() resumes it. */
   private onRead(n: number, buf: Uint8Array): boolean {
-    if (this.body && buf.buffer === this.body.buffer) {
+    if (buf.buffer !== this.scratch.buffer) {
+      // The read went into the body (nextReadBuffer hands out nothing else but scratch).
       this.bodyFilled += n;
-      if (this.bodyFilled === this.body.length) this.endFrame();
+      if (this.bodyFilled === this.body!.length) this.endFrame();
     } else {
       this.scratchEnd += n;
       this.parseScratch();
