@@ -96,9 +96,9 @@ void LogWriter::finish(Stream s) {
   buf.clear();
 }
 
+// Called at every loop round: the clock is read and formatted only for an entry it emits.
 int LogWriter::flush_stale() {
   int next = -1;
-  stamp();
   for (int i = 0; i < 2; i++) {
     std::string& buf = pending_[i];
     if (buf.empty()) continue;
@@ -111,6 +111,7 @@ int LogWriter::flush_stale() {
     // Keep an unfinished UTF-8 character back for the bytes that complete it.
     size_t n = utf8_cut(buf.data(), buf.size());
     if (n == 0) continue;
+    stamp();
     emit(static_cast<Stream>(i), buf.data(), n);
     write_batch();
     buf.erase(0, n);
