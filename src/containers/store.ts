@@ -3,7 +3,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors';
-import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
+import { readJsonFile, syncDirectory, writeFileAtomic, type AtomicWriteOptions } from '../util/atomic-file';
 import { FULL_ID } from '../util/ids';
 import { log } from '../util/logger';
 import { initialState, type ContainerRecord, type ContainerState, type HostConfig } from './model';
@@ -57,17 +57,20 @@ export class ContainerStore {
     } catch (err) {
       throw new EngineError('AlreadyExists', `container ${record.id}: directory exists`, { cause: err });
     }
-    // Three files side by side: their fsyncs share the filesystem's journal commits instead of queueing.
-    await Promise.all([this.saveHostConfig(record.id, record.hostConfig), this.saveState(record), this.saveConfig(record)]);
+    // Three files side by side, then one fsync of their directory, and one of ours for the directory's
+    // own entry: without it a power loss could lose the container with all its fsynced files.
+    const batch = { syncDir: false };
+    await Promise.all([this.saveHostConfig(record.id, record.hostConfig, batch), this.saveState(record, batch), this.saveConfig(record, batch)]);
+    await Promise.all([syncDirectory(dir), syncDirectory(this.dir)]);
   }
 
-  async saveHostConfig(id: string, hostConfig: HostConfig): Promise<void> {
-    await writeFileAtomic(path.join(this.containerDir(id), 'hostconfig.json'), JSON.stringify(hostConfig));
+  async saveHostConfig(id: string, hostConfig: HostConfig, opts: AtomicWriteOptions = {}): Promise<void> {
+    await writeFileAtomic(path.join(this.containerDir(id), 'hostconfig.json'), JSON.stringify(hostConfig), 0o600, opts);
   }
 
-  async saveConfig(record: ContainerRecord): Promise<void> {
+  async saveConfig(record: ContainerRecord, opts: AtomicWriteOptions = {}): Promise<void> {
     const { state: _state, hostConfig: _host, ...config } = record;
-    await writeFileAtomic(path.join(this.containerDir(record.id), 'config.json'), JSON.stringify(config, null, 2));
+    await writeFileAtomic(path.join(this.containerDir(record.id), 'config.json'), JSON.stringify(config, null, 2), 0o600, opts);
   }
 
   /**
@@ -75,7 +78,7 @@ export class ContainerStore {
    * files back: after a power loss, recovery finds an unrecorded start through the live monitor (there is
    * none after a reboot) and an unrecorded exit through the exit file, which the monitor fsyncs.
    */
-  async saveState(record: ContainerRecord, opts: { durable?: boolean } = {}): Promise<void> {
+  async saveState(record: ContainerRecord, opts: AtomicWriteOptions = {}): Promise<void> {
     await writeFileAtomic(path.join(this.containerDir(record.id), 'state.json'), JSON.stringify(record.state, null, 2), 0o600, opts);
   }
 

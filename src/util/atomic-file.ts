@@ -13,6 +13,11 @@ export interface AtomicWriteOptions {
    * allocations), where the two fsyncs would cost about 1.5 ms each and buy nothing.
    */
   durable?: boolean;
+  /**
+   * false (with durable): the file is fsynced but not its directory; the caller writes several files side by
+   * side and fsyncs the directory once after them all (syncDirectory).
+   */
+  syncDir?: boolean;
 }
 
 const fsync = promisify(fs.fsync);
@@ -52,7 +57,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     fs.rmSync(tmp, { force: true });
     throw err;
   }
-  if (durable) await syncDir(dir);
+  if (durable && opts.syncDir !== false) await syncDirectory(dir);
 }
 
 /**
@@ -85,7 +90,8 @@ export async function readJsonFile<T>(file: string): Promise<T | undefined> {
   return JSON.parse(text) as T;
 }
 
-async function syncDir(dir: string): Promise<void> {
+/** fsync of a directory: the entries made, renamed or removed in it so far survive a power loss. */
+export async function syncDirectory(dir: string): Promise<void> {
   const fd = fs.openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await fsync(fd);
