@@ -70,9 +70,16 @@ function makeSigned(dir: string, ca: string, name: string, extensions: string): 
     '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.pem`);
 }
 
-/** startDaemon waits for the root's socket; the others are bound one after another, so one may follow. */
+/**
+ * startDaemon waits for the root's socket; the others are bound one after another, so one may follow. Each is
+ * bound in a private ".b" directory beside it and renamed into place, and that directory is removed after.
+ */
 async function boundSoon(socket: string): Promise<void> {
-  for (const deadline = Date.now() + 10_000; !fs.existsSync(socket) && Date.now() < deadline;) await new Promise((r) => setTimeout(r, 10));
+  const settled = () => fs.existsSync(socket) && !fs.readdirSync(path.dirname(socket)).some((n) => n.startsWith('.b'));
+  for (const deadline = Date.now() + 10_000; !settled();) {
+    if (Date.now() > deadline) throw new Error(`${socket}: not bound within 10 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 describe.skipIf(!IS_ROOT)('the API boundary', () => {
