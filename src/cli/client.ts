@@ -27,8 +27,9 @@ export function connect(host: string, tls?: TlsMaterial): Clients {
   const creds = endpoint.kind === 'tcp' ? grpc.credentials.createSsl(tls!.ca, tls!.key, tls!.cert) : grpc.credentials.createInsecure();
   const target = grpcTarget(endpoint);
   // The daemon sends at most MAX_MESSAGE_BYTES; take all of it. A large HTTP/2 window lets attach and logs
-  // stream without a WINDOW_UPDATE round trip every 64 KiB.
-  const opts = { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc-node.flow_control_window': 8 * 1024 * 1024 };
+  // stream without a WINDOW_UPDATE round trip every 64 KiB. Channelz (grpc-js's call statistics, which
+  // nothing here reads) cost 35-67 µs of a 0.22-0.39 ms Version call.
+  const opts = { 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc-node.flow_control_window': 8 * 1024 * 1024, 'grpc.enable_channelz': 0 };
   const containers = new ContainersClient(target, creds, opts);
   const images = new ImagesClient(target, creds, opts);
   const system = new SystemClient(target, creds, opts);
