@@ -105,15 +105,20 @@ export async function headerThenChunks<H>(
 export function clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, signal: AbortSignal) => Promise<Res>): handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
     const { signal } = callSignal(call);
-    fn(checked(call as AsyncIterable<Req>), signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
+    fn(checked(call as AsyncIterable<Req>, signal), signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
   };
 }
 
-/** The client's messages, refusing the first one that did not decode. */
-async function* checked<Req>(messages: AsyncIterable<Req>): AsyncGenerator<Req> {
+/**
+ * The client's messages, refusing the first one that did not decode. A cancelled call's messages end too
+ * (grpc-js destroys the stream), and that end must not pass for the client's own: an import would make an
+ * image of the tar's first entries.
+ */
+async function* checked<Req>(messages: AsyncIterable<Req>, signal: AbortSignal): AsyncGenerator<Req> {
   for await (const m of messages) {
     const bad = undecodable(m);
     if (bad) throw bad;
     yield m;
   }
+  if (signal.aborted) throw new EngineError('Canceled', 'the client cancelled the call before the end of its stream');
 }

@@ -35,10 +35,10 @@ function credentials(auth: RegistryAuth | undefined): Credentials | undefined {
 export function createImagesService(images: ImageStore, containers: ContainerService, events: EventJournal): ImagesServer {
   const emit = (action: string, id: string, name?: string) => events.append({ type: 'image', action, actorId: id, attributes: name ? { name } : {} });
   return {
-    import: clientStream(async (messages) => {
+    import: clientStream(async (messages, signal) => {
       const { header, chunks } = await headerThenChunks(messages, 'an import');
       const config = imageConfigFromProto(header.config);
-      const record = await images.import(chunks, { reference: header.reference, defaults: config, message: header.message });
+      const record = await images.import(chunks, { reference: header.reference, defaults: config, message: header.message, signal });
       emit('import', record.id, header.reference || undefined);
       return { id: record.id };
     }),

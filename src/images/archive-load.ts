@@ -49,7 +49,7 @@ export async function loadArchive(store: ImageStore, source: AsyncIterable<Uint8
         }
         txn.addImage(image.config, { names: image.names });
       }
-      const records = await txn.commit();
+      const records = await txn.commit(signal);
       return records.map((r, i) => ({ id: r.id, names: plan[i].names }));
     } catch (err) {
       await txn.abort();

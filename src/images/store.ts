@@ -20,6 +20,8 @@ export interface ImportOptions {
   reference: string;
   defaults: Partial<ImageDefaults>;
   message: string;
+  /** The call's: once it is cancelled, the import stores nothing. */
+  signal?: AbortSignal;
 }
 
 export class ImageStore {
@@ -143,7 +145,7 @@ export class ImageStore {
         history: [{ created, created_by: 'berth import', ...(opts.message ? { comment: opts.message } : {}) }],
       };
       txn.addImage(Buffer.from(JSON.stringify(blob)), { names: ref ? [formatReference(ref)] : [] });
-      const [record] = await txn.commit();
+      const [record] = await txn.commit(opts.signal);
       return record;
     } catch (err) {
       await txn.abort();

@@ -53,11 +53,13 @@ export class ImageTransaction {
   }
 
   /** Moves everything into the store; every layer an image names must be staged or stored by now. */
-  async commit(): Promise<ImageRecord[]> {
+  /** With signal: a call cancelled before this point commits nothing (its staged layers are discarded). */
+  async commit(signal?: AbortSignal): Promise<ImageRecord[]> {
     this.checkOpen();
     this.done = true;
     try {
       return await this.exclusive(async () => {
+        if (signal?.aborted) throw new EngineError('Canceled', 'the client cancelled the call: nothing was stored');
         const sizes = new Map<string, number>();
         for (const image of this.images) {
           for (const diffId of image.blob.rootfs.diff_ids) {

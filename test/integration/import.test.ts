@@ -78,4 +78,21 @@ describe.skipIf(!IS_ROOT)('importing a hostile tar', () => {
   it('a bad reference is refused before anything is stored', async () => {
     await expect(importTar(d, await tarOf([{ name: 'f', body: 'x' }]), 'UPPER:case')).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
   });
+
+  it('an import the client cancels stores nothing, even when the tar so far ends at an entry', async () => {
+    // The first entry whole (header and one block of data), without the rest or the end-of-archive blocks.
+    const part = (await tarOf([{ name: 'a', body: 'first' }, { name: 'b', body: 'second' }])).subarray(0, 1024);
+    const layersBefore = fs.readdirSync(path.join(d.root, 'layers'));
+    const cancelled = new Promise<grpc.ServiceError>((resolve) => {
+      const stream = d.clients.images.import((err) => resolve(err!));
+      stream.write({ part: { $case: 'header', value: { reference: 'cut:short', config: undefined, message: '' } } });
+      stream.write({ part: { $case: 'chunk', value: part } }, () => setTimeout(() => stream.cancel(), 200));
+    });
+    expect((await cancelled).code).toBe(grpc.status.CANCELLED);
+    // The client hears its cancel at once; give the daemon's import the time it took to commit when it did.
+    await new Promise((r) => setTimeout(r, 500));
+    const images = await new Promise<string[]>((resolve, reject) => d.clients.images.list({}, (err, r) => (err ? reject(err) : resolve(r.images.flatMap((i) => i.repoTags)))));
+    expect(images).not.toContain('cut:short');
+    expect(fs.readdirSync(path.join(d.root, 'layers'))).toEqual(layersBefore);
+  });
 });
