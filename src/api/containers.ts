@@ -201,7 +201,7 @@ export function createContainersService(containers: ContainerService, shutdown?:
       const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS, 'options.detach_keys');
       const exec = await startExec(containers, opts.containerId, {
         cmd: opts.cmd, env: opts.env, user: opts.user, workingDir: opts.workingDir, tty: opts.tty, stdin: opts.stdin,
-        size: validateSize(opts.size, 'options.size'),
+        size: validateSize(opts.size, 'options.size'), privileged: opts.privileged,
       });
       return { session: exec.session, detachKeys: opts.tty ? detachKeys : Buffer.alloc(0), first: { frame: { $case: 'started', value: { execId: exec.execId, pid: exec.pid } } } };
     }, OUTPUT_FRAMES, shutdown),

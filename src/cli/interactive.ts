@@ -118,10 +118,10 @@ export const exec: Command = async (argv, clients) => {
   const { flags, positionals } = parseFlags(argv, {
     interactive: { short: 'i', kind: 'bool' }, tty: { short: 't', kind: 'bool' }, detach: { short: 'd', kind: 'bool' },
     env: { short: 'e', kind: 'list' }, user: { short: 'u', kind: 'string' }, workdir: { short: 'w', kind: 'string' },
-    'detach-keys': { kind: 'string' },
+    'detach-keys': { kind: 'string' }, privileged: { kind: 'bool' },
   });
   const [containerId, ...cmd] = positionals;
-  if (!containerId || !cmd.length) throw new UsageError('berth exec [-i] [-t] [-e KEY=VALUE] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]');
+  if (!containerId || !cmd.length) throw new UsageError('berth exec [-i] [-t] [--privileged] [-e KEY=VALUE] [-u USER] [-w DIR] CONTAINER COMMAND [ARG...]');
   const tty = Boolean(flags.tty);
   const stdin = Boolean(flags.interactive);
   const stream = clients.containers.exec();
@@ -131,6 +131,7 @@ export const exec: Command = async (argv, clients) => {
       value: {
         containerId, cmd, env: flags.env as string[], user: (flags.user as string) ?? '', workingDir: (flags.workdir as string) ?? '',
         tty, stdin, size: tty ? terminalSize() : undefined, detachKeys: (flags['detach-keys'] as string) ?? '',
+        privileged: Boolean(flags.privileged),
       },
     },
   };

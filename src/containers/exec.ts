@@ -17,6 +17,8 @@ export interface ExecRequest {
   tty: boolean;
   stdin: boolean;
   size?: { rows: number; cols: number };
+  /** Every capability for this process (docker exec --privileged). */
+  privileged?: boolean;
 }
 
 export interface StartedExec {
@@ -72,7 +74,10 @@ export async function startExec(containers: ContainerService, ref: string, req: 
   }
   const user = await containers.resolveUserIn(c, req.user || c.config.user, 'options.user');
   const cgroupProcs = containers.cgroups.open(c.id).procsFiles();
-  const spec = buildExecSpec(c, { cmd: req.cmd, env: req.env, workingDir: req.workingDir, tty: req.tty, stdin: req.stdin, consoleSize: req.size, user, cgroupProcs });
+  const spec = buildExecSpec(c, {
+    cmd: req.cmd, env: req.env, workingDir: req.workingDir, tty: req.tty, stdin: req.stdin, consoleSize: req.size, user, cgroupProcs,
+    privileged: req.privileged,
+  });
   const { stream, answer } = await MonitorStream.open(containers.files(c.id).dir, `exec ${JSON.stringify(spec)}`);
   if (!stream) {
     const doing = `exec in container ${c.id}`;

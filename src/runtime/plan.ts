@@ -136,6 +136,8 @@ export interface ExecInputs {
   user: ResolvedUser;
   /** The container's cgroup.procs files ([] to stay outside, as in tests of the plan alone). */
   cgroupProcs: string[];
+  /** docker exec --privileged: every capability; false when absent. */
+  privileged?: boolean;
 }
 
 /** An exec runs with the container's environment plus its own, as the container's user unless it names one. */
@@ -152,5 +154,6 @@ export function buildExecSpec(c: ContainerRecord, e: ExecInputs): ExecSpec {
     consoleSize: e.consoleSize ?? DEFAULT_CONSOLE,
     stdin: e.stdin,
     cgroupProcs: e.cgroupProcs,
+    privileged: Boolean(e.privileged),
   };
 }

@@ -82,4 +82,6 @@ export interface ExecSpec {
   stdin: boolean;
   /** The container's cgroup.procs files: the process joins them before it enters the namespaces. */
   cgroupProcs: string[];
+  /** Every capability in the bounding set instead of the container's (docker exec --privileged). */
+  privileged: boolean;
 }

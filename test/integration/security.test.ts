@@ -93,6 +93,30 @@ describe.skipIf(!IS_ROOT)('default hardening', () => {
     }
   });
 
+  it('exec --privileged gets every capability for itself alone; the filter and the container stay as they are', async () => {
+    const created = await call<typeof d.clients.containers, unknown, { id: string }>(d.clients.containers, 'create', {
+      config: config('busybox', ['sleep', '60']), name: '', hostConfig: HostConfig.fromPartial({ capDrop: ['NET_RAW'] }),
+    });
+    await call(d.clients.containers, 'start', { containerId: created.id });
+    try {
+      const privileged = cli(d, ['exec', '--privileged', created.id, 'cat', '/proc/self/status']);
+      expect(privileged.status, privileged.stderr).toBe(0);
+      expect(['CapBnd', 'CapEff'].map((f) => statusField(privileged.stdout, f))).toEqual([hostCaps(), hostCaps()]);
+      expect(statusField(privileged.stdout, 'Seccomp')).toBe('2');
+      // What the extra capabilities allow where the filter lets the call through: CAP_NET_ADMIN on the
+      // container's own loopback (a mount would still meet the filter, as with docker exec --privileged).
+      const plain = cli(d, ['exec', created.id, 'ip', 'link', 'set', 'lo', 'mtu', '1280']);
+      expect(plain.status).not.toBe(0);
+      expect(plain.stderr).toMatch(/not permitted/);
+      const admin = cli(d, ['exec', '--privileged', created.id, 'sh', '-c', 'ip link set lo mtu 1280 && cat /sys/class/net/lo/mtu']);
+      expect(admin.stdout.trim(), admin.stderr).toBe('1280');
+      const init = cli(d, ['exec', created.id, 'cat', '/proc/1/status']);
+      expect(statusField(init.stdout, 'CapEff')).toBe('00000000a80405fb');
+    } finally {
+      await call(d.clients.containers, 'remove', { containerId: created.id, force: true });
+    }
+  });
+
   it('--cap-drop ALL --cap-add NET_ADMIN leaves exactly CAP_NET_ADMIN; names take any case and the CAP_ prefix', async () => {
     const { stdout } = await run(['cat', '/proc/self/status'], { capDrop: ['ALL'], capAdd: ['net_admin'] });
     expect(statusField(stdout, 'CapEff')).toBe('0000000000001000');

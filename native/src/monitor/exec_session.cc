@@ -62,8 +62,15 @@ std::string start_exec(Loop& loop, Client& c, const std::string& json) {
   }
   p.pidfd = loop.l->pidfd;
   p.error_fd = err_w.get();
-  // The container's capabilities, no_new_privs and seccomp filter bind every process in it.
+  // The container's capabilities, no_new_privs and seccomp filter bind every process in it; a privileged
+  // exec keeps every capability (the copy lives until the fork below).
   p.security = loop.l->security;
+  SecurityPlan all_caps;
+  if (spec.privileged && p.security) {
+    all_caps = *p.security;
+    all_caps.capabilities = ~uint64_t{0};
+    p.security = &all_caps;
+  }
   std::vector<unique_fd> cgroup_files;
   std::vector<int> cgroup_fds;
   for (const std::string& f : spec.cgroup_procs) {

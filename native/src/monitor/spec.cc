@@ -358,6 +358,7 @@ bool parse_exec_spec(const std::string& text, ExecSpec* s, std::string* error) {
     return false;
   if (s->args.empty() || s->args[0].empty()) return d.fail("args", "must hold a program");
   if (root.get("cgroupProcs") && !d.strings(root, "cgroupProcs", &s->cgroup_procs, "")) return false;
+  if (root.get("privileged") && !d.boolean(root, "privileged", &s->privileged, "")) return false;
   for (const std::string& f : s->cgroup_procs)
     if (f.empty() || f[0] != '/') return d.fail("cgroupProcs", "must hold absolute paths");
   return !root.get("cwd") || d.abs_path(root, "cwd", &s->cwd, "");

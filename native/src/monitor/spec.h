@@ -97,6 +97,9 @@ struct ExecSpec {
   ConsoleSize console;
   // cgroup.procs files the process joins before it enters the namespaces (one per hierarchy).
   std::vector<std::string> cgroup_procs;
+  // Every capability stays in its bounding set (docker exec --privileged); seccomp and no_new_privs
+  // are the container's still.
+  bool privileged = false;
 };
 
 // Parses and validates; on failure *error names the field ("spec.json: args[0]: expected a string").

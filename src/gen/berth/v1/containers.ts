@@ -499,6 +499,11 @@ export interface ExecOptions {
   stdin: boolean;
   size: TerminalSize | undefined;
   detachKeys: string;
+  /**
+   * Every capability for this process, as docker exec --privileged; the container's seccomp filter and
+   * no_new_privs still apply.
+   */
+  privileged: boolean;
 }
 
 export interface ExecRequest {
@@ -6266,6 +6271,7 @@ function createBaseExecOptions(): ExecOptions {
     stdin: false,
     size: undefined,
     detachKeys: "",
+    privileged: false,
   };
 }
 
@@ -6297,6 +6303,9 @@ export const ExecOptions: MessageFns<ExecOptions> = {
     }
     if (message.detachKeys !== "") {
       writer.uint32(74).string(message.detachKeys);
+    }
+    if (message.privileged !== false) {
+      writer.uint32(80).bool(message.privileged);
     }
     return writer;
   },
@@ -6386,6 +6395,14 @@ export const ExecOptions: MessageFns<ExecOptions> = {
             message.detachKeys = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.privileged = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -6421,6 +6438,7 @@ export const ExecOptions: MessageFns<ExecOptions> = {
         : isSet(object.detach_keys)
         ? globalThis.String(object.detach_keys)
         : "",
+      privileged: isSet(object.privileged) ? globalThis.Boolean(object.privileged) : false,
     };
   },
 
@@ -6453,6 +6471,9 @@ export const ExecOptions: MessageFns<ExecOptions> = {
     if (message.detachKeys !== "") {
       obj.detachKeys = message.detachKeys;
     }
+    if (message.privileged !== false) {
+      obj.privileged = message.privileged;
+    }
     return obj;
   },
 
@@ -6472,6 +6493,7 @@ export const ExecOptions: MessageFns<ExecOptions> = {
       ? TerminalSize.fromPartial(object.size)
       : undefined;
     message.detachKeys = object.detachKeys ?? "";
+    message.privileged = object.privileged ?? false;
     return message;
   },
 };
