@@ -34,6 +34,19 @@ describe('ContainerStore.loadAll', () => {
     expect(fs.readdirSync(store.dir)).toEqual([ids[0]]);
   });
 
+  it('a torn state.json (a write without fsync, then a power loss) keeps the container with a fresh state; a torn config drops it', async () => {
+    const store = new ContainerStore(root);
+    await store.loadAll();
+    const [kept, dropped] = ['5', '6'].map((d) => d.repeat(64));
+    await store.create({ ...record(kept), state: { ...initialState(), status: 'running', pid: 4242 } });
+    await store.create(record(dropped));
+    fs.writeFileSync(path.join(store.containerDir(kept), 'state.json'), '');
+    fs.writeFileSync(path.join(store.containerDir(dropped), 'config.json'), '{"id":');
+    const { records } = await new ContainerStore(root).loadAll();
+    expect(records.map((r) => [r.id, r.state])).toEqual([[kept, initialState()]]);
+    expect(fs.readdirSync(store.dir)).toEqual([kept]);
+  });
+
   it('reports a removal the crash interrupted', async () => {
     const store = new ContainerStore(root);
     await store.loadAll();

@@ -10,6 +10,18 @@ import { initialState, type ContainerRecord, type ContainerState, type HostConfi
 
 type StoredConfig = Omit<ContainerRecord, 'state' | 'hostConfig'>;
 
+/** A stored file that is there but not whole JSON: written without an fsync, then a power loss. */
+const TORN = Symbol('torn');
+
+async function readStored<T>(file: string): Promise<T | undefined | typeof TORN> {
+  try {
+    return await readJsonFile<T>(file);
+  } catch (err) {
+    if (err instanceof SyntaxError) return TORN;
+    throw err;
+  }
+}
+
 const REMOVING = '.removing-';
 
 export class ContainerStore {
@@ -33,15 +45,23 @@ export class ContainerStore {
       // The rename already took it out of the store; what is left is cleanup.
       if (entry.startsWith(REMOVING)) { removals.push({ id: entry.slice(REMOVING.length), dir }); continue; }
       if (!FULL_ID.test(entry)) continue;
-      const config = await readJsonFile<StoredConfig>(path.join(dir, 'config.json'));
-      const state = await readJsonFile<ContainerState>(path.join(dir, 'state.json'));
-      const hostConfig = await readJsonFile<HostConfig>(path.join(dir, 'hostconfig.json'));
-      if (!config || !state || !hostConfig) {
+      const config = await readStored<StoredConfig>(path.join(dir, 'config.json'));
+      let state = await readStored<ContainerState>(path.join(dir, 'state.json'));
+      const hostConfig = await readStored<HostConfig>(path.join(dir, 'hostconfig.json'));
+      if (!config || config === TORN || !state || !hostConfig || hostConfig === TORN) {
         // Create answers only once all three are written (side by side, in no set order), and later
         // writes replace them whole: without one the create never finished, so nothing was promised.
+        // A torn config is an auto-remove create a power loss caught (those are not fsynced): it would
+        // be removed at this start anyway.
         log.warn('dropping a container whose create did not finish', { id: entry });
         await fsp.rm(dir, { recursive: true, force: true });
         continue;
+      }
+      if (state === TORN) {
+        // A state write that was not fsynced (a start's or an exit's) and a power loss: the monitor's
+        // exit file and the running monitor are what recovery reconciles the record with.
+        log.warn('a container\'s state.json was torn by a power loss; its state is taken from its monitor', { id: entry });
+        state = initialState();
       }
       // Fields added since the record was written take their defaults.
       records.push({ ...config, config: { ...config.config, stopSignal: config.config.stopSignal ?? '' }, hostConfig, state: { ...initialState(), ...state } });
