@@ -51,8 +51,7 @@ export class ContainerStore {
       if (!config || config === TORN || !state || !hostConfig || hostConfig === TORN) {
         // Create answers only once all three are written (side by side, in no set order), and later
         // writes replace them whole: without one the create never finished, so nothing was promised.
-        // A torn config is an auto-remove create a power loss caught (those are not fsynced): it would
-        // be removed at this start anyway.
+        // Config and hostconfig are fsynced before create answers: torn, they are a disk's fault.
         log.warn('dropping a container whose create did not finish', { id: entry });
         await fsp.rm(dir, { recursive: true, force: true });
         continue;
