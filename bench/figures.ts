@@ -124,7 +124,7 @@ export async function burstFigure(ctx: Context, n: number): Promise<void> {
 
 export async function attachFigure(ctx: Context): Promise<void> {
   const bytes = ctx.attachMiB * 1024 * 1024;
-  const iterations = ctx.quick ? 1 : 3;
+  const iterations = ctx.quick ? 1 : 5;
   const floor = ctx.engines.find((e) => e.key === 'floor')!;
   for (const kind of ['binary', 'text'] as OutputKind[]) {
     // An absolute path: ctr's spec for a --rootfs container has no PATH lookup of its own.
