@@ -65,9 +65,11 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       for await (const ev of opened.session.events()) {
         if (finished) return;
         const size = ev.type === 'exit' ? 0 : ev.data.length;
+        const release = ev.type === 'exit' ? undefined : ev.release;
         unflushed += size;
-        // The callback runs once grpc-js handed the message to HTTP/2, which a client that does not read holds back.
-        const ok = call.write(encode.output(ev) as Res, () => { unflushed -= size; });
+        // The callback runs once grpc-js handed the message to HTTP/2, which a client that does not read holds back;
+        // grpc-js copied it into its own frame before that, so the output's buffer is free again.
+        const ok = call.write(encode.output(ev) as Res, () => { unflushed -= size; release?.(); });
         if (unflushed > MAX_UNFLUSHED_BYTES) {
           throw new EngineError('ResourceExhausted', 'this client read too slowly and was dropped; the container goes on');
         }

@@ -14,7 +14,8 @@ export interface AttachSelection {
 }
 
 export type AttachEvent =
-  | { type: 'stdout' | 'stderr'; data: Buffer }
+  /** release: the consumer is done with data (sent or copied), and its buffer may be reused. */
+  | { type: 'stdout' | 'stderr'; data: Buffer; release?: () => void }
   | { type: 'exit'; exitCode: number; signal: number };
 
 /** What Attach and Exec both offer a client: output events, and stdin / resize / signal going in. */
@@ -117,7 +118,8 @@ export class Attachment implements StdioSession {
       for await (const frame of this.stream.read(true)) {
         if (frame.type === 'stdout' || frame.type === 'stderr') {
           this.position = frame.seq;
-          yield { type: frame.type, data: frame.data };
+          const { stream } = this;
+          yield { type: frame.type, data: frame.data, release: () => stream.recycle(frame.data) };
         } else if (frame.type === 'exit') {
           yield { type: 'exit', exitCode: frame.exitCode, signal: frame.signal };
           return;

@@ -38,7 +38,7 @@ afterEach(() => {
 });
 
 /** A container directory whose monitor.sock answers the command line with `bytes`, written in pieces of the given sizes. */
-async function fakeMonitor(bytes: Buffer, pieces: (at: number) => number): Promise<{ dir: string; command: Promise<string>; written: () => number }> {
+async function fakeMonitor(bytes: Buffer, pieces: (at: number) => number, pauseMs = 0): Promise<{ dir: string; command: Promise<string>; written: () => number }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-mstream-'));
   dirs.push(dir);
   let gotCommand!: (line: string) => void;
@@ -56,6 +56,7 @@ async function fakeMonitor(bytes: Buffer, pieces: (at: number) => number): Promi
         if (!sock.write(bytes.subarray(at, at + n))) await new Promise((r) => sock.once('drain', r));
         at += n;
         written = at;
+        if (pauseMs) await new Promise((r) => setTimeout(r, pauseMs));
       }
       sock.end();
     });
@@ -108,6 +109,36 @@ describe('MonitorStream', () => {
     const { stream, answer } = await MonitorStream.open(dir, 'attach {}');
     expect(stream).toBeUndefined();
     expect(answer).toMatchObject({ type: 'error', message: 'no such exec' });
+  });
+
+  it('reuses the buffer of a frame the consumer gave back, and never one it still holds', async () => {
+    const runs = Array.from({ length: 8 }, (_, i) => pattern(200 * 1024, 40 + i));
+    const wire3 = Buffer.concat([
+      Buffer.from('{"type":"attached","nextSeq":1}\n'),
+      ...runs.map((r, i) => frame(5, Buffer.concat([entryHead(i * 10 + 1, 0n, 10), r]))),
+      frame(3, Buffer.from('{"exitCode":0,"signal":0}')),
+    ]);
+    // One frame per write, 30 ms apart: the consumer has given the last one back before the next comes.
+    const ends: number[] = [];
+    for (let at = wire3.indexOf(0x0a) + 1; at < wire3.length; at += 5 + wire3.readUInt32BE(at + 1)) ends.push(at + 5 + wire3.readUInt32BE(at + 1));
+    const { dir } = await fakeMonitor(wire3, (at) => (at === 0 ? wire3.indexOf(0x0a) + 1 : ends.find((e) => e > at)! - at), 30);
+    const { stream } = await MonitorStream.open(dir, 'attach {}');
+    const got: Output[] = [];
+    for await (const f of stream!.read(false)) {
+      if (f.type === 'exit') break;
+      const out = f as Output;
+      got.push(out);
+      // The first run is kept to the end; every other one is given back as soon as it is checked.
+      expect(out.data.equals(runs[got.length - 1])).toBe(true);
+      if (got.length > 1) stream!.recycle(out.data);
+    }
+    expect(got).toHaveLength(8);
+    expect(got[0].data.equals(runs[0])).toBe(true);
+    // After the first give-back (frame 2) every frame comes in the buffer given back before it, which the
+    // first frame, kept, never shares.
+    const buffers = new Set(got.slice(3).map((f) => f.data.buffer));
+    expect(buffers.size).toBe(1);
+    expect(buffers.has(got[0].data.buffer)).toBe(false);
   });
 
   it('holds the socket while the consumer is megabytes behind, and loses nothing', async () => {

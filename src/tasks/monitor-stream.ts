@@ -23,6 +23,14 @@ const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 const LOW_WATER_BYTES = 1024 * 1024;
 /** Consecutive entries of one stream are joined up to this size when the consumer does not need them apart. */
 const COALESCE_BYTES = 64 * 1024;
+/**
+ * Frames from this size on are read into buffers the stream keeps and reuses (a run is at most 1 MiB and its
+ * 20-byte head); up to SPARE_BUFFERS wait for reuse. Each buffer made is external memory to V8, and every
+ * few MiB of it starts a full garbage collection, which was half of berthd's work in an attach.
+ */
+const POOLED_FROM = 64 * 1024;
+const POOLED_BYTES = (1 << 20) + 64;
+const SPARE_BUFFERS = 4;
 
 
 export class MonitorStream implements AsyncIterable<MonitorFrame> {
@@ -43,6 +51,10 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
   private socket!: net.Socket;
   private paused = false;
   private readonly frames: MonitorFrame[] = [];
+  /** Pooled buffers back from the consumer (recycle), and the ones this stream made (to know its own). */
+  private readonly spare: Buffer[] = [];
+  private readonly pooled = new WeakSet<ArrayBufferLike>();
+  private recycling = false;
   private queuedBytes = 0;
   private wake: (() => void) | undefined;
   private ended = false;
@@ -115,7 +127,7 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
       const length = this.scratch.readUInt32BE(at + 1);
       at += HEADER_BYTES;
       // Its own buffer even when it is small (from Node's pool, then): the frame outlives this scratch.
-      this.body = Buffer.allocUnsafe(length);
+      this.body = this.bodyBuffer(length);
       this.bodyType = type;
       const have = Math.min(length, this.scratchEnd - at);
       this.bodyFilled = this.scratch.copy(this.body, 0, at, at + have);
@@ -125,6 +137,28 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
     }
     this.scratch.copy(this.scratch, 0, at, this.scratchEnd);
     this.scratchEnd -= at;
+  }
+
+  private bodyBuffer(length: number): Buffer {
+    if (length < POOLED_FROM || length > POOLED_BYTES) return Buffer.allocUnsafe(length);
+    const spare = this.spare.pop();
+    if (spare) return spare.subarray(0, length);
+    // A consumer that never gives buffers back (exec output) gets exact sizes, as before.
+    if (!this.recycling) return Buffer.allocUnsafe(length);
+    const buf = Buffer.allocUnsafeSlow(POOLED_BYTES);
+    this.pooled.add(buf.buffer);
+    return buf.subarray(0, length);
+  }
+
+  /**
+   * The consumer is done with a frame's data (what it sent was copied, or it joined it into another
+   * buffer): its buffer may take a later frame. Data of any other buffer is left to the collector.
+   */
+  recycle(data: Buffer): void {
+    this.recycling = true;
+    if (!this.pooled.has(data.buffer) || this.spare.length >= SPARE_BUFFERS) return;
+    const whole = Buffer.from(data.buffer, 0, POOLED_BYTES);
+    if (!this.spare.some((b) => b.buffer === whole.buffer)) this.spare.push(whole);
   }
 
   private endFrame(): void {
@@ -181,7 +215,10 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
       size += next.data.length;
       last = next;
     }
-    return parts.length === 1 ? first : { ...last, data: Buffer.concat(parts, size) };
+    if (parts.length === 1) return first;
+    const joined = { ...last, data: Buffer.concat(parts, size) };
+    for (const part of parts) this.recycle(part);
+    return joined;
   }
 
   /** False when the socket is full: wait for drain() before writing more. */
