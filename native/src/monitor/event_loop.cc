@@ -20,12 +20,14 @@
 
 namespace berth {
 
-int drain_left_ms(const struct timespec& since) {
+int ms_left(const struct timespec& since, int period_ms) {
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   long gone = (now.tv_sec - since.tv_sec) * 1000 + (now.tv_nsec - since.tv_nsec) / 1000000;
-  return gone >= kDrainMs ? 0 : static_cast<int>(kDrainMs - gone);
+  return gone >= period_ms ? 0 : static_cast<int>(period_ms - gone);
 }
+
+int drain_left_ms(const struct timespec& since) { return ms_left(since, kDrainMs); }
 
 std::string error_reply(const std::string& message, int err) {
   std::string out = "{\"type\":\"error\",\"message\":";
@@ -86,14 +88,6 @@ void read_output(Loop& loop, int* fd, Stream s) {
   }
 }
 
-// Milliseconds (rounded up) until `until`, 0 once it has passed.
-int ms_until(const struct timespec& until) {
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  long ns = (until.tv_sec - now.tv_sec) * 1000000000L + (until.tv_nsec - now.tv_nsec);
-  return ns <= 0 ? 0 : static_cast<int>((ns + 999999) / 1000000);
-}
-
 bool wants(const Client& c, Stream s) {
   return !c.dead && c.mode == ClientMode::kAttach && (s == Stream::kStdout ? c.want_stdout : c.want_stderr);
 }
@@ -130,7 +124,7 @@ void accept_clients(Loop& loop) {
 
 // How long the output pipes rest after a round that read from them: 1 MiB of pipe fills in about
 // 1 ms at 1 GiB/s (bench/README.md, "The fourth round", has what it bought).
-constexpr long kOutputRestNs = 1000000L;
+constexpr int kOutputRestMs = 1;
 
 int min_timeout(int a, int b) { return a < 0 ? b : b < 0 ? a : (a < b ? a : b); }
 
@@ -150,7 +144,7 @@ void poll_once(Loop& loop) {
   // Output that keeps coming is read in big pieces: after a round that read some, the pipes rest
   // for a moment (they hold 1 MiB) instead of waking us, and the writer's CPU, at every write. Not
   // with a tty (typed characters echo back at once), nor once init is gone (its EOF is the exit).
-  int rest_ms = loop.output_read > 0 && !l->spec->tty && !loop.reaped ? ms_until(loop.output_rest_until) : 0;
+  int rest_ms = loop.output_read > 0 && !l->spec->tty && !loop.reaped ? ms_left(loop.output_read_at, kOutputRestMs) : 0;
   if (rest_ms == 0) {
     if (l->stdout_fd >= 0) add(l->stdout_fd, POLLIN, [&](short) { read_output(loop, &l->stdout_fd, Stream::kStdout); });
     if (l->stderr_fd >= 0) add(l->stderr_fd, POLLIN, [&](short) { read_output(loop, &l->stderr_fd, Stream::kStderr); });
@@ -181,14 +175,7 @@ void poll_once(Loop& loop) {
   // Slots added by a handler (accept, exec) wait for the next round.
   for (size_t i = 0; i < fds.size(); i++)
     if (fds[i].revents) fns[i](fds[i].revents);
-  if (rest_ms == 0 && loop.output_read > 0) {
-    clock_gettime(CLOCK_MONOTONIC, &loop.output_rest_until);
-    loop.output_rest_until.tv_nsec += kOutputRestNs;
-    if (loop.output_rest_until.tv_nsec >= 1000000000L) {
-      loop.output_rest_until.tv_sec++;
-      loop.output_rest_until.tv_nsec -= 1000000000L;
-    }
-  }
+  if (rest_ms == 0 && loop.output_read > 0) clock_gettime(CLOCK_MONOTONIC, &loop.output_read_at);
   deliver(loop);
 }
 

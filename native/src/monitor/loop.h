@@ -59,15 +59,16 @@ struct Loop {
   std::list<ExecSession> execs;
   ClientHandlers handlers;
   Run run;
-  // Output read in the last round, and until when the output pipes rest (see poll_once).
+  // Output read in the last round that polled the pipes, and when (their rest counts from it; poll_once).
   size_t output_read = 0;
-  struct timespec output_rest_until = {};
+  struct timespec output_read_at = {};
   bool reaped = false;
   int exit_code = 0, exit_signal = 0;
   struct timespec reaped_at = {};
 };
 
-// Milliseconds left of the drain that started at `since`.
+// Milliseconds left of a period of period_ms that started at `since` (0 once it is over), and of the drain.
+int ms_left(const struct timespec& since, int period_ms);
 int drain_left_ms(const struct timespec& since);
 std::string error_reply(const std::string& message, int err = 0);
 // {"exitCode":N,"signal":S}: an exit frame's payload; exit_json is the JSON-lines message.
