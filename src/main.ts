@@ -1,5 +1,6 @@
 // berthd: read flags, start the daemon, stop it cleanly on SIGTERM or SIGINT.
 import './threadpool'; // first: it sizes libuv's thread pool before any use
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { enableFavorDynMods } from './cgroups/favor';
 import { loadTls, type TlsMaterial } from './endpoint';
@@ -74,7 +75,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  const daemon = new Daemon({ root: values.root!, listen: values.listen!, socketGid, tls, native, cgroupParent: values['cgroup-parent'],
+  // A relative --root is taken from where berthd was started; from here on it works from /, so that directory
+  // may go away (the overlay mount steps into the data root and back, which needs a working directory that exists).
+  const root = path.resolve(values.root!);
+  process.chdir('/');
+  const daemon = new Daemon({ root, listen: values.listen!, socketGid, tls, native, cgroupParent: values['cgroup-parent'],
     bridgeName: values['bridge-name'], bridgeSubnet: values['bridge-subnet'] });
   try {
     await daemon.start();

@@ -42,6 +42,8 @@ export function testBridge(root: string): { name: string; subnet: string } {
 export interface StartOptions {
   /** More berthd flags, after the usual ones (another --listen adds an address; the root's socket stays). */
   args?: string[];
+  /** The directory berthd is started in (this process's by default). */
+  cwd?: string;
 }
 
 /** Starts berthd on root (a new temp dir by default) and waits until it answers. */
@@ -52,7 +54,7 @@ export async function startDaemon(root = tempRoot(), opts: StartOptions = {}): P
   const bridge = testBridge(root);
   const args = [BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root),
     '--bridge-name', bridge.name, '--bridge-subnet', bridge.subnet, ...(opts.args ?? [])];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: opts.cwd });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const host = `unix://${socket}`;

@@ -92,6 +92,16 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     });
   }
 
+  it('starts containers after the directory it was started in is gone', async () => {
+    const started = tempRoot();
+    d = await startDaemon(tempRoot(), { cwd: started });
+    await importBusybox(d);
+    fs.rmSync(started, { recursive: true, force: true });
+    const id = await create(config('busybox', ['true']));
+    await rpc('start', { containerId: id });
+    expect(await rpc<{ exitCode: number }>('wait', WaitContainerRequest.fromPartial({ containerId: id }))).toMatchObject({ exitCode: 0 });
+  });
+
   it('a container printing while berthd is down for 5 s loses no line', async () => {
     const root = tempRoot();
     d = await startDaemon(root);
