@@ -27,6 +27,7 @@
         'native/src/js/xattr.cc',
         'native/src/js/bpf.cc',
         'native/src/js/spawn.cc',
+        'native/src/js/sync_fs.cc',
         'native/src/sys/errno_name.cc',
         'native/src/sys/fs_util.cc',
         'native/src/sys/mount_op.cc',

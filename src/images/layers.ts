@@ -13,7 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { extractLayer, type ExtractResult } from '../archive/extract';
 import { EngineError, wrap } from '../errors';
 import type { Native } from '../native';
-import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
+import { readJsonFile, syncDirectory, writeFileAtomic } from '../util/atomic-file';
 import { randomId } from '../util/ids';
 
 export interface LayerMeta {
@@ -168,12 +168,30 @@ export class LayerStore {
     return { digest: `sha256:${hash.digest('hex')}`, sizeBytes };
   }
 
-  /** Moves a staged layer into place; a layer committed meanwhile by someone else wins and ours is dropped. */
+  /**
+   * Writes every staged layer's files and blob to disk (one syncfs: trees and blobs are on the data root's
+   * filesystem). Extraction writes through the page cache; a layer recorded before its data is on disk
+   * comes back from a power loss as a tree of empty files that nothing would ever extract again (the failure
+   * containerd's sync-fs option answers). Call it before commit.
+   */
+  async flush(): Promise<void> {
+    await this.native.syncFilesystem(this.treeDir);
+    // Blobs sit under images/: the same filesystem unless someone mounted one of the two apart.
+    if (fs.statSync(this.metaDir).dev !== fs.statSync(this.treeDir).dev) await this.native.syncFilesystem(this.metaDir);
+  }
+
+  /**
+   * Moves a staged layer into place (after flush); a layer committed meanwhile by someone else wins and ours is
+   * dropped. The tree's name is made durable before the record that says the layer is there.
+   */
   async commit(staged: StagedLayer): Promise<void> {
     const { diffId } = staged.meta;
     const tree = this.treePath(diffId);
     if (await exists(tree)) await fsp.rm(staged.tmpDir, { recursive: true, force: true });
-    else await fsp.rename(staged.tmpDir, tree);
+    else {
+      await fsp.rename(staged.tmpDir, tree);
+      await syncDirectory(this.treeDir);
+    }
     const old = await this.meta(diffId);
     if (old?.blob && (await exists(this.blobPath(diffId)))) {
       await fsp.rm(staged.tmpBlob, { force: true });

@@ -19,6 +19,7 @@ interface AddonBinding {
   spawnWithSocket(path: string, argv: string[]): { pid: number; fd: number };
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
   reapChild(pid: number): { exitCode: number; signal: number } | null;
+  syncFilesystem(path: string): Promise<void>;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -83,6 +84,11 @@ export class AddonNative implements Native {
     if (typeof name !== 'string' || !/^[a-z]+\.[\x21-\x7e]+$/.test(name)) throw new TypeError(`xattr name: expected "namespace.name", got ${JSON.stringify(name)}`);
     if (typeof value !== 'string' || value.includes('\0')) throw new TypeError(`xattr value: expected a string without NUL, got ${JSON.stringify(value)}`);
     try { this.binding.setXattr(file, name, value); } catch (err) { throw fromNative(err); }
+  }
+
+  async syncFilesystem(file: string): Promise<void> {
+    checkPath('syncFilesystem path', file);
+    try { await this.binding.syncFilesystem(file); } catch (err) { throw fromNative(err); }
   }
 
   openAt(dirFd: number, file: string, opts: OpenAtOptions): number {

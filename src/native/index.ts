@@ -83,6 +83,11 @@ export interface Native {
   mount(opts: MountOptions): void;
   unmount(target: string, opts?: { detach?: boolean }): void;
   mknod(path: string, spec: DeviceSpec): void;
+  /**
+   * syncfs(2) of the filesystem holding path, on a thread of libuv's pool: everything written to it so far
+   * (through any file) is on disk when the promise resolves.
+   */
+  syncFilesystem(path: string): Promise<void>;
   /** lsetxattr(2): e.g. trusted.overlay.opaque=y on a layer's opaque directory. Never follows a symlink. */
   setXattr(path: string, name: string, value: string): void;
   /** openat2(2) of path below dirFd, never leaving it; an O_CLOEXEC fd the caller closes. */

@@ -1,4 +1,5 @@
 // Images.Import over the API: a hostile tar writes nothing outside the data root, and bad streams change nothing.
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -94,5 +95,49 @@ describe.skipIf(!IS_ROOT)('importing a hostile tar', () => {
     const images = await new Promise<string[]>((resolve, reject) => d.clients.images.list({}, (err, r) => (err ? reject(err) : resolve(r.images.flatMap((i) => i.repoTags)))));
     expect(images).not.toContain('cut:short');
     expect(fs.readdirSync(path.join(d.root, 'layers'))).toEqual(layersBefore);
+  });
+});
+
+const HAS_STRACE = spawnSync('strace', ['-V']).status === 0;
+
+/** Every thread of pid has tracer as its TracerPid: strace is attached and sees each syscall from now on. */
+function tracedBy(pid: number, tracer: number): boolean {
+  return fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
+    const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
+    return Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1]) === tracer;
+  });
+}
+
+describe.skipIf(!IS_ROOT || !HAS_STRACE)('an imported layer is on disk before the store records it', () => {
+  let d: TestDaemon;
+
+  beforeAll(async () => { d = await startDaemon(); });
+  afterAll(async () => { await destroyDaemon(d); });
+
+  it('syncs the filesystem after extracting and before renaming the layer into place and writing its record', async () => {
+    const trace = path.join(tempRoot(), 'strace.out');
+    const strace = spawn('strace', ['-f', '-qq', '-e', 'trace=syncfs,rename,renameat,renameat2', '-o', trace, '-p', String(d.process.pid)], { stdio: 'ignore' });
+    try {
+      for (const deadline = Date.now() + 10_000; !tracedBy(d.process.pid!, strace.pid!);) {
+        if (Date.now() > deadline) throw new Error('strace did not attach to berthd');
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const res = await importTar(d, await tarOf([{ name: 'data', body: 'x'.repeat(100_000) }]), 'synced:one');
+      expect(res.id).toMatch(/^sha256:/);
+    } finally {
+      strace.kill('SIGINT');
+      await new Promise((r) => strace.once('exit', r));
+    }
+    const lines = fs.readFileSync(trace, 'utf8').split('\n');
+    fs.rmSync(path.dirname(trace), { recursive: true, force: true });
+    const layer = fs.readdirSync(path.join(d.root, 'layers')).find((l) => !l.startsWith('.'))!;
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    const synced = at(/syncfs\(\d+\) += 0/);
+    const treeMoved = at(new RegExp(`rename.*"${path.join(d.root, 'layers', layer)}"`));
+    const recorded = at(new RegExp(`rename.*"${path.join(d.root, 'images', 'layerdb', layer)}\\.json"`));
+    expect(synced).toBeGreaterThanOrEqual(0);
+    expect(treeMoved).toBeGreaterThan(synced);
+    expect(recorded).toBeGreaterThan(treeMoved);
+    expect(fs.readFileSync(path.join(d.root, 'layers', layer, 'data'), 'utf8')).toHaveLength(100_000);
   });
 });

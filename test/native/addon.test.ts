@@ -22,6 +22,7 @@ const addon = createRequire(__filename)(ADDON) as {
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
   spawnWithSocket(file: string, argv: string[]): { pid: number; fd: number };
   reapChild(pid: number): { exitCode: number; signal: number } | null;
+  syncFilesystem(p: string): Promise<void>;
 };
 const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
@@ -47,8 +48,16 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, spawnPiped and reapChild', () => {
-    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, spawnPiped, reapChild and syncFilesystem', () => {
+    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'syncFilesystem', 'unmount']);
+  });
+
+  it('syncFilesystem: resolves for a directory; rejects with a Node-shaped error for a missing path or a file; TypeError without a string', async () => {
+    await expect(addon.syncFilesystem(dir)).resolves.toBeUndefined();
+    await expect(addon.syncFilesystem(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: path.join(dir, 'missing') });
+    fs.writeFileSync(path.join(dir, 'file'), 'x');
+    await expect(addon.syncFilesystem(path.join(dir, 'file'))).rejects.toMatchObject({ code: 'ENOTDIR' });
+    expect(() => addon.syncFilesystem(7 as unknown as string)).toThrow(TypeError);
   });
 
   it('spawnPiped: stdout and stderr through pipes, the exit code from reapChild, PATH lookup, ENOENT', async () => {

@@ -19,5 +19,6 @@ Napi::Value js_attach_device_filter(const Napi::CallbackInfo& info);
 Napi::Value js_spawn_with_socket(const Napi::CallbackInfo& info);
 Napi::Value js_spawn_piped(const Napi::CallbackInfo& info);
 Napi::Value js_reap_child(const Napi::CallbackInfo& info);
+Napi::Value js_sync_filesystem(const Napi::CallbackInfo& info);
 
 }  // namespace berth
