@@ -1,6 +1,6 @@
 // The bridge and our iptables chains: made at daemon start when missing, torn down only on request.
 // nat BERTH-<bridge> (published ports, from PREROUTING and OUTPUT for local addresses),
-// nat BERTH-POST-<bridge> (outbound masquerade, loopback to containers), filter BERTH-FWD-<bridge>.
+// nat BERTH-POST-<bridge> (outbound masquerade, loopback and hairpin to containers), filter BERTH-FWD-<bridge>.
 import fsp from 'node:fs/promises';
 import { ip, iptables, run, sysctl, tryRun } from './host-commands';
 import { gatewayOf, subnetText, type Subnet } from './subnet';
@@ -46,6 +46,11 @@ export async function ensureBridge(bridge: string, subnet: Subnet): Promise<numb
   const net = subnetText(subnet);
   await ensureRule('nat', c.post, ['-s', net, '!', '-o', bridge, '-j', 'MASQUERADE']);
   await ensureRule('nat', c.post, ['-s', '127.0.0.0/8', '-o', bridge, '-j', 'MASQUERADE']);
+  // A container reaching a published port through a host address (its own port too: the hairpin, with the
+  // veth's hairpin mode) is answered through the DNAT only if the reply comes back to the host: so the server
+  // sees the gateway, as Docker's userland proxy makes it see. Without br_netfilter the reply to another
+  // container would go straight across the bridge, from an address the client never called.
+  await ensureRule('nat', c.post, ['-s', net, '-d', net, '-o', bridge, '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'MASQUERADE']);
   await ensureRule('filter', c.forward, ['-i', bridge, '-j', 'ACCEPT']);
   await ensureRule('filter', c.forward, ['-o', bridge, '-j', 'ACCEPT']);
   return Number((await fsp.readFile(`/sys/class/net/${bridge}/mtu`, 'utf8')).trim()) || 1500;

@@ -133,6 +133,25 @@ describe.skipIf(!IS_ROOT || !HAS_IPTABLES)('bridge networking', () => {
     await remove(id);
   });
 
+  it('a published port is reached through a host address from another container and from its own (hairpin)', async () => {
+    // httpd -v logs each client's address to stderr.
+    const id = await create(['httpd', '-f', '-v', '-p', '80', '-h', '/www'], { binds: [`${www}:/www:ro`], portBindings: { '80/tcp': { bindings: [{ hostIp: '', hostPort: '' }] } } }, { exposedPorts: ['80/tcp'] });
+    await start(id);
+    const ns = (await inspect(id)).networkSettings!;
+    const hostPort = ns.ports['80/tcp'].bindings[0].hostPort;
+    await eventually(() => httpGet(`http://127.0.0.1:${hostPort}/`));
+    // busybox nc as the client: the static busybox's wget crashes here.
+    const get = ['sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 ${ns.gateway} ${hostPort} | tail -n 1`];
+    const other = cli(d, ['run', '--rm', 'busybox', ...get]);
+    expect(other.stdout + other.stderr).toBe('hello from berth\n');
+    const self = cli(d, ['exec', id, ...get]);
+    expect(self.stdout + self.stderr).toBe('hello from berth\n');
+    // Both came through the host's NAT, so the answer went back the same way: the server saw the gateway.
+    const clients = [...(await logsOf(id)).matchAll(/^\[(?:::ffff:)?([\d.]+)\]:\d+: response:200$/gm)].map((m) => m[1]);
+    expect(clients.slice(-2)).toEqual([ns.gateway, ns.gateway]);
+    await remove(id);
+  });
+
   it('publishes udp, and a fixed port given as -p would', async () => {
     const port = 20000 + Math.floor(Math.random() * 20000);
     const id = await create(['/www/udp-echo', '5353'], {
