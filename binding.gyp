@@ -28,6 +28,7 @@
         'native/src/js/bpf.cc',
         'native/src/js/spawn.cc',
         'native/src/js/sync_fs.cc',
+        'native/src/js/file_ops.cc',
         'native/src/sys/errno_name.cc',
         'native/src/sys/fs_util.cc',
         'native/src/sys/mount_op.cc',

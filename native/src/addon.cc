@@ -21,6 +21,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("spawnPiped", Napi::Function::New(env, berth::js_spawn_piped, "spawnPiped"));
   exports.Set("reapChild", Napi::Function::New(env, berth::js_reap_child, "reapChild"));
   exports.Set("syncFilesystem", Napi::Function::New(env, berth::js_sync_filesystem, "syncFilesystem"));
+  exports.Set("fileOps", Napi::Function::New(env, berth::js_file_ops, "fileOps"));
   return exports;
 }
 

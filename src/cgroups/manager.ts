@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import util from 'node:util';
 import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
 import { fromNative } from '../native/errors';
-import type { Native } from '../native';
+import type { FileOp, Native } from '../native';
+import { sharedNative } from '../native/addon';
 import { compileDeviceFilter } from './device-filter';
 import { v1Writes, v2Writes, validateResources, type Resources } from './resources';
 
@@ -111,8 +112,9 @@ export class ContainerCgroup {
 
   async addProcess(pid: number): Promise<void> {
     if (!Number.isSafeInteger(pid) || pid <= 0) throw invalidArgument('pid', pid, 'not a process id');
-    // The hierarchies are independent: one write each, side by side (each is a syscall in libuv's pool).
-    await Promise.all(this.dirs().map((dir) => writeValueOffLoop(path.join(dir, 'cgroup.procs'), String(pid))));
+    // One write per hierarchy, all on one thread of the pool (each takes cgroup_mutex).
+    const failed = (await cgroupfs(this.dirs().map((dir) => ({ op: 'write', path: path.join(dir, 'cgroup.procs'), data: String(pid) })))).find((e) => e);
+    if (failed) throw systemError(`cgroup.procs ${pid}`, failed);
   }
 
   async update(r: Resources): Promise<void> {
@@ -271,19 +273,20 @@ export class ContainerCgroup {
 
   /** Removes the cgroup from every hierarchy; rmdir fails with EBUSY until the last process has exited. */
   async destroy(): Promise<void> {
-    await Promise.all(this.dirs().map(async (dir) => {
-      if (!fs.existsSync(dir)) return; // never made, or removed already: no trip through the pool
-      for (const deadline = Date.now() + WAIT_MS; ; await sleep(POLL_MS)) {
-        try {
-          await fs.promises.rmdir(dir);
-          return;
-        } catch (err) {
-          const code = (err as NodeJS.ErrnoException).code;
-          if (code === 'ENOENT') return; // never made, or removed already
-          if (code !== 'EBUSY' || Date.now() > deadline) throw systemError(`rmdir ${dir}`, err);
-        }
+    // Never made, or removed already: no trip through the pool.
+    let left = this.dirs().filter((dir) => fs.existsSync(dir));
+    const deadline = Date.now() + WAIT_MS;
+    while (left.length > 0) {
+      const results = await cgroupfs(left.map((dir) => ({ op: 'rmdir', path: dir })));
+      const busy: string[] = [];
+      for (const [i, err] of results.entries()) {
+        if (!err || err.code === 'ENOENT') continue; // removed, or by someone else meanwhile
+        if (err.code !== 'EBUSY' || Date.now() > deadline) throw systemError(`rmdir ${left[i]}`, err);
+        busy.push(left[i]);
       }
-    }));
+      left = busy;
+      if (left.length > 0) await sleep(POLL_MS);
+    }
   }
 
   /** A missing cgroup is NotFound, not a missing feature or zeros. */
@@ -347,25 +350,38 @@ function hierarchyRoots(layout: CgroupLayout): string[] {
 
 /** mkdir -p of rel in every hierarchy; true when the last level was new in the first one. */
 async function makeDirs(layout: CgroupLayout, rel: string): Promise<boolean> {
+  if (layout.version === 2) return makeDirsV2(layout, rel);
+  // Every level of every hierarchy in one batch, top-down within each: a level that exists is EEXIST at the
+  // lookup, before cgroupfs (and its lock) is reached.
+  const levels = rel.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
   const roots = hierarchyRoots(layout);
-  let created = false;
-  // Top-down within a hierarchy; the hierarchies side by side.
-  await Promise.all(roots.map(async (root) => {
-    let dir = root;
-    for (const part of rel.split('/')) {
-      const above = dir;
-      // cgroup-v2.rst, top-down constraint: a cgroup may use only what its parent's subtree_control enables.
-      if (layout.version === 2) await enableControllers(above);
-      dir = path.join(above, part);
-      const made = await fs.promises.mkdir(dir).then(() => true, (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EEXIST') return false;
-        throw systemError(`mkdir ${dir}`, err);
-      });
-      if (root === roots[0]) created = made;
-      // A v1 cpuset cgroup starts with no cpus and mems, and refuses tasks until given some.
-      if (layout.version === 1 && root === layout.mounts.cpuset) await inheritCpuset(above, dir);
+  const dirs = roots.flatMap((root) => levels.map((level) => path.join(root, level)));
+  const results = await cgroupfs(dirs.map((dir) => ({ op: 'mkdir', path: dir })));
+  for (const [i, err] of results.entries()) if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${dirs[i]}`, err);
+  // A v1 cpuset cgroup starts with no cpus and mems, and refuses tasks until given some.
+  if (layout.mounts.cpuset) {
+    let above = layout.mounts.cpuset;
+    for (const level of levels) {
+      const dir = path.join(layout.mounts.cpuset, level);
+      await inheritCpuset(above, dir);
+      above = dir;
     }
-  }));
+  }
+  return results[levels.length - 1] === null;
+}
+
+/** cgroup v2 (one hierarchy): a level at a time, each parent's controllers enabled before its child is made. */
+async function makeDirsV2(layout: CgroupLayout & { version: 2 }, rel: string): Promise<boolean> {
+  let created = false;
+  let dir = layout.root;
+  for (const part of rel.split('/')) {
+    // cgroup-v2.rst, top-down constraint: a cgroup may use only what its parent's subtree_control enables.
+    await enableControllers(dir);
+    dir = path.join(dir, part);
+    const [err] = await cgroupfs([{ op: 'mkdir', path: dir }]);
+    if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${dir}`, err);
+    created = !err;
+  }
   return created;
 }
 
@@ -397,13 +413,18 @@ function writeValue(file: string, value: string): void {
   writeLines(file, [value]);
 }
 
+/**
+ * The calls that take cgroup_mutex, in order on one thread of the pool: one trip for a container's nine
+ * hierarchies instead of nine threads taking turns at the lock (native/README.md, fileOps).
+ */
+function cgroupfs(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]> {
+  return sharedNative().fileOps(ops);
+}
+
 /** writeValue through the thread pool, for the writes that take cgroup_mutex. */
 async function writeValueOffLoop(file: string, value: string): Promise<void> {
-  try {
-    await fs.promises.writeFile(file, value, { flag: fs.constants.O_WRONLY });
-  } catch (err) {
-    throw systemError(`${path.basename(file)} ${value}`, err);
-  }
+  const [err] = await cgroupfs([{ op: 'write', path: file, data: value }]);
+  if (err) throw systemError(`${path.basename(file)} ${value}`, err);
 }
 
 /** One write(2) per line on one open file: devices.allow takes one rule per write. */
@@ -439,7 +460,8 @@ async function readOptional(file: string): Promise<string | undefined> {
 /** `${what}: invalid argument (EINVAL)`, classified by errno like the addon's errors. */
 function systemError(what: string, err: unknown): EngineError {
   const sys = err as NodeJS.ErrnoException;
-  const text = typeof sys.errno === 'number' ? util.getSystemErrorMap().get(sys.errno)?.[1] : undefined;
+  // libuv's errors carry errno negated, the addon's as errno.h has it; the map is keyed by libuv's.
+  const text = typeof sys.errno === 'number' ? util.getSystemErrorMap().get(-Math.abs(sys.errno))?.[1] : undefined;
   const why = text && sys.code ? `${text} (${sys.code})` : String(err);
   return new EngineError(kindOf(fromNative(err)) ?? 'Internal', `${what}: ${why}`, { cause: err });
 }

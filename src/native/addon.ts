@@ -1,7 +1,7 @@
 // Loads build/Release (then build/Debug) berth.node and checks arguments before they cross into C++.
 import path from 'node:path';
 import fs from 'node:fs';
-import type { DeviceSpec, LogScan, OpenAtOptions, LogScanRequest, LogScanRun, LogScanStop, MountOptions, Native } from './index';
+import type { DeviceSpec, FileOp, LogScan, OpenAtOptions, LogScanRequest, LogScanRun, LogScanStop, MountOptions, Native } from './index';
 import { fromNative } from './errors';
 
 interface AddonBinding {
@@ -20,6 +20,7 @@ interface AddonBinding {
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
   reapChild(pid: number): { exitCode: number; signal: number } | null;
   syncFilesystem(path: string): Promise<void>;
+  fileOps(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]>;
 }
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -84,6 +85,11 @@ export class AddonNative implements Native {
     if (typeof name !== 'string' || !/^[a-z]+\.[\x21-\x7e]+$/.test(name)) throw new TypeError(`xattr name: expected "namespace.name", got ${JSON.stringify(name)}`);
     if (typeof value !== 'string' || value.includes('\0')) throw new TypeError(`xattr value: expected a string without NUL, got ${JSON.stringify(value)}`);
     try { this.binding.setXattr(file, name, value); } catch (err) { throw fromNative(err); }
+  }
+
+  fileOps(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]> {
+    for (const op of ops) checkPath(`fileOps ${op.op} path`, op.path);
+    return this.binding.fileOps(ops);
   }
 
   async syncFilesystem(file: string): Promise<void> {

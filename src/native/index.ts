@@ -79,6 +79,9 @@ export type LogScan = LogScanStop & {
   runs: LogScanRun[];
 };
 
+/** One call of fileOps: mkdir(path, 0755), rmdir(path), or one write(2) of data to the existing file path. */
+export type FileOp = { op: 'mkdir' | 'rmdir'; path: string } | { op: 'write'; path: string; data: string };
+
 export interface Native {
   mount(opts: MountOptions): void;
   unmount(target: string, opts?: { detach?: boolean }): void;
@@ -88,6 +91,11 @@ export interface Native {
    * (through any file) is on disk when the promise resolves.
    */
   syncFilesystem(path: string): Promise<void>;
+  /**
+   * The calls, in order, on one thread of libuv's pool; one result each (null, or its error shaped as Node's),
+   * every call made whatever failed before it. For cgroupfs, where each call takes one global lock.
+   */
+  fileOps(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]>;
   /** lsetxattr(2): e.g. trusted.overlay.opaque=y on a layer's opaque directory. Never follows a symlink. */
   setXattr(path: string, name: string, value: string): void;
   /** openat2(2) of path below dirFd, never leaving it; an O_CLOEXEC fd the caller closes. */

@@ -23,6 +23,7 @@ const addon = createRequire(__filename)(ADDON) as {
   spawnWithSocket(file: string, argv: string[]): { pid: number; fd: number };
   reapChild(pid: number): { exitCode: number; signal: number } | null;
   syncFilesystem(p: string): Promise<void>;
+  fileOps(ops: { op: string; path: string; data?: string }[]): Promise<(NodeJS.ErrnoException | null)[]>;
 };
 const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
@@ -48,8 +49,33 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, spawnPiped, reapChild and syncFilesystem', () => {
-    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'syncFilesystem', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, spawnPiped, reapChild, syncFilesystem and fileOps', () => {
+    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'fileOps', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'syncFilesystem', 'unmount']);
+  });
+
+  it('fileOps: every call made in order, whatever failed before it; one result each, null or a Node-shaped error', async () => {
+    const sub = path.join(dir, 'sub');
+    const results = await addon.fileOps([
+      { op: 'mkdir', path: sub },
+      { op: 'mkdir', path: sub },
+      { op: 'write', path: path.join(dir, 'missing'), data: 'x' },
+      { op: 'rmdir', path: dir },
+      { op: 'rmdir', path: sub },
+    ]);
+    expect(results[0]).toBeNull();
+    expect(results[1]).toMatchObject({ code: 'EEXIST', errno: 17, syscall: 'mkdir', path: sub });
+    // No O_CREAT: a write goes only to a file that exists.
+    expect(results[2]).toMatchObject({ code: 'ENOENT', syscall: 'open', path: path.join(dir, 'missing') });
+    expect(results[3]).toMatchObject({ code: 'ENOTEMPTY', syscall: 'rmdir' });
+    expect(results[4]).toBeNull();
+    expect(fs.existsSync(sub)).toBe(false);
+    fs.writeFileSync(path.join(dir, 'f'), 'old text');
+    expect(await addon.fileOps([{ op: 'write', path: path.join(dir, 'f'), data: 'new' }])).toEqual([null]);
+    // Written at offset 0 without truncating, as cgroupfs files are written.
+    expect(fs.readFileSync(path.join(dir, 'f'), 'utf8')).toBe('new text');
+    expect(await addon.fileOps([])).toEqual([]);
+    expect(() => addon.fileOps([{ op: 'unlink', path: dir }])).toThrow(TypeError);
+    expect(() => addon.fileOps([{ op: 'write', path: dir }])).toThrow(TypeError);
   });
 
   it('syncFilesystem: resolves for a directory; rejects with a Node-shaped error for a missing path or a file; TypeError without a string', async () => {

@@ -20,5 +20,6 @@ Napi::Value js_spawn_with_socket(const Napi::CallbackInfo& info);
 Napi::Value js_spawn_piped(const Napi::CallbackInfo& info);
 Napi::Value js_reap_child(const Napi::CallbackInfo& info);
 Napi::Value js_sync_filesystem(const Napi::CallbackInfo& info);
+Napi::Value js_file_ops(const Napi::CallbackInfo& info);
 
 }  // namespace berth
