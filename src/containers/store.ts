@@ -1,5 +1,6 @@
 // The container store: one directory per container with config.json, hostconfig.json and state.json,
 // each written atomically; loaded back when the daemon starts.
+import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors';
@@ -72,7 +73,8 @@ export class ContainerStore {
   async create(record: ContainerRecord): Promise<void> {
     const dir = this.containerDir(record.id);
     try {
-      await fsp.mkdir(dir, { mode: 0o710 });
+      // On the event loop: a mkdir takes microseconds, a trip through the pool longer (STYLE.md).
+      fs.mkdirSync(dir, { mode: 0o710 });
     } catch (err) {
       throw new EngineError('AlreadyExists', `container ${record.id}: directory exists`, { cause: err });
     }
