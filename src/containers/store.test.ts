@@ -20,7 +20,7 @@ const record = (id: string): ContainerRecord => ({
 });
 
 describe('ContainerStore.loadAll', () => {
-  it('keeps a whole container and drops one a crash left without any one of its three files', async () => {
+  it('keeps a whole container, and one without its state.json (as created); drops one without its config or hostconfig', async () => {
     const store = new ContainerStore(root);
     await store.loadAll();
     const ids = ['1', '2', '3', '4'].map((d) => d.repeat(64));
@@ -29,9 +29,9 @@ describe('ContainerStore.loadAll', () => {
     fs.rmSync(path.join(store.containerDir(ids[2]), 'state.json'));
     fs.rmSync(path.join(store.containerDir(ids[3]), 'config.json'));
     const { records, removals } = await new ContainerStore(root).loadAll();
-    expect(records.map((r) => [r.id, r.hostConfig])).toEqual([[ids[0], { autoRemove: true }]]);
+    expect(records.map((r) => [r.id, r.hostConfig, r.state]).sort()).toEqual([[ids[0], { autoRemove: true }, initialState()], [ids[2], { autoRemove: true }, initialState()]]);
     expect(removals).toEqual([]);
-    expect(fs.readdirSync(store.dir)).toEqual([ids[0]]);
+    expect(fs.readdirSync(store.dir).sort()).toEqual([ids[0], ids[2]]);
   });
 
   it('a torn state.json (a write without fsync, then a power loss) keeps the container with a fresh state; a torn config drops it', async () => {
