@@ -79,8 +79,11 @@ export type LogScan = LogScanStop & {
   runs: LogScanRun[];
 };
 
-/** One call of fileOps: mkdir(path, 0755), rmdir(path), or one write(2) of data to the existing file path. */
-export type FileOp = { op: 'mkdir' | 'rmdir'; path: string } | { op: 'write'; path: string; data: string };
+/**
+ * One call of fileOps: mkdir(path, 0755), rmdir(path), one write(2) of data to the existing file path, or
+ * removeTree: path and everything below it, children first, symlinks not followed, nothing on another mount.
+ */
+export type FileOp = { op: 'mkdir' | 'rmdir' | 'removeTree'; path: string } | { op: 'write'; path: string; data: string };
 
 export interface Native {
   mount(opts: MountOptions): void;

@@ -78,6 +78,40 @@ describe('berth.node', () => {
     expect(() => addon.fileOps([{ op: 'write', path: dir }])).toThrow(TypeError);
   });
 
+  it('fileOps removeTree: the whole tree, children first; symlinks are removed, not followed; a missing path is fine', async () => {
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-outside-'));
+    try {
+      fs.writeFileSync(path.join(outside, 'keep'), 'x');
+      const tree = path.join(dir, 'tree');
+      fs.mkdirSync(path.join(tree, 'a', 'b', 'c'), { recursive: true });
+      fs.writeFileSync(path.join(tree, 'a', 'f'), 'x');
+      fs.writeFileSync(path.join(tree, 'a', 'b', 'c', 'g'), 'x');
+      fs.symlinkSync(path.join(outside, 'keep'), path.join(tree, 'a', 'file-link'));
+      fs.symlinkSync(outside, path.join(tree, 'dir-link'));
+      expect(await addon.fileOps([{ op: 'removeTree', path: tree }, { op: 'removeTree', path: path.join(dir, 'missing') }])).toEqual([null, null]);
+      expect(fs.existsSync(tree)).toBe(false);
+      expect(fs.readdirSync(outside)).toEqual(['keep']);
+    } finally {
+      fs.rmSync(outside, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!isRoot)('fileOps removeTree never goes into another mount: what is mounted stays, and the failure says so', async () => {
+    const tree = path.join(dir, 'tree');
+    fs.mkdirSync(path.join(tree, 'mnt'), { recursive: true });
+    fs.writeFileSync(path.join(tree, 'f'), 'x');
+    addon.mount({ source: 'tmpfs', target: path.join(tree, 'mnt'), fstype: 'tmpfs' });
+    try {
+      fs.writeFileSync(path.join(tree, 'mnt', 'inside'), 'x');
+      const [err] = await addon.fileOps([{ op: 'removeTree', path: tree }]);
+      expect(err).toMatchObject({ code: 'ENOTEMPTY', syscall: 'rmdir' });
+      expect(fs.readFileSync(path.join(tree, 'mnt', 'inside'), 'utf8')).toBe('x');
+      expect(fs.existsSync(path.join(tree, 'f'))).toBe(false);
+    } finally {
+      addon.unmount(path.join(tree, 'mnt'));
+    }
+  });
+
   it('syncFilesystem: resolves for a directory; rejects with a Node-shaped error for a missing path or a file; TypeError without a string', async () => {
     await expect(addon.syncFilesystem(dir)).resolves.toBeUndefined();
     await expect(addon.syncFilesystem(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: path.join(dir, 'missing') });
