@@ -1,9 +1,10 @@
-// js_file_ops: a list of mkdir, rmdir and write calls, made in order on one thread of libuv's pool;
-// resolves with one entry per call, null or its error (Node-shaped), all calls made whatever failed.
+// js_file_ops: a list of mkdir, rmdir, write and removeTree calls, made in order on one thread of libuv's
+// pool; resolves with one entry per call, null or its error (Node-shaped), all calls made whatever failed.
 // For cgroupfs: each of these takes cgroup_mutex, one global lock, so a container's nine hierarchies
 // cost nine turns of it whichever threads ask. Asked from nine threads they also wake each other at
 // every hand-over, and each answer is a trip back to the event loop of its own: a container's mkdirs
-// took 1.9 ms of a start that way under bench load, and 0.27 ms as one batch (bench/README.md).
+// took 1.9 ms of a start that way under bench load, and 0.27 ms as one batch (bench/README.md). For the
+// trash: a whole tree in one call, where fs.rm takes a trip for every stat, readdir, unlink and rmdir.
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
