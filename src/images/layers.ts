@@ -169,36 +169,36 @@ export class LayerStore {
   }
 
   /**
-   * Writes every staged layer's files and blob to disk (one syncfs: trees and blobs are on the data root's
-   * filesystem). Extraction writes through the page cache; a layer recorded before its data is on disk
-   * comes back from a power loss as a tree of empty files that nothing would ever extract again (the failure
-   * containerd's sync-fs option answers). Call it before commit.
+   * Moves staged layers into place; a layer committed meanwhile by someone else wins and ours is dropped.
+   * Extraction writes through the page cache, and a layer recorded before its data is on disk comes back from
+   * a power loss as a tree of empty files that nothing would ever extract again (the failure containerd's
+   * sync-fs option answers). So: the files and blobs go to disk first (one syncfs for them all: they are on the
+   * data root's filesystem), then the trees are renamed and layers/ fsynced once, and only then the records
+   * that say the layers are there are written.
    */
-  async flush(): Promise<void> {
+  async commit(staged: StagedLayer[]): Promise<void> {
+    if (staged.length === 0) return;
     await this.native.syncFilesystem(this.treeDir);
     // Blobs sit under images/: the same filesystem unless someone mounted one of the two apart.
     if (fs.statSync(this.metaDir).dev !== fs.statSync(this.treeDir).dev) await this.native.syncFilesystem(this.metaDir);
-  }
-
-  /**
-   * Moves a staged layer into place (after flush); a layer committed meanwhile by someone else wins and ours is
-   * dropped. The tree's name is made durable before the record that says the layer is there.
-   */
-  async commit(staged: StagedLayer): Promise<void> {
-    const { diffId } = staged.meta;
-    const tree = this.treePath(diffId);
-    if (await exists(tree)) await fsp.rm(staged.tmpDir, { recursive: true, force: true });
-    else {
-      await fsp.rename(staged.tmpDir, tree);
-      await syncDirectory(this.treeDir);
+    let renamed = false;
+    for (const { meta, tmpDir } of staged) {
+      const tree = this.treePath(meta.diffId);
+      if (await exists(tree)) await fsp.rm(tmpDir, { recursive: true, force: true });
+      else {
+        await fsp.rename(tmpDir, tree);
+        renamed = true;
+      }
     }
-    const old = await this.meta(diffId);
-    if (old?.blob && (await exists(this.blobPath(diffId)))) {
-      await fsp.rm(staged.tmpBlob, { force: true });
-      return;
+    if (renamed) await syncDirectory(this.treeDir);
+    for (const { meta, tmpBlob } of staged) {
+      const old = await this.meta(meta.diffId);
+      if (old?.blob && (await exists(this.blobPath(meta.diffId)))) await fsp.rm(tmpBlob, { force: true });
+      else {
+        await fsp.rename(tmpBlob, this.blobPath(meta.diffId));
+        await writeFileAtomic(this.metaPath(meta.diffId), JSON.stringify(meta));
+      }
     }
-    await fsp.rename(staged.tmpBlob, this.blobPath(diffId));
-    await writeFileAtomic(this.metaPath(diffId), JSON.stringify(staged.meta));
   }
 
   async discard(staged: Pick<StagedLayer, 'tmpDir' | 'tmpBlob'>): Promise<void> {

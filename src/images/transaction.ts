@@ -68,8 +68,7 @@ export class ImageTransaction {
             sizes.set(diffId, meta.sizeBytes);
           }
         }
-        if (this.staged.size > 0) await this.layers.flush();
-        for (const layer of this.staged.values()) await this.layers.commit(layer);
+        await this.layers.commit([...this.staged.values()]);
         this.staged.clear();
         return this.committer(this.images, sizes);
       });

@@ -157,11 +157,9 @@ async function lastSeqIn(file: string): Promise<number> {
     throw err;
   }
   try {
-    // The file may have grown since the stat above (a restart's log is not written meanwhile, but be exact).
-    const end = (await handle.stat()).size;
-    const window = Math.min(end, 128 * 1024);
+    const window = Math.min(size, 128 * 1024);
     const buf = Buffer.alloc(window);
-    await handle.read(buf, 0, window, end - window);
+    await handle.read(buf, 0, window, size - window);
     for (const line of buf.toString('utf8').split('\n').reverse()) {
       const m = /"seq":(\d+)\}$/.exec(line);
       if (m) return Number(m[1]);
