@@ -1,7 +1,8 @@
 // Daemon start: load every container and make its record true again. Monitors that still run are
 // reattached (and a start berthd did not finish recording is rolled forward); exits that happened
 // while berthd was away are recorded; removals a crash interrupted are finished; then restart
-// policies and auto-remove take over as if berthd had never left.
+// policies and auto-remove take over as if berthd had never left (an auto-remove container that does
+// not run is removed, started or not).
 import { monitorDied } from '../tasks/manager';
 import { processStartTime, sameProcess } from '../tasks/proc';
 import { log } from '../util/logger';
@@ -27,7 +28,9 @@ export async function loadContainers(svc: ContainerService): Promise<void> {
     if (!svc.containers.has(c.id) || exitedWhileAway.has(c.id)) continue; // onExit already applied the policy
     if (wasRestarting.has(c.id)) {
       svc.scheduleRestart(c, 0);
-    } else if (c.state.status === 'exited' && c.hostConfig.autoRemove) {
+    } else if (c.hostConfig.autoRemove && !isActive(c.state.status)) {
+      // Exited while berthd was away, or never started: as dockerd's restore, an auto-remove container that
+      // does not run goes. Its create fsyncs nothing on that promise (ContainerStore.create).
       await svc.remove(c.id, false, true).catch((err) => log.warn('auto-remove at daemon start failed', { id: c.id, error: String(err) }));
     } else if (!isActive(c.state.status) && restartsAtDaemonStart(c.hostConfig.restartPolicy, c.state)) {
       c.state = { ...c.state, status: 'restarting' };

@@ -51,7 +51,9 @@ export class ContainerStore {
       const hostConfig = await readStored<HostConfig>(path.join(dir, 'hostconfig.json'));
       if (!config || config === TORN || !hostConfig || hostConfig === TORN) {
         // Create answers only once config and hostconfig are written and fsynced (later writes replace them
-        // whole): without one the create never finished, so nothing was promised; torn, a disk failed.
+        // whole): without one the create never finished, so nothing was promised; torn, a disk failed. An
+        // auto-remove container's are not fsynced: lost or torn, a power loss came first, and recovery would
+        // remove it anyway.
         log.warn('dropping a container whose create did not finish', { id: entry });
         await fsp.rm(dir, { recursive: true, force: true });
         continue;
@@ -77,6 +79,15 @@ export class ContainerStore {
       fs.mkdirSync(dir, { mode: 0o710 });
     } catch (err) {
       throw new EngineError('AlreadyExists', `container ${record.id}: directory exists`, { cause: err });
+    }
+    if (record.hostConfig.autoRemove) {
+      // No fsync at all: an auto-remove container that is not running when berthd starts is removed then
+      // (recovery.ts, as dockerd's restore does), and after a power loss nothing runs. A file the power loss
+      // tore or lost drops the container here (loadAll), as the removal would have. A crash of berthd alone
+      // loses nothing: the page cache holds what was written.
+      const quick = { durable: false };
+      await Promise.all([this.saveHostConfig(record.id, record.hostConfig, quick), this.saveState(record, quick), this.saveConfig(record, quick)]);
+      return;
     }
     // Three files side by side, then one fsync of their directory, and one of ours for the directory's
     // own entry: without it a power loss could lose the container with all its fsynced files. state.json

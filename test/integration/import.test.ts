@@ -1,5 +1,4 @@
 // Images.Import over the API: a hostile tar writes nothing outside the data root, and bad streams change nothing.
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImportImageRequest, ImportImageResponse } from '../../src/gen/berth/v1/images';
 import { destroyDaemon, startDaemon, tempRoot, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
+import { HAS_STRACE, traceSyscalls } from '../helpers/strace';
 
 type Entry = Partial<Header> & { name: string; body?: string };
 
@@ -98,16 +98,6 @@ describe.skipIf(!IS_ROOT)('importing a hostile tar', () => {
   });
 });
 
-const HAS_STRACE = spawnSync('strace', ['-V']).status === 0;
-
-/** Every thread of pid has tracer as its TracerPid: strace is attached and sees each syscall from now on. */
-function tracedBy(pid: number, tracer: number): boolean {
-  return fs.readdirSync(`/proc/${pid}/task`).every((tid) => {
-    const status = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    return Number(/^TracerPid:\s*(\d+)/m.exec(status)?.[1]) === tracer;
-  });
-}
-
 describe.skipIf(!IS_ROOT || !HAS_STRACE)('an imported layer is on disk before the store records it', () => {
   let d: TestDaemon;
 
@@ -115,24 +105,13 @@ describe.skipIf(!IS_ROOT || !HAS_STRACE)('an imported layer is on disk before th
   afterAll(async () => { await destroyDaemon(d); });
 
   it('syncs the filesystem after extracting and before renaming the layer into place and writing its record', async () => {
-    const trace = path.join(tempRoot(), 'strace.out');
-    const strace = spawn('strace', ['-f', '-qq', '-e', 'trace=syncfs,rename,renameat,renameat2', '-o', trace, '-p', String(d.process.pid)], { stdio: 'ignore' });
-    try {
-      for (const deadline = Date.now() + 10_000; !tracedBy(d.process.pid!, strace.pid!);) {
-        if (Date.now() > deadline) throw new Error('strace did not attach to berthd');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+    const lines = await traceSyscalls(d.process.pid!, ['syncfs', 'rename', 'renameat', 'renameat2'], async () => {
       const res = await importTar(d, await tarOf([{ name: 'data', body: 'x'.repeat(100_000) }]), 'synced:one');
       expect(res.id).toMatch(/^sha256:/);
-    } finally {
-      strace.kill('SIGINT');
-      await new Promise((r) => strace.once('exit', r));
-    }
-    const lines = fs.readFileSync(trace, 'utf8').split('\n');
-    fs.rmSync(path.dirname(trace), { recursive: true, force: true });
+    });
     const layer = fs.readdirSync(path.join(d.root, 'layers')).find((l) => !l.startsWith('.'))!;
     const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
-    const synced = at(/syncfs\(\d+\) += 0/);
+    const synced = at(/syncfs\(\d+<[^>]*>\) += 0/);
     const treeMoved = at(new RegExp(`rename.*"${path.join(d.root, 'layers', layer)}"`));
     const recorded = at(new RegExp(`rename.*"${path.join(d.root, 'images', 'layerdb', layer)}\\.json"`));
     expect(synced).toBeGreaterThanOrEqual(0);

@@ -1,8 +1,9 @@
 // Containers outlive their daemon: the restart matrix ({TERM, KILL} to berthd x {running, exited while
-// down, never started, restart=always}), no lost output while berthd is away, a monitor that dies, and a
-// daemon killed in the middle of parallel creates and removes.
+// down, never started, restart=always, --rm}), no lost output while berthd is away, a monitor that dies, a
+// daemon killed in the middle of parallel creates and removes, and what a create makes durable.
 import fs from 'node:fs';
 import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import {
@@ -12,6 +13,7 @@ import {
 import { EventsRequest, type Event } from '../../src/gen/berth/v1/system';
 import { config, destroyDaemon, importBusybox, startDaemon, tempRoot, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
+import { HAS_STRACE, traceSyscalls } from '../helpers/strace';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const alive = (pid: number) => pid > 0 && fs.existsSync(`/proc/${pid}`);
@@ -47,7 +49,7 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
   const touch = (root: string, id: string, file: string) => fs.writeFileSync(path.join(root, 'overlay', id, 'merged', 'tmp', file), '');
 
   for (const how of ['SIGTERM', 'SIGKILL'] as const) {
-    it(`${how} to berthd: running, exited-while-down, never-started and restart=always containers come back true`, async () => {
+    it(`${how} to berthd: running, exited-while-down, never-started, restart=always and --rm containers come back true`, async () => {
       const root = tempRoot();
       d = await startDaemon(root);
       await importBusybox(d);
@@ -56,6 +58,7 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       const never = await create(config('busybox', ['true']), {}, 'never');
       const always = await create(config('busybox', ['sleep', '1000']), { restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 'always');
       const autoRemoved = await create(untilFile('go', 0), { autoRemove: true }, 'auto-removed');
+      const neverRemoved = await create(config('busybox', ['true']), { autoRemove: true }, 'never-auto-removed');
       const paused = await create(config('busybox', ['sleep', '1000']), {}, 'paused');
       for (const id of [running, exits, always, autoRemoved, paused]) await rpc('start', { containerId: id });
       await rpc('pause', PauseContainerRequest.fromPartial({ containerId: paused }));
@@ -79,6 +82,9 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       // --rm: it exited while nobody was there to remove it; the new daemon does.
       await waitFor('the auto-removed container to go', async () => (await inspect(autoRemoved).then(() => false, () => true)));
       expect(fs.existsSync(path.join(root, 'containers', autoRemoved))).toBe(false);
+      // --rm, never started: gone too, as dockerd's restore removes every auto-remove container not running.
+      await expect(inspect(neverRemoved)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+      expect(fs.existsSync(path.join(root, 'containers', neverRemoved))).toBe(false);
       // always: its exit while away (137) is recorded, then the policy starts it again.
       await waitFor('the always container to run again', async () => (await inspect(always)).state!.status === 'running');
       const again = await inspect(always);
@@ -175,5 +181,28 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     const fresh = await create(config('busybox', ['true']));
     await rpc('start', { containerId: fresh });
     expect(await rpc('wait', WaitContainerRequest.fromPartial({ containerId: fresh }))).toEqual({ exitCode: 0, signal: 0 });
+  });
+
+  it.skipIf(!HAS_STRACE)('a create fsyncs the container before it answers; an auto-remove create, which a restart removes, does not', async () => {
+    d = await startDaemon();
+    await importBusybox(d);
+    let kept = '', autoRemoved = '';
+    const lines = await traceSyscalls(d.process.pid!, ['fsync', 'fdatasync', 'rename'], async () => {
+      kept = await create(config('busybox', ['true']), {}, 'kept');
+      autoRemoved = await create(config('busybox', ['true']), { autoRemove: true }, 'auto-removed');
+    });
+    const containers = path.join(d.root, 'containers');
+    const at = (re: RegExp) => lines.findIndex((l) => re.test(l));
+    for (const file of ['config.json', 'hostconfig.json']) {
+      const synced = at(new RegExp(`f(data)?sync\\(\\d+<${containers}/${kept}/\\.${file}\\.tmp-[0-9a-f]+>`));
+      const renamed = at(new RegExp(`rename\\(".*/\\.${file}\\.tmp-[0-9a-f]+", "${containers}/${kept}/${file}"`));
+      expect(synced, file).toBeGreaterThanOrEqual(0);
+      expect(renamed, file).toBeGreaterThan(synced);
+    }
+    // Its directory's entries, and its own entry in containers/.
+    expect(at(new RegExp(`fsync\\(\\d+<${containers}/${kept}>`))).toBeGreaterThanOrEqual(0);
+    expect(at(new RegExp(`fsync\\(\\d+<${containers}>`))).toBeGreaterThanOrEqual(0);
+    expect(lines.filter((l) => l.includes(`${containers}/${autoRemoved}`) && /f(data)?sync\(/.test(l))).toEqual([]);
+    expect(lines.some((l) => l.includes(`"${containers}/${autoRemoved}/config.json"`))).toBe(true);
   });
 });
