@@ -438,7 +438,11 @@ export class ContainerCore {
   protected async markStopped(c: ContainerRecord): Promise<void> {
     if (c.state.manuallyStopped) return;
     c.state = { ...c.state, manuallyStopped: true };
-    await this.store.saveState(c);
+    // Written under the lock, and only while the container is there: the exit it is about to see may be
+    // its last, and an auto-remove then takes its directory (`berth run --rm` removes it too).
+    await this.withLock(c.id, async () => {
+      if (this.containers.has(c.id)) await this.store.saveState(c);
+    });
   }
 
   /** A signal to init; a paused container is thawed so that it arrives. */

@@ -51,6 +51,7 @@ export class ContainerService extends ContainerFilesystem {
     const c = this.find(ref);
     if (c.state.status === 'restarting') {
       await this.withLock(c.id, async () => {
+        if (!this.containers.has(c.id)) return; // a forced remove got there first
         this.cancelRestart(c.id);
         c.state = { ...c.state, status: 'exited', manuallyStopped: true };
         await this.store.saveState(c);

@@ -237,6 +237,22 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     await waitFor('the removal', async () => (await code(inspect(id))) !== grpc.status.OK);
   });
 
+  it('a forced remove that meets the auto-remove of a container ending at that moment succeeds or finds it gone', async () => {
+    // berth run --rm does this: once the exit status arrives it removes the container too, while berthd may
+    // still be recording the exit and removing it.
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const id = await create(config('busybox', ['true']), { autoRemove: true });
+      ids.push(id);
+      expect((await openAttach(d, { containerId: id, start: true }).done).exit).toEqual({ exitCode: 0, signal: 0 });
+      const answer = await code(rpc('remove', { containerId: id, force: true }));
+      expect(answer === grpc.status.OK || String(answer).startsWith(`${grpc.status.NOT_FOUND} `), String(answer)).toBe(true);
+      await waitFor('the removal', async () => (await code(inspect(id))) !== grpc.status.OK);
+    }
+    const left = fs.readdirSync(path.join(d.root, 'containers'));
+    expect(ids.filter((id) => left.some((e) => e.endsWith(id)))).toEqual([]);
+  });
+
   it('prune removes what is not running and keeps what is', async () => {
     const keep = await run(config('busybox', ['sleep', '1000']));
     const done = await run(config('busybox', ['true']));
