@@ -95,6 +95,27 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(outcome).toMatchObject({ type: 'failed', step: 'exec', code: 'EACCES' });
   });
 
+  it('init prepares the rootfs while it waits for go; the program runs only after go', async () => {
+    const c = container(['sh', '-c', 'echo ran']);
+    const ch = startMonitor(c.dir);
+    const created = await ch.next();
+    const pid = created!.pid as number;
+    // pivot_root done: init's root is the container's rootfs directory, no longer the host's /.
+    const rootfs = fs.statSync(c.rootfs);
+    const pivoted = () => { const r = fs.statSync(`/proc/${pid}/root`); return r.ino === rootfs.ino && r.dev === rootfs.dev; };
+    for (const end = Date.now() + 5000; !pivoted(); await new Promise((r) => setTimeout(r, 10))) {
+      if (Date.now() > end) throw new Error('init did not pivot into the rootfs before go');
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.readFileSync(`/proc/${pid}/comm`, 'utf8')).toBe('berth:init\n');
+    expect(readLog(c.logPath)).toEqual([]);
+    ch.send('go');
+    expect(await ch.next()).toEqual({ type: 'started' });
+    expect(await ch.next()).toMatchObject({ type: 'exit', exitCode: 0 });
+    await ch.closed;
+    expect(readLog(c.logPath).map((l) => l.log)).toEqual(['ran\n']);
+  });
+
   it('a failing mount names its step', async () => {
     const c = container(['true'], (s) => {
       (s.mounts as unknown[]).push({ source: '/nonexistent/src', target: '/mnt/x', fstype: '', flags: ['bind'], data: '', kind: 'dir' });

@@ -54,12 +54,9 @@ int init_main(void* arg) {
   umask(022);
   int err;
 
-  // Wait until berthd has put us in the cgroup and wired the network: nothing may run before.
-  char go;
-  ssize_t n = read_full(p.sync_fd, &go, 1);
-  if (n != 1) fail(p, p.index(Step::kWaitGo), n < 0 ? static_cast<int>(-n) : ECANCELED);
-  close(p.sync_fd);
-
+  // The filesystem and the names first, while berthd moves us into the cgroup (they do not need each
+  // other: nothing of the program runs before go). Started after go, these steps made the start about
+  // a millisecond longer (bench/README.md).
   // Private first, so none of the mounts below propagates back to the host.
   if ((err = make_root_private())) fail(p, p.index(Step::kMakeRootPrivate), err);
   // pivot_root needs the new root to be a mount point.
@@ -81,6 +78,14 @@ int init_main(void* arg) {
   if ((err = set_hostname(p.hostname))) fail(p, p.index(Step::kSethostname), err);
   if ((err = set_domainname(p.domainname))) fail(p, p.index(Step::kSetdomainname), err);
   if ((err = loopback_up())) fail(p, p.index(Step::kLoopbackUp), err);
+
+  // Wait until berthd has put us in the cgroup and wired the network (the monitor has made eth0 by
+  // then): the program must not run before.
+  char go;
+  ssize_t n = read_full(p.sync_fd, &go, 1);
+  if (n != 1) fail(p, p.index(Step::kWaitGo), n < 0 ? static_cast<int>(-n) : ECANCELED);
+  close(p.sync_fd);
+
   if (p.iface && (err = configure_interface(*p.iface))) fail(p, p.index(Step::kInterface), err);
   // A session of its own, so a job-control shell inside does not touch the monitor's.
   // With a tty, the slave becomes its controlling terminal here (the session leader's first).

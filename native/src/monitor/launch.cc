@@ -180,14 +180,16 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   }
 
   char one = 1;
+  // EPIPE when init already failed one of its steps before go: its record then says which.
   int werr = write_all(syncp[1], &one, 1);
   close(syncp[1]);
   StepError rec = {};
   ssize_t n = read_full(errorp[0], &rec, sizeof rec);
   close(errorp[0]);
-  if (werr != 0 || n == static_cast<ssize_t>(sizeof rec)) {
-    int step = werr ? 0 : rec.step;
-    int err = werr ? werr : rec.error;
+  bool recorded = n == static_cast<ssize_t>(sizeof rec);
+  if (werr != 0 || recorded) {
+    int step = recorded ? rec.step : 0;
+    int err = recorded ? rec.error : werr;
     const std::string& name = step >= 0 && static_cast<size_t>(step) < st->step_names.size()
                                   ? st->step_names[static_cast<size_t>(step)]
                                   : std::string("unknown step");
