@@ -12,6 +12,7 @@ import type { ImageStore } from '../images/store';
 import { imageDefaults } from '../images/model';
 import { lastSeq } from '../io/logs';
 import type { Native } from '../native';
+import { fromNative } from '../native/errors';
 import { initLayerPath, isMounted, overlayMount, overlayPaths, prepareInitLayer, prepareOverlay, shortLayerPaths } from '../rootfs/overlay';
 import type { NetworkManager, NetworkSettings } from '../network/manager';
 import { hostnameFile } from '../runtime/etc-files';
@@ -381,13 +382,15 @@ export class ContainerCore {
       if (isActive(c.state.status)) throw new EngineError('FailedPrecondition', `remove container ${c.id}: status is ${c.state.status}`);
       this.cancelRestart(c.id);
       // The rename is the point of no return; the rest is cleanup a restarted daemon would also finish.
-      const doomed = await this.store.markRemoved(c.id);
+      const doomed = this.store.markRemoved(c.id);
       this.containers.delete(c.id);
       this.names.delete(c.name);
+      // Gone for every client from here: Wait(removed) answers now, while the cleanup goes on under the lock
+      // (an auto-remove container's rootfs is still mounted: its unmount syncs the disk, bench/README.md).
+      this.emit(c, 'destroy');
+      this.wake(c.id);
       await this.cleanUpRemoved(c.id, doomed);
     });
-    this.emit(c, 'destroy');
-    this.wake(c.id);
     // After the container is gone, so that it no longer counts as a user.
     if (volumes) {
       await removeAnonymousVolumes(c, this.volumes, (name) => this.volumeUsers(name).length > 0, (name) =>
@@ -416,9 +419,11 @@ export class ContainerCore {
 
   /** Everything of a removed container outside its (renamed) directory, then the directory. */
   async cleanUpRemoved(id: string, doomedDir: string): Promise<void> {
-    await this.unmountRootfs(id);
     this.releaseNetworkBehind(id);
-    await this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) }));
+    await Promise.all([
+      this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) })),
+      this.unmountRootfsInPool(id),
+    ]);
     // Their files are deleted behind the remove (the overlay is unmounted above).
     this.trash.discard(overlayPaths(this.root, id).dir);
     this.trash.discard(doomedDir);
@@ -464,7 +469,8 @@ export class ContainerCore {
 
   /**
    * Records an exit under the container's lock, so Wait returns only once the rootfs is released and the
-   * state saved; then the restart policy or auto-remove takes it from there.
+   * state saved (an auto-remove container's rootfs goes with its removal); then the restart policy or
+   * auto-remove takes it from there.
    */
   onExit(id: string, status: ExitStatus): Promise<void> {
     let autoRemove = false;
@@ -479,11 +485,15 @@ export class ContainerCore {
       // nothing is: init's death took its pid namespace along.
       if (left.length > 0) await cgroup.killAll().catch(() => undefined);
       this.releaseNetworkBehind(id);
-      // The cgroup and the rootfs do not depend on each other: they go side by side.
-      await Promise.all([
-        cgroup.destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) })),
-        this.unmountRootfs(id),
-      ]);
+      // An auto-remove container is removed next (its attached clients first read the end): its cgroup and
+      // rootfs go with the removal, after Wait has its answer (cleanUpRemoved).
+      if (!c.hostConfig.autoRemove) {
+        // The cgroup and the rootfs do not depend on each other: they go side by side.
+        await Promise.all([
+          cgroup.destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) })),
+          this.unmountRootfs(id),
+        ]);
+      }
       c.state = {
         ...c.state, status: 'exited', pid: 0, monitorPid: 0, pidStartTime: 0, exitCode: status.exitCode, signal: status.signal,
         finishedAt: status.finishedAt, error: status.error ?? '', oomKilled,
@@ -603,6 +613,17 @@ export class ContainerCore {
   async unmountRootfs(id: string): Promise<void> {
     const { merged } = overlayPaths(this.root, id);
     if (isMounted(merged)) this.native.unmount(merged, { detach: true });
+  }
+
+  /**
+   * The same through the pool, for a removal: the event loop goes on meanwhile (the next container's start,
+   * the answer to Wait), where the unmount blocks it while the filesystem under the upper dir syncs.
+   */
+  private async unmountRootfsInPool(id: string): Promise<void> {
+    const { merged } = overlayPaths(this.root, id);
+    if (!isMounted(merged)) return;
+    const [err] = await this.native.fileOps([{ op: 'unmount', path: merged }]);
+    if (err) throw fromNative(err);
   }
 
   private uniqueGeneratedName(): string {

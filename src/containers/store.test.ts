@@ -52,7 +52,7 @@ describe('ContainerStore.loadAll', () => {
     await store.loadAll();
     const id = 'a'.repeat(64);
     await store.create(record(id));
-    const doomed = await store.markRemoved(id);
+    const doomed = store.markRemoved(id);
     const { records, removals } = await new ContainerStore(root).loadAll();
     expect(records).toEqual([]);
     expect(removals).toEqual([{ id, dir: doomed }]);

@@ -81,9 +81,10 @@ export type LogScan = LogScanStop & {
 
 /**
  * One call of fileOps: mkdir(path, 0755), rmdir(path), one write(2) of data to the existing file path, or
- * removeTree: path and everything below it, children first, symlinks not followed, nothing on another mount.
+ * removeTree: path and everything below it, children first, symlinks not followed, nothing on another mount;
+ * or unmount: umount2(path, MNT_DETACH).
  */
-export type FileOp = { op: 'mkdir' | 'rmdir' | 'removeTree'; path: string } | { op: 'write'; path: string; data: string };
+export type FileOp = { op: 'mkdir' | 'rmdir' | 'removeTree' | 'unmount'; path: string } | { op: 'write'; path: string; data: string };
 
 export interface Native {
   mount(opts: MountOptions): void;

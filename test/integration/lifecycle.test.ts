@@ -13,7 +13,7 @@ import {
 } from '../../src/gen/berth/v1/containers';
 import { EventsRequest, type Event } from '../../src/gen/berth/v1/system';
 import { cgroupDir, cgroupFile, IS_V2 } from '../helpers/cgroup-files';
-import { config, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { config, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 import { openAttach } from '../helpers/stdio-client';
 
@@ -237,7 +237,7 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     await waitFor('the removal', async () => (await code(inspect(id))) !== grpc.status.OK);
   });
 
-  it('a forced remove that meets the auto-remove of a container ending at that moment succeeds or finds it gone', async () => {
+  it('a forced remove that meets the auto-remove of a container ending at that moment succeeds or finds it gone; nothing of either is left', async () => {
     // berth run --rm does this: once the exit status arrives it removes the container too, while berthd may
     // still be recording the exit and removing it.
     const ids: string[] = [];
@@ -249,8 +249,13 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
       expect(answer === grpc.status.OK || String(answer).startsWith(`${grpc.status.NOT_FOUND} `), String(answer)).toBe(true);
       await waitFor('the removal', async () => (await code(inspect(id))) !== grpc.status.OK);
     }
-    const left = fs.readdirSync(path.join(d.root, 'containers'));
-    expect(ids.filter((id) => left.some((e) => e.endsWith(id)))).toEqual([]);
+    // The rootfs, the cgroup and the files go behind the answer; soon nothing of them is left.
+    const leftOf = () => {
+      const dirs = fs.readdirSync(path.join(d.root, 'containers'));
+      return ids.filter((id) => dirs.some((e) => e.endsWith(id)) || mountsUnder(path.join(d.root, 'overlay', id)).length > 0 || fs.existsSync(cgroupDir(d.root, id)));
+    };
+    await waitFor('all of them to go', async () => leftOf().length === 0);
+    expect(leftOf()).toEqual([]);
   });
 
   it('prune removes what is not running and keeps what is', async () => {

@@ -11,7 +11,7 @@ import {
   type Config, type Container, type CreateContainerResponse, type InspectContainerResponse, type ListContainersResponse,
 } from '../../src/gen/berth/v1/containers';
 import { EventsRequest, type Event } from '../../src/gen/berth/v1/system';
-import { config, destroyDaemon, importBusybox, startDaemon, tempRoot, type TestDaemon } from '../helpers/daemon';
+import { config, destroyDaemon, importBusybox, mountsUnder, startDaemon, tempRoot, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 import { HAS_STRACE, traceSyscalls } from '../helpers/strace';
 
@@ -153,9 +153,12 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     // The kill lands at different points of the work each round.
     for (const [round, delayMs] of [5, 20, 60].entries()) {
       const old = await Promise.all(Array.from({ length: 10 }, (_, i) => create(config('busybox', ['true']), {}, `old-${round}-${i}`)));
+      // And --rm containers, whose removal at their exit unmounts their rootfs after Wait has its answer.
+      const quick = await Promise.all(Array.from({ length: 5 }, (_, i) => create(config('busybox', ['true']), { autoRemove: true }, `rm-${round}-${i}`)));
       const pending = [
         ...Array.from({ length: 20 }, (_, i) => create(config('busybox', ['true']), {}, `new-${round}-${i}`)),
         ...old.map((id) => rpc('remove', { containerId: id, force: true })),
+        ...quick.map((id) => rpc('start', { containerId: id })),
       ].map((p) => p.catch(() => undefined));
       await sleep(delayMs);
       await down('SIGKILL');
@@ -172,6 +175,9 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
         expect(c.name).toMatch(new RegExp(`^(old|new)-${round}-\\d+$`));
       }
       expect(new Set(list.map((c) => c.name)).size).toBe(list.length);
+      // The --rm containers are gone, started or not (recovery removes those it finds), and nothing of theirs is mounted.
+      expect(list.filter((c) => c.name.startsWith('rm-'))).toEqual([]);
+      for (const id of quick) expect(mountsUnder(path.join(root, 'overlay', id))).toEqual([]);
       // And it works: everything can be removed, and a new container runs.
       for (const c of list) await rpc('remove', { containerId: c.id, force: true });
       expect(fs.readdirSync(path.join(root, 'containers'))).toEqual([]);

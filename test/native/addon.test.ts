@@ -112,6 +112,20 @@ describe('berth.node', () => {
     }
   });
 
+  it.skipIf(!isRoot)('fileOps unmount detaches a mount, then removeTree takes the tree in the same call; a path that is no mount is EINVAL', async () => {
+    const tree = path.join(dir, 'mounted');
+    fs.mkdirSync(path.join(tree, 'mnt'), { recursive: true });
+    addon.mount({ source: 'tmpfs', target: path.join(tree, 'mnt'), fstype: 'tmpfs' });
+    fs.writeFileSync(path.join(tree, 'mnt', 'inside'), 'x');
+    const mounted = () => fs.readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${path.join(tree, 'mnt')} `);
+    expect(mounted()).toBe(true);
+    expect(await addon.fileOps([{ op: 'unmount', path: path.join(tree, 'mnt') }, { op: 'removeTree', path: tree }])).toEqual([null, null]);
+    expect(mounted()).toBe(false);
+    expect(fs.existsSync(tree)).toBe(false);
+    const [err] = await addon.fileOps([{ op: 'unmount', path: dir }]);
+    expect(err).toMatchObject({ code: 'EINVAL', syscall: 'umount2', path: dir });
+  });
+
   it('syncFilesystem: resolves for a directory; rejects with a Node-shaped error for a missing path or a file; TypeError without a string', async () => {
     await expect(addon.syncFilesystem(dir)).resolves.toBeUndefined();
     await expect(addon.syncFilesystem(path.join(dir, 'missing'))).rejects.toMatchObject({ code: 'ENOENT', syscall: 'open', path: path.join(dir, 'missing') });
