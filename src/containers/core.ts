@@ -300,11 +300,13 @@ export class ContainerCore {
       const task = await this.tasks.start(files.dir, spec, async (pid) => { await Promise.all([cg.addProcess(pid), wire(pid)]); });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
-        error: '', startedAt: new Date().toISOString(), finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,
+        error: '', startedAt: task.startedAt, finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,
       };
       // Only a container with a restart policy needs "it was running" to survive a power loss (to be started
-      // again at boot); for the others a lost record of the start means what the reboot did anyway.
-      await this.store.saveState(c, { durable: (c.hostConfig.restartPolicy?.name ?? 'no') !== 'no' });
+      // again at boot); for the others a lost record of the start means what the reboot did anyway. An
+      // auto-remove container's is not written at all: berthd's start finds it running through its monitor
+      // (which tells the start time too), or removes it (recovery.ts).
+      if (!c.hostConfig.autoRemove) await this.store.saveState(c, { durable: (c.hostConfig.restartPolicy?.name ?? 'no') !== 'no' });
       this.emit(c, 'start');
       return spec.log.firstSeq;
     } catch (err) {

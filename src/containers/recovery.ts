@@ -49,10 +49,11 @@ async function reconcile(svc: ContainerService, c: ContainerRecord): Promise<boo
     const frozen = await svc.cgroups.open(c.id).isFrozen().catch(() => false);
     const status = frozen ? 'paused' : 'running';
     if (c.state.status !== status || c.state.pid !== found.pid || !sameProcess(found.pid, c.state.pidStartTime)) {
-      if (!isActive(c.state.status)) log.warn('a start berthd did not finish recording is rolled forward', { id: c.id });
+      // An auto-remove container's start is never recorded (ContainerService.launch): not worth a warning.
+      if (!isActive(c.state.status) && !c.hostConfig.autoRemove) log.warn('a start berthd did not finish recording is rolled forward', { id: c.id });
       c.state = {
         ...c.state, status, pid: found.pid, monitorPid: found.monitorPid, pidStartTime: processStartTime(found.pid) ?? 0,
-        ...(!isActive(c.state.status) && { startedAt: new Date().toISOString(), finishedAt: '', exitCode: 0, signal: 0, error: '' }),
+        ...(!isActive(c.state.status) && { startedAt: found.startedAt ?? new Date().toISOString(), finishedAt: '', exitCode: 0, signal: 0, error: '' }),
       };
       await svc.store.saveState(c);
     }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
 import { readJsonFile, rewriteFile } from '../util/atomic-file';
-import { connectMonitor, spawnMonitor, type MonitorConnection, type MonitorMessage, type MonitorSpawner } from './monitor-client';
+import { connectMonitor, monitorTime, spawnMonitor, type MonitorConnection, type MonitorMessage, type MonitorSpawner } from './monitor-client';
 import type { Native } from '../native';
 
 export interface ExitStatus {
@@ -19,11 +19,13 @@ export interface ExitStatus {
 export interface StartedTask {
   pid: number;
   monitorPid: number;
+  /** When the program's exec succeeded, by the monitor's clock (RFC 3339). */
+  startedAt: string;
 }
 
 /** What a daemon start finds of a container's monitor. */
 export type Recovered =
-  | { state: 'live'; pid: number; monitorPid: number }
+  | { state: 'live'; pid: number; monitorPid: number; startedAt: string | undefined }
   | { state: 'exited'; status: ExitStatus }
   | { state: 'gone' };
 
@@ -91,7 +93,7 @@ export class TaskManager {
     }
     conn.release();
     this.watch(spec.id, dir, conn);
-    return { pid: created.pid, monitorPid: created.monitorPid ?? 0 };
+    return { pid: created.pid, monitorPid: created.monitorPid ?? 0, startedAt: monitorTime(result.startedAt) ?? new Date().toISOString() };
   }
 
   /**
@@ -116,7 +118,7 @@ export class TaskManager {
     }
     conn.release();
     this.watch(id, dir, conn);
-    return { state: 'live', pid: answer.pid, monitorPid: answer.monitorPid ?? 0 };
+    return { state: 'live', pid: answer.pid, monitorPid: answer.monitorPid ?? 0, startedAt: monitorTime(answer.startedAt) };
   }
 
   isLive(id: string): boolean {

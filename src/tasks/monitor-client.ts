@@ -13,12 +13,20 @@ export interface MonitorMessage {
   nextSeq?: number;
   pid?: number;
   monitorPid?: number;
+  /** started and state: when init's exec succeeded, "<seconds>.<nanoseconds>" since the epoch. */
+  startedAt?: string;
   exitCode?: number;
   signal?: number;
   step?: string;
   errno?: number;
   code?: string;
   message?: string;
+}
+
+/** The monitor's "<seconds>.<nanoseconds>" as berthd's times are written (RFC 3339, milliseconds); undefined if absent. */
+export function monitorTime(stamp: string | undefined): string | undefined {
+  const m = /^(\d+)\.(\d{9})$/.exec(stamp ?? '');
+  return m ? new Date(Number(m[1]) * 1000 + Math.floor(Number(m[2]) / 1e6)).toISOString() : undefined;
 }
 
 /** A JSON-lines connection to one monitor. Emits 'message' and 'close'. */

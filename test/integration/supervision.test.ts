@@ -59,8 +59,10 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       const always = await create(config('busybox', ['sleep', '1000']), { restartPolicy: { name: 'always', maximumRetryCount: 0 } }, 'always');
       const autoRemoved = await create(untilFile('go', 0), { autoRemove: true }, 'auto-removed');
       const neverRemoved = await create(config('busybox', ['true']), { autoRemove: true }, 'never-auto-removed');
+      const runningRemoved = await create(untilFile('end', 7), { autoRemove: true }, 'running-auto-removed');
       const paused = await create(config('busybox', ['sleep', '1000']), {}, 'paused');
-      for (const id of [running, exits, always, autoRemoved, paused]) await rpc('start', { containerId: id });
+      for (const id of [running, exits, always, autoRemoved, paused, runningRemoved]) await rpc('start', { containerId: id });
+      const runningRemovedState = (await inspect(runningRemoved)).state!;
       await rpc('pause', PauseContainerRequest.fromPartial({ containerId: paused }));
       const pids = Object.fromEntries(await Promise.all([running, exits, always, autoRemoved].map(async (id) => [id, (await inspect(id)).state!.pid])));
 
@@ -82,6 +84,12 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       // --rm: it exited while nobody was there to remove it; the new daemon does.
       await waitFor('the auto-removed container to go', async () => (await inspect(autoRemoved).then(() => false, () => true)));
       expect(fs.existsSync(path.join(root, 'containers', autoRemoved))).toBe(false);
+      // --rm and still running: back as it was, its start time included (berthd never wrote its start down;
+      // the monitor tells), and removed at its exit.
+      expect((await inspect(runningRemoved)).state).toMatchObject({ status: 'running', pid: runningRemovedState.pid, startedAt: runningRemovedState.startedAt });
+      const removed = rpc('wait', WaitContainerRequest.fromPartial({ containerId: runningRemoved, condition: 'removed' }));
+      touch(root, runningRemoved, 'end');
+      expect(await removed).toEqual({ exitCode: 7, signal: 0 });
       // --rm, never started: gone too, as dockerd's restore removes every auto-remove container not running.
       await expect(inspect(neverRemoved)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
       expect(fs.existsSync(path.join(root, 'containers', neverRemoved))).toBe(false);

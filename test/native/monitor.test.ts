@@ -12,11 +12,16 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
 
   it('runs echo and writes docker json-file lines, exit file and exit message', async () => {
     const c = container(['echo', 'hello']);
+    const before = Date.now();
     const { created, outcome, exit } = await run(c.dir);
     expect(created).toMatchObject({ type: 'created' });
     expect(created!.pid).toBeGreaterThan(1);
     expect(created!.monitorPid).toBeGreaterThan(1);
-    expect(outcome).toEqual({ type: 'started' });
+    expect(Object.keys(outcome!)).toEqual(['type', 'startedAt']);
+    expect(outcome).toMatchObject({ type: 'started', startedAt: expect.stringMatching(/^\d+\.\d{9}$/) });
+    const startedMs = Number((outcome!.startedAt as string).split('.')[0]) * 1000 + Number((outcome!.startedAt as string).split('.')[1]) / 1e6;
+    expect(startedMs).toBeGreaterThanOrEqual(before - 1000);
+    expect(startedMs).toBeLessThanOrEqual(Date.now() + 1000);
     expect(exit).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
     const lines = readLog(c.logPath);
     expect(lines).toHaveLength(1);
@@ -110,7 +115,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(fs.readFileSync(`/proc/${pid}/comm`, 'utf8')).toBe('berth:init\n');
     expect(readLog(c.logPath)).toEqual([]);
     ch.send('go');
-    expect(await ch.next()).toEqual({ type: 'started' });
+    expect(await ch.next()).toMatchObject({ type: 'started' });
     expect(await ch.next()).toMatchObject({ type: 'exit', exitCode: 0 });
     await ch.closed;
     expect(readLog(c.logPath).map((l) => l.log)).toEqual(['ran\n']);
@@ -140,7 +145,8 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     const created = await ch.next();
     expect(created).toMatchObject({ type: 'created' });
     ch.send('go');
-    expect(await ch.next()).toEqual({ type: 'started' });
+    const started = await ch.next();
+    expect(started).toMatchObject({ type: 'started' });
     // Daemonized: named for ps, not our child, and the socket is private to root.
     const monitorPid = created!.monitorPid as number;
     expect(fs.readFileSync(`/proc/${monitorPid}/comm`, 'utf8')).toBe('berth-monitor\n');
@@ -149,6 +155,9 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(fs.statSync(path.join(c.dir, 'monitor.sock')).mode & 0o777).toBe(0o600);
     const ctl = await connectControl(c.dir);
     cleanup.push(ctl.close);
+    // What berthd asks after a restart: the pids, and the start time that "started" gave.
+    ctl.lines.send('state');
+    expect(await ctl.lines.next()).toEqual({ type: 'state', pid: created!.pid, monitorPid, startedAt: started!.startedAt });
     ctl.lines.send('kill 9');
     expect(await ctl.lines.next()).toEqual({ type: 'ok' });
     expect(await ctl.lines.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
@@ -161,7 +170,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     const ch = startMonitor(c.dir);
     await ch.next();
     ch.send('go');
-    expect(await ch.next()).toEqual({ type: 'started' });
+    expect(await ch.next()).toMatchObject({ type: 'started' });
     // Until the trap is set, pid 1 has no handler and the kernel drops SIGTERM: wait for it.
     for (let i = 0; i < 500 && !fs.readFileSync(c.logPath, 'utf8').includes('ready'); i++) {
       await new Promise((r) => setTimeout(r, 20));
@@ -227,7 +236,7 @@ describe.skipIf(!canRunContainers())('berth-monitor: the container interface', (
     expect(await ch.next()).toMatchObject({ type: 'created' });
     // The monitor makes the pair after created; by the answer to go, the host end is up on the bridge.
     ch.send('go');
-    expect(await ch.next()).toEqual({ type: 'started' });
+    expect(await ch.next()).toMatchObject({ type: 'started' });
     const link = ip('-o', 'link', 'show', 'dev', hostName).stdout;
     expect(link).toContain(`master ${bridge}`);
     expect(link).toContain('mtu 1400');

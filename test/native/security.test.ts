@@ -61,7 +61,7 @@ describe.skipIf(!canRunContainers())('berth-monitor security', () => {
   const runScript = async (script: string, edit?: (s: Spec) => void) => {
     const c = container(['sh', '-c', script], edit);
     const { outcome, exit } = await run(c.dir);
-    expect(outcome).toEqual({ type: 'started' });
+    expect(outcome).toMatchObject({ type: 'started' });
     const lines = readLog(c.logPath);
     const out = lines.filter((l) => l.stream === 'stdout').map((l) => l.log).join('');
     const err = lines.filter((l) => l.stream === 'stderr').map((l) => l.log).join('');

@@ -91,7 +91,8 @@ std::string handle_line(Loop& loop, Client& c, const std::string& line) {
   std::string arg = sp == std::string::npos ? "" : line.substr(sp + 1);
   if (line == "go") return kOk;  // already released; harmless to repeat
   if (line == "state") {
-    return "{\"type\":\"state\",\"pid\":" + std::to_string(loop.l->init) + ",\"monitorPid\":" + std::to_string(getpid()) + "}\n";
+    return "{\"type\":\"state\",\"pid\":" + std::to_string(loop.l->init) + ",\"monitorPid\":" + std::to_string(getpid()) +
+           ",\"startedAt\":\"" + loop.l->started_at + "\"}\n";
   }
   if (cmd == "kill") {
     int sig = parse_signal(arg);

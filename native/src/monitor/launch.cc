@@ -12,6 +12,7 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "monitor/monitor.h"
@@ -199,7 +200,11 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
     return false;
   }
   // EOF without a record: execve succeeded (the error pipe was CLOEXEC).
-  send_handshake("{\"type\":\"started\"}\n");
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  std::string nsec = std::to_string(now.tv_nsec);
+  out->started_at = std::to_string(now.tv_sec) + "." + std::string(9 - nsec.size(), '0') + nsec;
+  send_handshake("{\"type\":\"started\",\"startedAt\":\"" + out->started_at + "\"}\n");
   return true;
 }
 

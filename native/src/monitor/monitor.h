@@ -29,6 +29,9 @@ struct Launched {
   int listener = -1;    // monitor.sock
   int log_fd = -1;
   std::string fd3_rest;  // bytes berthd sent after "go\n", still to be parsed as commands
+  // When init's exec succeeded (CLOCK_REALTIME), as "startedAt":"<sec>.<nsec>" in "started" and
+  // "state": digits only, so an idle monitor never touches the time formatting's code pages.
+  std::string started_at;
 };
 
 // A pty pair: master non-blocking, both CLOEXEC and O_NOCTTY, size set. Returns 0 or an errno.
