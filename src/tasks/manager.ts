@@ -59,6 +59,13 @@ export function stepFailure(doing: string, msg: MonitorMessage): EngineError {
 
 export class TaskManager {
   private readonly live = new Map<string, MonitorConnection>();
+  /**
+   * A monitor started ahead (`berth-monitor --standby`): already exec'd and detached, it waits for its
+   * container's directory on fd 3. A start takes it and the next is started behind the start's answer:
+   * the posix_spawn (0.26 ms of the event loop), the exec and the fork leave the start's path.
+   */
+  private standby: MonitorConnection | undefined;
+  private stopped = false;
 
   /** native: the sealed monitor to execute, and how to start it (posix_spawn, not a fork of berthd). */
   constructor(private readonly native: MonitorSpawner & Pick<Native, 'monitorExecutable'>, private readonly onExit: (id: string, status: ExitStatus) => void) {}
@@ -68,11 +75,25 @@ export class TaskManager {
    * beforeGo runs while init waits, with its pid (DESIGN.md, start step 3: cgroup, network).
    */
   async start(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
+    try {
+      return await this.launch(dir, spec, beforeGo);
+    } finally {
+      // The next standby, once this start has its answer (the spawn blocks the event loop meanwhile).
+      setImmediate(() => this.prepareStandby());
+    }
+  }
+
+  private async launch(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
     fs.rmSync(path.join(dir, 'exit'), { force: true });
     // Written again at every start, before the monitor that reads it exists.
     rewriteFile(path.join(dir, 'spec.json'), JSON.stringify(spec), 0o600);
-    const conn = spawnMonitor(this.native, this.native.monitorExecutable(), dir);
-    const created = await conn.next();
+    let conn = this.takeStandby(dir);
+    let created = conn ? await conn.next() : undefined;
+    // No standby, or it is gone (someone killed it): a monitor of its own.
+    if (!conn || !created) {
+      conn = spawnMonitor(this.native, this.native.monitorExecutable(), dir);
+      created = await conn.next();
+    }
     if (created?.type !== 'created' || !created.pid) {
       conn.close();
       throw startFailure(spec, created);
@@ -136,8 +157,36 @@ export class TaskManager {
     conn.send(line);
   }
 
-  /** Drops every connection; the monitors and their containers go on without us. */
+  /** Starts the standby monitor if there is none; a failure only means the next start spawns its own. */
+  private prepareStandby(): void {
+    if (this.standby || this.stopped) return;
+    let conn: MonitorConnection;
+    try {
+      conn = spawnMonitor(this.native, this.native.monitorExecutable(), '--standby');
+    } catch {
+      return;
+    }
+    this.standby = conn;
+    conn.once('close', () => { if (this.standby === conn) this.standby = undefined; });
+  }
+
+  /** The standby monitor, sent dir; undefined when there is none (the path must fit on one line). */
+  private takeStandby(dir: string): MonitorConnection | undefined {
+    const conn = this.standby;
+    this.standby = undefined;
+    if (!conn || conn.closed || dir.includes('\n')) {
+      conn?.close();
+      return undefined;
+    }
+    conn.send(dir);
+    return conn;
+  }
+
+  /** Drops every connection; the monitors and their containers go on without us (a standby exits). */
   detachAll(): void {
+    this.stopped = true;
+    this.standby?.close();
+    this.standby = undefined;
     for (const conn of this.live.values()) {
       conn.removeAllListeners('close');
       conn.close();

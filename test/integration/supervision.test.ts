@@ -106,6 +106,32 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     });
   }
 
+  it('keeps one standby monitor once it has started a container, and the standby goes with berthd (TERM or KILL)', async () => {
+    const standbys = (berthd: number) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(`/proc/${berthd}/fd/`) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--standby');
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    for (const how of ['SIGTERM', 'SIGKILL'] as const) {
+      d = await startDaemon();
+      await importBusybox(d);
+      const berthd = d.process.pid!;
+      for (let i = 0; i < 3; i++) {
+        const id = await create(config('busybox', ['true']));
+        await rpc('start', { containerId: id });
+        await rpc('wait', WaitContainerRequest.fromPartial({ containerId: id }));
+      }
+      await waitFor('the standby', () => standbys(berthd).length === 1);
+      expect(standbys(berthd)).toHaveLength(1);
+      await down(how);
+      await waitFor('the standby to go', () => standbys(berthd).length === 0);
+      await destroyDaemon(d);
+      d = undefined;
+    }
+  });
+
   it('starts containers after the directory it was started in is gone', async () => {
     const started = tempRoot();
     d = await startDaemon(tempRoot(), { cwd: started });

@@ -121,6 +121,27 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(readLog(c.logPath).map((l) => l.log)).toEqual(['ran\n']);
   });
 
+  it('--standby detaches at once, then runs the container whose directory comes on fd 3; without one it just exits', async () => {
+    const c = container(['sh', '-c', 'echo from standby']);
+    const ch = startMonitor('--standby');
+    // Detached before it knows its container: its pid is not ours to wait for, and it waits quietly.
+    await new Promise((r) => setTimeout(r, 100));
+    ch.send(c.dir);
+    const created = await ch.next();
+    expect(created).toMatchObject({ type: 'created' });
+    expect(fs.readFileSync(`/proc/${created!.monitorPid}/status`, 'utf8')).not.toMatch(new RegExp(`^PPid:\\s+${process.pid}$`, 'm'));
+    ch.send('go');
+    expect(await ch.next()).toMatchObject({ type: 'started' });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+    await ch.closed;
+    expect(readLog(c.logPath).map((l) => l.log)).toEqual(['from standby\n']);
+
+    const idle = startMonitor('--standby');
+    idle.sock.end();
+    await idle.closed;
+    expect(await idle.next()).toBeNull();
+  });
+
   it('a failing mount names its step', async () => {
     const c = container(['true'], (s) => {
       (s.mounts as unknown[]).push({ source: '/nonexistent/src', target: '/mnt/x', fstype: '', flags: ['bind'], data: '', kind: 'dir' });

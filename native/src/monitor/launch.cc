@@ -67,7 +67,8 @@ int listen_socket(int* out) {
   return 0;
 }
 
-// Reads fd 3 until a full line; returns false on EOF/error (berthd gave up).
+}  // namespace
+
 bool read_line(std::string* buf, std::string* line) {
   for (;;) {
     size_t nl = buf->find('\n');
@@ -83,6 +84,8 @@ bool read_line(std::string* buf, std::string* line) {
     buf->append(tmp, static_cast<size_t>(n));
   }
 }
+
+namespace {
 
 bool fail_before_clone(const char* step, int err) {
   send_handshake(failed_message(step, err));

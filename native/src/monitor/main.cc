@@ -1,5 +1,7 @@
 // berth-monitor <container-dir>: one per running container (native/README.md, "The monitor").
-// main() reads spec.json, daemonizes, launches init and runs the event loop.
+// main() reads spec.json, daemonizes, launches init and runs the event loop. berth-monitor --standby
+// daemonizes first and then waits for the container's directory on fd 3: berthd keeps one started
+// ahead, so a start does not wait for the exec and the fork.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -54,15 +56,23 @@ bool read_file(const char* path, std::string* out, int* err) {
 int main(int argc, char** argv) {
   using namespace berth;
   if (argc != 2) {
-    fprintf(stderr, "usage: berth-monitor <container-dir>\n");
+    fprintf(stderr, "usage: berth-monitor <container-dir> | berth-monitor --standby\n");
     return 2;
   }
   // A client that disconnects must cost an EPIPE, not the monitor.
   signal(SIGPIPE, SIG_IGN);
   // Fixed umask: the log's 0640 and the exit file's 0644 must not depend on berthd's.
   umask(022);
+  std::string dir = argv[1];
+  std::string fd3_rest;  // what berthd sent behind the directory's line (nothing, before created)
+  const bool standby = dir == "--standby";
+  if (standby) {
+    daemonize();
+    // EOF: berthd stopped and never needed us.
+    if (!read_line(&fd3_rest, &dir)) return 0;
+  }
   // Everything afterwards is relative to the container dir (monitor.sock, exit).
-  if (chdir(argv[1]) != 0) {
+  if (chdir(dir.c_str()) != 0) {
     send_handshake(failed_message("open container dir", errno));
     return 1;
   }
@@ -89,9 +99,10 @@ int main(int argc, char** argv) {
     send_handshake(failed_message("read spec", EINVAL, why));
     return 1;
   }
-  daemonize();
+  if (!standby) daemonize();
   Launched launched;
   launched.spec = &spec;
+  launched.fd3_rest = fd3_rest;
   if (!launch(spec, &storage, &launched)) return 1;
   return run_event_loop(&launched);
 }

@@ -47,6 +47,8 @@ std::string failed_message(const std::string& step, int err, const std::string& 
 void send_handshake(const std::string& line);
 // Returns true once init has exec'd and "started" was sent; false after reporting "failed".
 bool launch(const Spec& spec, PlanStorage* st, Launched* out);
+// Reads fd 3 until a full line (what follows it stays in buf); false on EOF or an error (berthd gave up).
+bool read_line(std::string* buf, std::string* line);
 // Runs until init has exited and its output is drained; returns the monitor's exit status.
 int run_event_loop(Launched* l);
 
