@@ -35,6 +35,7 @@ import { initialState, isActive, type ContainerConfig, type ContainerRecord, typ
 import { generateName } from './names';
 import { prepareNetwork, type PreparedNetwork } from './networking';
 import { nextDelay, shouldRestart } from './restart-policy';
+import { RuntimeDir } from './runtime-dir';
 import { ContainerStore } from './store';
 import { checkContainerRef, mergeImageDefaults, validateConfig, validateName } from './validate';
 
@@ -93,6 +94,7 @@ export class ContainerCore {
   readonly store: ContainerStore;
   /** Where a removed container's directories go to be deleted; recovery.ts opens it. */
   readonly trash: Trash;
+  readonly runtime: RuntimeDir;
   readonly tasks: TaskManager;
   readonly cgroups: Cgroups;
   readonly events: EventJournal;
@@ -105,18 +107,25 @@ export class ContainerCore {
     ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events, volumes: this.volumes, network: this.network } = deps);
     this.store = new ContainerStore(root);
     this.trash = new Trash(root);
+    this.runtime = new RuntimeDir(root);
     this.tasks = new TaskManager(this.native, (id, status) => void this.onExit(id, status));
   }
 
   files(id: string): ContainerFiles {
     const dir = this.store.containerDir(id);
+    const run = this.runtime.containerDir(id);
     return {
       dir,
       logPath: path.join(dir, `${id}-json.log`),
-      hostnamePath: path.join(dir, 'hostname'),
-      hostsPath: path.join(dir, 'hosts'),
-      resolvConfPath: path.join(dir, 'resolv.conf'),
+      hostnamePath: path.join(run, 'hostname'),
+      hostsPath: path.join(run, 'hosts'),
+      resolvConfPath: path.join(run, 'resolv.conf'),
     };
+  }
+
+  /** At daemon start, once the store is loaded: the runtime tmpfs, without what no container owns. */
+  openRuntimeDir(): void {
+    this.runtime.open((opts) => this.native.mount(opts), new Set(this.containers.keys()));
   }
 
   /** On daemon shutdown: let go of the monitors (containers keep running) and of pending restarts (the next daemon resumes them). */
@@ -279,6 +288,7 @@ export class ContainerCore {
         network: this.network, find: (ref, field) => this.find(ref, field),
         hostsPathOf: (id) => this.files(id).hostsPath, resolvConfPathOf: (id) => this.files(id).resolvConfPath,
       }, c);
+      this.runtime.make(c.id);
       rewriteFile(files.hostnamePath, hostnameFile(hostname), 0o644);
       rewriteFile(files.hostsPath, net.hosts, 0o644);
       rewriteFile(files.resolvConfPath, net.resolvConf, 0o644);
@@ -426,6 +436,7 @@ export class ContainerCore {
       this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) })),
       this.unmountRootfsInPool(id),
     ]);
+    this.runtime.remove(id);
     // Their files are deleted behind the remove (the overlay is unmounted above).
     this.trash.discard(overlayPaths(this.root, id).dir);
     this.trash.discard(doomedDir);

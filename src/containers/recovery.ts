@@ -18,6 +18,7 @@ export async function loadContainers(svc: ContainerService): Promise<void> {
     svc.containers.set(c.id, c);
     svc.names.set(c.name, c.id);
   }
+  svc.openRuntimeDir();
   const wasRestarting = new Set(records.filter((c) => c.state.status === 'restarting').map((c) => c.id));
   const exitedWhileAway = new Set<string>();
   for (const c of records) if (await reconcile(svc, c)) exitedWhileAway.add(c.id);

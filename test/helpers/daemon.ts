@@ -136,6 +136,11 @@ export function mountsUnder(dir: string): string[] {
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(dir));
 }
 
+/** What containers left mounted under a data root: all but berthd's tmpfs for their runtime files (<root>/run). */
+export function containerMountsUnder(root: string): string[] {
+  return mountsUnder(root).filter((m) => m !== path.join(root, 'run'));
+}
+
 /** Force-removes every container through the API, stops the daemon, and deletes the data root. */
 export async function destroyDaemon(d: TestDaemon): Promise<void> {
   if (d.process.exitCode === null && d.process.signalCode === null) {

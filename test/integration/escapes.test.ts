@@ -19,7 +19,7 @@ import {
 import type { ImportImageResponse, LoadImageResponse, PullImageResponse } from '../../src/gen/berth/v1/images';
 import { canaryDiff, makeCanary, removeCanary, type Canary } from '../helpers/canary';
 import { cgroupFile } from '../helpers/cgroup-files';
-import { cli, copyFromTar, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { cli, containerMountsUnder, copyFromTar, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { cliAsync, compile, hostMounts, newMounts, strayFiles, TRAP_SO_C, UCONNECT_C, untar, type MountLine, type Unpacked } from '../helpers/escape-probes';
 import { dockerArchive, pushLayers } from '../helpers/image-archive';
 import { BUSYBOX_TAR, IS_ROOT, PROJECT_ROOT } from '../helpers/paths';
@@ -116,8 +116,8 @@ describe.skipIf(!IS_ROOT)('container escapes', () => {
     if (!d) { removeCanary(canary); return; } // the daemon never started: beforeAll has failed the file already
     // Every container goes, then nothing of theirs may stay mounted under the data root.
     for (const id of await listIds()) await rpc('remove', { containerId: id, force: true, volumes: true }).catch(() => undefined);
-    for (let i = 0; i < 100 && mountsUnder(d.root).length > 0; i++) await sleep(20);
-    const leftMounted = mountsUnder(d.root);
+    for (let i = 0; i < 100 && containerMountsUnder(d.root).length > 0; i++) await sleep(20);
+    const leftMounted = containerMountsUnder(d.root);
     const diff = canaryDiff(canary);
     removeCanary(canary);
     expect(diff, 'the host canary changed').toBe('');

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import { ContainerLogsRequest, type InspectContainerResponse, type ListContainersResponse, type WaitContainerResponse } from '../../src/gen/berth/v1/containers';
 import {
-  config, createContainer, destroyDaemon, importBusybox, mountsUnder, runToEnd, startDaemon, stopDaemon, tempRoot, type TestDaemon,
+  config, containerMountsUnder, createContainer, destroyDaemon, importBusybox, runToEnd, startDaemon, stopDaemon, tempRoot, type TestDaemon,
 } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 
@@ -60,7 +60,7 @@ describe.skipIf(!IS_ROOT)('a daemon restart', () => {
     let log = '';
     for await (const e of d.clients.containers.logs(ContainerLogsRequest.fromPartial({ containerId: id, stdout: true, stderr: true }))) log += e.data.toString();
     expect(log).toBe('started\ndone\n');
-    expect(mountsUnder(root)).toEqual([]);
+    expect(containerMountsUnder(root)).toEqual([]);
   });
 
   it('reattaches to a container still running after the restart', async () => {

@@ -6,7 +6,7 @@ import { status } from '@grpc/grpc-js';
 import { call } from '../../src/cli/client';
 import type { InspectContainerResponse, ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import {
-  config, createContainer, destroyDaemon, importBusybox, mountsUnder, runToEnd, startDaemon, type TestDaemon,
+  config, containerMountsUnder, createContainer, destroyDaemon, importBusybox, mountsUnder, runToEnd, startDaemon, type TestDaemon,
 } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 
@@ -140,7 +140,7 @@ describe.skipIf(!IS_ROOT)('running containers', () => {
     });
     const info = await call<typeof d.clients.containers, unknown, InspectContainerResponse>(d.clients.containers, 'inspect', { containerId: id });
     expect(info.container!.state).toMatchObject({ status: 'created', running: false, exitCode: 127 });
-    expect(mountsUnder(d.root)).toEqual([]);
+    expect(containerMountsUnder(d.root)).toEqual([]);
   });
 
   it('lists running containers by default and all with all', async () => {
@@ -159,6 +159,6 @@ describe.skipIf(!IS_ROOT)('running containers', () => {
     expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
     expect(fs.existsSync(path.join(d.root, 'containers', id))).toBe(false);
     expect(fs.existsSync(path.join(d.root, 'overlay', id))).toBe(false);
-    expect(mountsUnder(d.root)).toEqual([]);
+    expect(containerMountsUnder(d.root)).toEqual([]);
   });
 });

@@ -132,6 +132,37 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     }
   });
 
+  it('keeps /etc/hostname, hosts and resolv.conf on its tmpfs under the data root: there while needed, across a restart, gone with the container', async () => {
+    const root = tempRoot();
+    d = await startDaemon(root);
+    await importBusybox(d);
+    const run = path.join(root, 'run');
+    // mountinfo: the mount point is field 5; the filesystem type follows the lone "-".
+    const fstypeOf = (mountPoint: string) => {
+      const fields = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')).find((f) => f[4] === mountPoint) ?? [];
+      return fields[fields.indexOf('-') + 1];
+    };
+    expect(fstypeOf(run)).toBe('tmpfs');
+    const running = await create(config('busybox', ['sleep', '1000']), {}, 'runs');
+    const done = await create(config('busybox', ['true']), {}, 'done');
+    for (const id of [running, done]) await rpc('start', { containerId: id });
+    await rpc('wait', WaitContainerRequest.fromPartial({ containerId: done }));
+    const info = await inspect(running);
+    expect([info.hostnamePath, info.hostsPath, info.resolvConfPath]).toEqual(['hostname', 'hosts', 'resolv.conf'].map((f) => path.join(run, running, f)));
+    expect(fs.readFileSync(info.hostnamePath, 'utf8')).toBe(`${running.slice(0, 12)}\n`);
+    await rpc('remove', { containerId: done });
+    expect(fs.existsSync(path.join(run, done))).toBe(false);
+    // What a crash in the middle of a removal could leave: swept at the next start.
+    const orphan = path.join(run, 'f'.repeat(64));
+    fs.mkdirSync(orphan);
+    await down('SIGKILL');
+    d = await startDaemon(root);
+    expect(fs.existsSync(orphan)).toBe(false);
+    expect(fs.readFileSync(path.join(run, running, 'hosts'), 'utf8')).toContain(running.slice(0, 12));
+    expect(fstypeOf(run)).toBe('tmpfs');
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === run)).toHaveLength(1);
+  });
+
   it('starts containers after the directory it was started in is gone', async () => {
     const started = tempRoot();
     d = await startDaemon(tempRoot(), { cwd: started });
