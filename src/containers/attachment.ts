@@ -3,6 +3,7 @@
 // before its live stream (entries are logged before they fan out), so not a byte is missed.
 import { EngineError } from '../errors';
 import { readLogRuns } from '../io/logs';
+import type { MonitorDirs } from '../tasks/monitor-client';
 import { MonitorStream } from '../tasks/monitor-stream';
 
 export interface AttachSelection {
@@ -35,7 +36,7 @@ export interface ExitLookup {
 
 export class Attachment implements StdioSession {
   private stream: MonitorStream | undefined;
-  private containerDir = '';
+  private dirs: MonitorDirs = { dir: '', runDir: '' };
   /** Entries after this seq are still to be delivered; set by the first connect. */
   private position = 0;
   /** The first seq the current live stream carries (Infinity when the container has exited). */
@@ -55,8 +56,8 @@ export class Attachment implements StdioSession {
    * Opens the monitor side: at once for a running container (live from now, or the whole log with
    * `logs`), or by start with that run's first seq (everything of the run).
    */
-  async connect(containerDir: string, replayFrom?: number): Promise<void> {
-    this.containerDir = containerDir;
+  async connect(dirs: MonitorDirs, replayFrom?: number): Promise<void> {
+    this.dirs = dirs;
     if (this.closed) return this.resolveConnected();
     try {
       await this.open();
@@ -75,7 +76,7 @@ export class Attachment implements StdioSession {
     const { stdin, stdout, stderr } = this.selection;
     let opened;
     try {
-      opened = await MonitorStream.open(this.containerDir, `attach ${JSON.stringify({ stdin, stdout, stderr, runs: true })}`);
+      opened = await MonitorStream.open(this.dirs, `attach ${JSON.stringify({ stdin, stdout, stderr, runs: true })}`);
     } catch (err) {
       // The monitor went away between our look at the state and the connect: it has exited.
       if (!(err instanceof EngineError && err.kind === 'Unavailable')) throw err;

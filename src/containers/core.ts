@@ -47,6 +47,8 @@ export interface CreateOptions {
 
 export interface ContainerFiles {
   dir: string;
+  /** Its runtime directory (on the tmpfs): spec.json and the monitor's socket. */
+  runDir: string;
   logPath: string;
   hostnamePath: string;
   hostsPath: string;
@@ -116,6 +118,7 @@ export class ContainerCore {
     const run = this.runtime.containerDir(id);
     return {
       dir,
+      runDir: run,
       logPath: path.join(dir, `${id}-json.log`),
       hostnamePath: path.join(run, 'hostname'),
       hostsPath: path.join(run, 'hosts'),
@@ -267,9 +270,9 @@ export class ContainerCore {
       for (const p of pending) p.attachment.fail(err as Error);
       throw err;
     }
-    const dir = this.files(c.id).dir;
+    const files = this.files(c.id);
     // They replay this run from its first entry, so nothing before their connect is lost.
-    await Promise.all(pending.map((p) => p.attachment.connect(dir, firstSeq).catch((err) => p.attachment.fail(err as Error))));
+    await Promise.all(pending.map((p) => p.attachment.connect(files, firstSeq).catch((err) => p.attachment.fail(err as Error))));
   }
 
   /** Mounts, writes the /etc files and the spec, and starts the monitor; returns the run's first log seq. */
@@ -307,7 +310,7 @@ export class ContainerCore {
       // Init joins its cgroup before it runs; everything it starts is born inside. The monitor makes
       // its veth meanwhile and init brings eth0 up before the program; the published ports' rules
       // (begun at prepareNetwork) are in before go, so the program is reachable from its start.
-      const task = await this.tasks.start(files.dir, spec, async (pid) => { await Promise.all([cg.addProcess(pid), wire(pid)]); });
+      const task = await this.tasks.start(files, spec, async (pid) => { await Promise.all([cg.addProcess(pid), wire(pid)]); });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
         error: '', startedAt: task.startedAt, finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,

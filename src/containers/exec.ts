@@ -78,7 +78,7 @@ export async function startExec(containers: ContainerService, ref: string, req: 
     cmd: req.cmd, env: req.env, workingDir: req.workingDir, tty: req.tty, stdin: req.stdin, consoleSize: req.size, user, cgroupProcs,
     privileged: req.privileged,
   });
-  const { stream, answer } = await MonitorStream.open(containers.files(c.id).dir, `exec ${JSON.stringify(spec)}`);
+  const { stream, answer } = await MonitorStream.open(containers.files(c.id), `exec ${JSON.stringify(spec)}`);
   if (!stream) {
     const doing = `exec in container ${c.id}`;
     if (answer.type === 'failed' && answer.step === 'exec') throw execFailure(doing, req.cmd[0], answer);

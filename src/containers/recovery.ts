@@ -43,7 +43,7 @@ export async function loadContainers(svc: ContainerService): Promise<void> {
 
 /** Brings one record in line with its monitor; true when this recorded an exit (policy and auto-remove done). */
 async function reconcile(svc: ContainerService, c: ContainerRecord): Promise<boolean> {
-  const found = await svc.tasks.recover(c.id, svc.files(c.id).dir);
+  const found = await svc.tasks.recover(c.id, svc.files(c.id));
   if (found.state === 'live') {
     // The monitor answered on the socket in this container's directory, so its pids are the truth; a
     // stored pid is kept only while its start time still matches.

@@ -179,7 +179,7 @@ export class ContainerService extends ContainerFilesystem {
     let live: MonitorStream | undefined;
     if (follow && c.state.status === 'running') {
       try {
-        const { stream, answer } = await MonitorStream.open(files.dir, `attach ${JSON.stringify({ stdin: false, stdout: filter.stdout, stderr: filter.stderr })}`);
+        const { stream, answer } = await MonitorStream.open(files, `attach ${JSON.stringify({ stdin: false, stdout: filter.stdout, stderr: filter.stderr })}`);
         live = stream;
         if (stream) yield* readLog(files.logPath, { ...filter, beforeSeq: answer.nextSeq }, signal);
       } catch (err) {
@@ -220,7 +220,7 @@ export class ContainerService extends ContainerFilesystem {
     this.track(c.id, attachment);
     this.emit(c, 'attach');
     if (c.state.status === 'running' && this.tasks.isLive(c.id)) {
-      await attachment.connect(files.dir);
+      await attachment.connect(files);
       if (opts.size && c.config.tty) this.tasks.control(c.id, `resize ${opts.size.rows} ${opts.size.cols}`);
       return attachment;
     }

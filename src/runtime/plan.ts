@@ -10,6 +10,8 @@ export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 export interface PlanInputs {
   rootfs: string;
   logPath: string;
+  /** The container's directory, for its exit file (the monitor runs in its runtime directory). */
+  dir?: string;
   hostnamePath: string;
   hostsPath: string;
   resolvConfPath: string;
@@ -112,6 +114,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     devices: [...DEFAULT_DEVICES, ...(inputs.extraDevices ?? [])],
     symlinks: DEFAULT_SYMLINKS,
     logPath: inputs.logPath,
+    ...(inputs.dir && { exitDir: inputs.dir }),
     tty: c.config.tty,
     openStdin: c.config.openStdin,
     stdinOnce: c.config.stdinOnce,

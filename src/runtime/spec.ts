@@ -61,6 +61,8 @@ export interface RuntimeSpec {
   stdinOnce: boolean;
   consoleSize: { rows: number; cols: number };
   log: { maxSizeBytes: number; maxFiles: number; firstSeq: number };
+  /** Where the monitor writes `exit`; absent: its own directory, spec.json's (native/README.md). */
+  exitDir?: string;
   /** false: the monitor does not fsync the log and the exit file at the exit (native/README.md). */
   durableExit?: boolean;
   /** "" or absent: a new net namespace; "host": the monitor's; a path: that namespace (native/README.md). */

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
 import { readJsonFile, rewriteFile } from '../util/atomic-file';
-import { connectMonitor, monitorTime, spawnMonitor, type MonitorConnection, type MonitorMessage, type MonitorSpawner } from './monitor-client';
+import { connectMonitor, monitorTime, spawnMonitor, type MonitorConnection, type MonitorDirs, type MonitorMessage, type MonitorSpawner } from './monitor-client';
 import type { Native } from '../native';
 
 export interface ExitStatus {
@@ -74,24 +74,25 @@ export class TaskManager {
    * Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure.
    * beforeGo runs while init waits, with its pid (DESIGN.md, start step 3: cgroup, network).
    */
-  async start(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
+  async start(dirs: MonitorDirs, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
     try {
-      return await this.launch(dir, spec, beforeGo);
+      return await this.launch(dirs, spec, beforeGo);
     } finally {
       // The next standby, once this start has its answer (the spawn blocks the event loop meanwhile).
       setImmediate(() => this.prepareStandby());
     }
   }
 
-  private async launch(dir: string, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
-    fs.rmSync(path.join(dir, 'exit'), { force: true });
-    // Written again at every start, before the monitor that reads it exists.
-    rewriteFile(path.join(dir, 'spec.json'), JSON.stringify(spec), 0o600);
-    let conn = this.takeStandby(dir);
+  private async launch(dirs: MonitorDirs, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
+    fs.rmSync(path.join(dirs.dir, 'exit'), { force: true });
+    // Written again at every start, before the monitor that reads it exists. The monitor runs in the
+    // runtime directory (spec.json, its socket) and writes its exit file into the container's (exitDir).
+    rewriteFile(path.join(dirs.runDir, 'spec.json'), JSON.stringify(spec), 0o600);
+    let conn = this.takeStandby(dirs.runDir);
     let created = conn ? await conn.next() : undefined;
     // No standby, or it is gone (someone killed it): a monitor of its own.
     if (!conn || !created) {
-      conn = spawnMonitor(this.native, this.native.monitorExecutable(), dir);
+      conn = spawnMonitor(this.native, this.native.monitorExecutable(), dirs.runDir);
       created = await conn.next();
     }
     if (created?.type !== 'created' || !created.pid) {
@@ -113,7 +114,7 @@ export class TaskManager {
       throw startFailure(spec, result);
     }
     conn.release();
-    this.watch(spec.id, dir, conn);
+    this.watch(spec.id, dirs.dir, conn);
     return { pid: created.pid, monitorPid: created.monitorPid ?? 0, startedAt: monitorTime(result.startedAt) ?? new Date().toISOString() };
   }
 
@@ -121,10 +122,11 @@ export class TaskManager {
    * After a daemon restart: reattaches to a container's monitor if one answers (and asks it for the
    * pids, which may be newer than what was stored), else reads the exit file it left.
    */
-  async recover(id: string, dir: string): Promise<Recovered> {
+  async recover(id: string, dirs: MonitorDirs): Promise<Recovered> {
+    const { dir } = dirs;
     let conn: MonitorConnection;
     try {
-      conn = await connectMonitor(dir);
+      conn = await connectMonitor(dirs);
     } catch {
       const status = await readExit(dir);
       return status ? { state: 'exited', status } : { state: 'gone' };

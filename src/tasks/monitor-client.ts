@@ -110,23 +110,34 @@ function reapSoon(spawner: MonitorSpawner, pid: number, delayMs = 1): void {
 }
 
 /**
+ * Where a container's monitor listens: its runtime directory, where its spec.json is too; a monitor an
+ * earlier berthd started listens in the container's directory, and keeps doing so until its container exits.
+ */
+export interface MonitorDirs {
+  dir: string;
+  runDir: string;
+}
+
+/**
  * Connects to a monitor's socket. The path goes through /proc/self/fd so that a long data root never
  * hits the 108-byte sun_path limit.
  */
 /** With `onread`, what arrives goes to its callback, into the buffers it hands out, not to 'data' events. */
-export async function connectMonitorSocket(containerDir: string, onread?: net.OnReadOpts): Promise<net.Socket> {
-  const dirFd = fs.openSync(containerDir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+export async function connectMonitorSocket(dirs: MonitorDirs, onread?: net.OnReadOpts): Promise<net.Socket> {
+  const listening = fs.existsSync(path.join(dirs.runDir, 'monitor.sock')) || !fs.existsSync(path.join(dirs.dir, 'monitor.sock')) ? dirs.runDir : dirs.dir;
+  let dirFd: number | undefined;
   try {
+    dirFd = fs.openSync(listening, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
     const socket = net.connect({ path: path.join(`/proc/self/fd/${dirFd}`, 'monitor.sock'), onread });
     await once(socket, 'connect');
     return socket;
   } catch (err) {
-    throw new EngineError('Unavailable', `monitor of ${path.basename(containerDir)}: not reachable`, { cause: err });
+    throw new EngineError('Unavailable', `monitor of ${path.basename(dirs.dir)}: not reachable`, { cause: err });
   } finally {
-    fs.closeSync(dirFd);
+    if (dirFd !== undefined) fs.closeSync(dirFd);
   }
 }
 
-export async function connectMonitor(containerDir: string): Promise<MonitorConnection> {
-  return new MonitorConnection(await connectMonitorSocket(containerDir));
+export async function connectMonitor(dirs: MonitorDirs): Promise<MonitorConnection> {
+  return new MonitorConnection(await connectMonitorSocket(dirs));
 }

@@ -88,7 +88,7 @@ describe('MonitorStream', () => {
   for (const [name, pieces] of cuts) {
     it(`reads the answer and every frame whole, ${name}`, async () => {
       const { dir, command } = await fakeMonitor(wire, pieces);
-      const { stream, answer } = await MonitorStream.open(dir, 'attach {"stdout":true}');
+      const { stream, answer } = await MonitorStream.open({ dir, runDir: dir }, 'attach {"stdout":true}');
       expect(await command).toBe('attach {"stdout":true}');
       expect(answer).toEqual({ type: 'attached', nextSeq: 7 });
       const frames = await collect(stream!);
@@ -106,9 +106,20 @@ describe('MonitorStream', () => {
 
   it('a refused command ends with its answer and no stream', async () => {
     const { dir } = await fakeMonitor(Buffer.from('{"type":"error","message":"no such exec"}\n'), () => 1 << 16);
-    const { stream, answer } = await MonitorStream.open(dir, 'attach {}');
+    const { stream, answer } = await MonitorStream.open({ dir, runDir: dir }, 'attach {}');
     expect(stream).toBeUndefined();
     expect(answer).toMatchObject({ type: 'error', message: 'no such exec' });
+  });
+
+  it('finds a monitor in its runtime directory, or one an earlier berthd started in the container directory', async () => {
+    const answer = Buffer.from('{"type":"error","message":"from the fake"}\n');
+    const inRun = await fakeMonitor(answer, () => 1 << 16);
+    const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-mstream-'));
+    dirs.push(elsewhere);
+    expect((await MonitorStream.open({ dir: elsewhere, runDir: inRun.dir }, 'attach {}')).answer).toMatchObject({ message: 'from the fake' });
+    const inContainerDir = await fakeMonitor(answer, () => 1 << 16);
+    expect((await MonitorStream.open({ dir: inContainerDir.dir, runDir: elsewhere }, 'attach {}')).answer).toMatchObject({ message: 'from the fake' });
+    await expect(MonitorStream.open({ dir: elsewhere, runDir: elsewhere }, 'attach {}')).rejects.toMatchObject({ kind: 'Unavailable' });
   });
 
   it('reuses the buffer of a frame the consumer gave back, and never one it still holds', async () => {
@@ -122,7 +133,7 @@ describe('MonitorStream', () => {
     const ends: number[] = [];
     for (let at = wire3.indexOf(0x0a) + 1; at < wire3.length; at += 5 + wire3.readUInt32BE(at + 1)) ends.push(at + 5 + wire3.readUInt32BE(at + 1));
     const { dir } = await fakeMonitor(wire3, (at) => (at === 0 ? wire3.indexOf(0x0a) + 1 : ends.find((e) => e > at)! - at), 30);
-    const { stream } = await MonitorStream.open(dir, 'attach {}');
+    const { stream } = await MonitorStream.open({ dir, runDir: dir }, 'attach {}');
     const got: Output[] = [];
     for await (const f of stream!.read(false)) {
       if (f.type === 'exit') break;
@@ -149,7 +160,7 @@ describe('MonitorStream', () => {
       frame(3, Buffer.from('{"exitCode":0,"signal":0}')),
     ]);
     const { dir, written } = await fakeMonitor(wire2, () => 65536);
-    const { stream } = await MonitorStream.open(dir, 'attach {}');
+    const { stream } = await MonitorStream.open({ dir, runDir: dir }, 'attach {}');
     // Nothing is taken for a while: of the 10 MiB on offer the stream reads up to its high water (4 MiB),
     // then the socket's buffers fill and the writer waits.
     await new Promise((r) => setTimeout(r, 300));

@@ -6,7 +6,7 @@ import type net from 'node:net';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import { withRoom } from '../io/output-message';
-import { connectMonitorSocket, type MonitorMessage } from './monitor-client';
+import { connectMonitorSocket, type MonitorDirs, type MonitorMessage } from './monitor-client';
 
 export type MonitorFrame =
   | { type: 'stdout' | 'stderr'; seq: number; time: Date; data: Buffer }
@@ -62,9 +62,9 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
   private constructor() {}
 
   /** Connects, sends one control line and reads its JSON answer; on success the connection speaks frames. */
-  static async open(containerDir: string, command: string): Promise<{ stream: MonitorStream | undefined; answer: MonitorMessage }> {
+  static async open(dirs: MonitorDirs, command: string): Promise<{ stream: MonitorStream | undefined; answer: MonitorMessage }> {
     const stream = new MonitorStream();
-    const socket = await connectMonitorSocket(containerDir, {
+    const socket = await connectMonitorSocket(dirs, {
       buffer: () => stream.nextReadBuffer(),
       callback: (n, buf) => stream.onRead(n, buf),
     });
@@ -77,7 +77,7 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
     });
     socket.write(`${command}\n`);
     const line = await stream.answer;
-    if (!line) throw new EngineError('Unavailable', `monitor of ${path.basename(containerDir)}: hung up`);
+    if (!line) throw new EngineError('Unavailable', `monitor of ${path.basename(dirs.dir)}: hung up`);
     const answer = JSON.parse(line.toString('utf8')) as MonitorMessage;
     if (answer.type !== 'attached' && answer.type !== 'exec-started') {
       socket.destroy();

@@ -608,9 +608,10 @@ describe.skipIf(!IS_ROOT)('container escapes', () => {
       expect(seen.filter((s) => ours.has(s.inode) && s.path.startsWith('@'))).toEqual([]);
 
       // The socket paths exist on the host, not in the container's mount namespace.
+      // Each monitor listens in its container's runtime directory, beside the /etc files inspect shows.
       const monitorSockets = await Promise.all([id, other].map(async (c) => {
-        const logPath = (await rpc<InspectContainerResponse>('inspect', { containerId: c })).container!.logPath;
-        return path.join(path.dirname(logPath), 'monitor.sock');
+        const hostsPath = (await rpc<InspectContainerResponse>('inspect', { containerId: c })).container!.hostsPath;
+        return path.join(path.dirname(hostsPath), 'monitor.sock');
       }));
       const paths = [d.socket, ...monitorSockets];
       for (const p of paths) expect(fs.existsSync(p), p).toBe(true);

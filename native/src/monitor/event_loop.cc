@@ -228,7 +228,7 @@ int run_event_loop(Launched* l) {
   // An auto-remove container's log and exit go with it: durability would buy nothing (durableExit).
   const bool durable = loop.l->spec->durable_exit;
   if (durable) loop.log.sync();
-  write_exit_file(loop.exit_code, loop.exit_signal, durable);
+  write_exit_file(loop.l->spec->exit_dir, loop.exit_code, loop.exit_signal, durable);
   // Exec sessions still draining end now (their processes died with init's pid namespace).
   for (ExecSession& s : loop.execs) {
     for (int* fd : {&s.out_fd, &s.err_fd}) {

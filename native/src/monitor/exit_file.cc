@@ -26,22 +26,22 @@ std::string now_rfc3339_nano() {
   return rfc3339_nano(ts);
 }
 
-int write_exit_file(int exit_code, int signal, bool durable) {
+int write_exit_file(const std::string& dir, int exit_code, int signal, bool durable) {
+  unique_fd dir_fd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir_fd.ok()) return errno;
   std::string body = "{\"exitCode\":" + std::to_string(exit_code) +
                      ",\"signal\":" + std::to_string(signal) + ",\"finishedAt\":\"" +
                      now_rfc3339_nano() + "\"}\n";
   {
-    unique_fd fd(open("exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    unique_fd fd(openat(dir_fd.get(), "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd.ok()) return errno;
     if (int err = write_all(fd.get(), body.data(), body.size())) return err;
     if (durable && fsync(fd.get()) != 0) return errno;
   }
-  if (rename("exit.tmp", "exit") != 0) return errno;
+  if (renameat(dir_fd.get(), "exit.tmp", dir_fd.get(), "exit") != 0) return errno;
   if (!durable) return 0;
   // The rename itself is only durable once the directory is synced.
-  unique_fd dir(open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.ok()) return errno;
-  return fsync(dir.get()) == 0 ? 0 : errno;
+  return fsync(dir_fd.get()) == 0 ? 0 : errno;
 }
 
 }  // namespace berth

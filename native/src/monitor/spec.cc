@@ -298,6 +298,7 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
     return false;
   if (s->args.empty() || s->args[0].empty()) return d.fail("args", "must hold a program");
   if (root.get("cwd") && !d.abs_path(root, "cwd", &s->cwd, "")) return false;
+  if (root.get("exitDir") && !d.abs_path(root, "exitDir", &s->exit_dir, "")) return false;
   if (!d.str(root, "netns", &s->netns, false, "")) return false;
   if (!s->netns.empty() && s->netns != "host" && s->netns[0] != '/')
     return d.fail("netns", "expected \"\", \"host\" or an absolute path");

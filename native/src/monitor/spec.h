@@ -72,6 +72,8 @@ struct SpecInterface {
 
 struct Spec {
   std::string id, rootfs, cwd = "/", hostname, domainname, log_path;
+  // Where `exit` is written; "" the monitor's own directory (spec.json's, which may be on a tmpfs).
+  std::string exit_dir;
   std::vector<std::string> args, env;
   SpecUser user;
   std::vector<SpecMount> mounts;
