@@ -45,8 +45,8 @@ export async function loadContainers(svc: ContainerService): Promise<void> {
 async function reconcile(svc: ContainerService, c: ContainerRecord): Promise<boolean> {
   const found = await svc.tasks.recover(c.id, svc.files(c.id));
   if (found.state === 'live') {
-    // The monitor answered on the socket in this container's directory, so its pids are the truth; a
-    // stored pid is kept only while its start time still matches.
+    // The monitor answered on this container's socket, so its pids are the truth; a stored pid is kept
+    // only while its start time still matches.
     const frozen = await svc.cgroups.open(c.id).isFrozen().catch(() => false);
     const status = frozen ? 'paused' : 'running';
     if (c.state.status !== status || c.state.pid !== found.pid || !sameProcess(found.pid, c.state.pidStartTime)) {

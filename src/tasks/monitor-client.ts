@@ -120,11 +120,12 @@ export interface MonitorDirs {
 
 /**
  * Connects to a monitor's socket. The path goes through /proc/self/fd so that a long data root never
- * hits the 108-byte sun_path limit.
+ * hits the 108-byte sun_path limit. With `onread`, what arrives goes to its callback, into the buffers
+ * it hands out, not to 'data' events.
  */
-/** With `onread`, what arrives goes to its callback, into the buffers it hands out, not to 'data' events. */
 export async function connectMonitorSocket(dirs: MonitorDirs, onread?: net.OnReadOpts): Promise<net.Socket> {
-  const listening = fs.existsSync(path.join(dirs.runDir, 'monitor.sock')) || !fs.existsSync(path.join(dirs.dir, 'monitor.sock')) ? dirs.runDir : dirs.dir;
+  const sock = (dir: string) => fs.existsSync(path.join(dir, 'monitor.sock'));
+  const listening = !sock(dirs.runDir) && sock(dirs.dir) ? dirs.dir : dirs.runDir;
   let dirFd: number | undefined;
   try {
     dirFd = fs.openSync(listening, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
