@@ -265,6 +265,36 @@ describe.skipIf(!IS_ROOT || !HAS_IPTABLES)('bridge networking', () => {
     await remove(owner);
   });
 
+  it('each container in turn has a net namespace of its own (none, bridge), lo up; host mode has the host\'s', async () => {
+    // All but the first start take berthd's standby monitor, which makes its container's namespace ahead.
+    // They keep running to the end, so no namespace is freed and its number given to the next.
+    const probe = 'readlink /proc/self/ns/net; ip -o link show lo | grep -o "<[^>]*>"; ls /sys/class/net | tr "\\n" " "; echo; exec sleep 1000';
+    const seen = new Set<string>();
+    const ids: string[] = [];
+    for (const mode of ['none', 'none', 'bridge', 'none', 'host', 'bridge', 'none']) {
+      const id = await create(['sh', '-c', probe], { networkMode: mode });
+      ids.push(id);
+      await start(id);
+      const out = await eventually(async () => {
+        const text = await logsOf(id);
+        if (text.split('\n').length < 4) throw new Error(`probe output so far: ${JSON.stringify(text)}`);
+        return text;
+      });
+      const [ns, loFlags, links] = out.split('\n');
+      if (mode === 'host') {
+        expect(ns).toBe(fs.readlinkSync('/proc/self/ns/net'));
+        continue;
+      }
+      expect(ns).toMatch(/^net:\[\d+\]$/);
+      expect(seen.has(ns)).toBe(false);
+      seen.add(ns);
+      expect(loFlags.split(/[<>,]/)).toContain('UP');
+      expect(links).toBe(mode === 'none' ? 'lo ' : 'eth0 lo ');
+    }
+    expect(seen.size).toBe(6);
+    for (const id of ids) await remove(id);
+  });
+
   it('--dns and --add-host write resolv.conf and hosts; the container has its own line', async () => {
     const id = await create(['sh', '-c', 'cat /etc/resolv.conf /etc/hosts'], { extraHosts: ['db.local:10.1.2.3'] }, { dns: ['10.9.9.9'], hostname: 'box' });
     await start(id);

@@ -27,18 +27,22 @@ namespace {
 constexpr size_t kStackSize = 1 << 20;
 constexpr int kCloneFlags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 
-// Clones init into the net namespace spec.netns names. A path is joined by the monitor for the
-// clone only (init inherits it) and left at once: nothing else of the monitor runs in there.
-pid_t clone_init(const Spec& spec, void* stack_top, InitPlan* plan, const char** step, int* err) {
-  if (spec.netns.empty() || spec.netns == "host") {
-    pid_t pid = clone(init_main, stack_top, kCloneFlags | (spec.netns.empty() ? CLONE_NEWNET : 0), plan);
+// Clones init into its net namespace: a new one (spec.netns empty: the standby's fresh one if there is
+// one, else clone makes it), the host's, or the one the path spec.netns names. A namespace to join is
+// joined by the monitor for the clone only (init inherits it) and left at once: nothing else of the
+// monitor runs in there.
+pid_t clone_init(const Spec& spec, int fresh_netns, void* stack_top, InitPlan* plan, const char** step, int* err) {
+  const bool new_netns = spec.netns.empty();
+  if (spec.netns == "host" || (new_netns && fresh_netns < 0)) {
+    pid_t pid = clone(init_main, stack_top, kCloneFlags | (new_netns ? CLONE_NEWNET : 0), plan);
     if (pid < 0) *step = "clone", *err = errno;
     return pid;
   }
   unique_fd own(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
-  unique_fd target(open(spec.netns.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!own.ok() || !target.ok()) return *step = "open net namespace", *err = errno, -1;
-  if (setns(target.get(), CLONE_NEWNET) != 0) return *step = "setns net", *err = errno, -1;
+  unique_fd named(new_netns ? -1 : open(spec.netns.c_str(), O_RDONLY | O_CLOEXEC));
+  const int target = new_netns ? fresh_netns : named.get();
+  if (!own.ok() || target < 0) return *step = "open net namespace", *err = errno, -1;
+  if (setns(target, CLONE_NEWNET) != 0) return *step = "setns net", *err = errno, -1;
   pid_t pid = clone(init_main, stack_top, kCloneFlags, plan);
   int clone_err = errno;
   // Back home before anything else; failing that, the monitor must not go on in a foreign namespace.
@@ -93,6 +97,15 @@ bool fail_before_clone(const char* step, int err) {
 }
 
 }  // namespace
+
+int make_fresh_netns() {
+  unique_fd own(open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!own.ok() || unshare(CLONE_NEWNET) != 0) return -1;
+  int fresh = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+  // Back home before anything else: the veth is made, and clients served, from the host's namespace.
+  if (setns(own.get(), CLONE_NEWNET) != 0) _exit(125);
+  return fresh;
+}
 
 bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   out->log_fd = open(spec.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -150,7 +163,10 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   // No CLONE_VM: init gets a copy of our memory, so plan pointers stay valid in it (fork-like).
   const char* clone_step = nullptr;
   int clone_err = 0;
-  pid_t pid = clone_init(spec, static_cast<char*>(stack) + kStackSize, &plan, &clone_step, &clone_err);
+  pid_t pid = clone_init(spec, out->fresh_netns, static_cast<char*>(stack) + kStackSize, &plan, &clone_step, &clone_err);
+  // Init holds it now, or it was not needed (the host's or a named namespace).
+  if (out->fresh_netns >= 0) close(out->fresh_netns);
+  out->fresh_netns = -1;
   if (pid < 0) return fail_before_clone(clone_step, clone_err);
   munmap(stack, kStackSize);
   out->init = pid;

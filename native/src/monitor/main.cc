@@ -66,8 +66,10 @@ int main(int argc, char** argv) {
   std::string dir = argv[1];
   std::string fd3_rest;  // what berthd sent behind the directory's line (nothing, before created)
   const bool standby = dir == "--standby";
+  int fresh_netns = -1;
   if (standby) {
     daemonize();
+    fresh_netns = make_fresh_netns();
     // EOF: berthd stopped and never needed us.
     if (!read_line(&fd3_rest, &dir)) return 0;
   }
@@ -103,6 +105,7 @@ int main(int argc, char** argv) {
   Launched launched;
   launched.spec = &spec;
   launched.fd3_rest = fd3_rest;
+  launched.fresh_netns = fresh_netns;
   if (!launch(spec, &storage, &launched)) return 1;
   return run_event_loop(&launched);
 }

@@ -23,6 +23,9 @@ struct Launched {
   int master = -1;      // pty master kept for resize; -1 without a tty
   int pidfd = -1;       // init's pidfd: exec joins its namespaces through it
   int own_pidns = -1;   // the monitor's pid namespace, to return to after an exec's fork
+  // A net namespace a standby made while it waited (make_fresh_netns): init's new one, so that the
+  // ~0.4 ms of its making is not the start's. -1: clone makes one. Closed once init holds it.
+  int fresh_netns = -1;
   const Spec* spec = nullptr;
   const SecurityPlan* security = nullptr;  // init's, applied again to every exec'd process; null: none
   int signal_fd = -1;   // signalfd for SIGCHLD
@@ -40,6 +43,9 @@ int set_winsize(int fd, uint16_t rows, uint16_t cols);
 
 // fork + exit of the parent, setsid, child subreaper, stdio to /dev/null, fds above 3 closed.
 void daemonize();
+// A new, empty net namespace, made now and held by the returned fd (CLOEXEC); the monitor stays in its
+// own. -1 when it cannot be made (clone then makes one). Exits if it cannot get back to its own.
+int make_fresh_netns();
 // {"type":"failed",...}\n for a step that failed with err; detail replaces strerror when set.
 std::string failed_message(const std::string& step, int err, const std::string& detail = "");
 // Blocking write of a whole line on fd 3 during the handshake; errors are ignored because
