@@ -44,6 +44,7 @@
       'sources': [
         'native/src/monitor/main.cc',
         'native/src/monitor/daemon.cc',
+        'native/src/monitor/zygote.cc',
         'native/src/monitor/launch.cc',
         'native/src/monitor/event_loop.cc',
         'native/src/monitor/clients.cc',

@@ -18,6 +18,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setXattr", Napi::Function::New(env, berth::js_set_xattr, "setXattr"));
   exports.Set("attachDeviceFilter", Napi::Function::New(env, berth::js_attach_device_filter, "attachDeviceFilter"));
   exports.Set("spawnWithSocket", Napi::Function::New(env, berth::js_spawn_with_socket, "spawnWithSocket"));
+  exports.Set("sendWithSocket", Napi::Function::New(env, berth::js_send_with_socket, "sendWithSocket"));
   exports.Set("spawnPiped", Napi::Function::New(env, berth::js_spawn_piped, "spawnPiped"));
   exports.Set("reapChild", Napi::Function::New(env, berth::js_reap_child, "reapChild"));
   exports.Set("syncFilesystem", Napi::Function::New(env, berth::js_sync_filesystem, "syncFilesystem"));

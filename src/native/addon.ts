@@ -17,6 +17,7 @@ interface AddonBinding {
   scanLogRuns(req: LogScanRequest & { beforeSeq: number }): LogScanStop & { next: number; outAt: number; lastSeq: number; runs: Float64Array };
   attachDeviceFilter(cgroupDir: string, program: Buffer): void;
   spawnWithSocket(path: string, argv: string[]): { pid: number; fd: number };
+  sendWithSocket(fd: number, line: string): number;
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
   reapChild(pid: number): { exitCode: number; signal: number } | null;
   syncFilesystem(path: string): Promise<void>;
@@ -133,6 +134,12 @@ export class AddonNative implements Native {
     checkPath('spawn path', file);
     for (const a of argv) if (typeof a !== 'string' || a.includes('\0')) throw new TypeError(`spawn argv: expected strings without NUL, got ${JSON.stringify(a)}`);
     try { return this.binding.spawnWithSocket(file, argv); } catch (err) { throw fromNative(err); }
+  }
+
+  sendWithSocket(fd: number, line: string): number {
+    if (!Number.isInteger(fd) || fd < 0) throw new TypeError(`sendWithSocket fd: expected a file descriptor, got ${fd}`);
+    if (typeof line !== 'string' || line === '' || /[\n\0]/.test(line)) throw new TypeError(`sendWithSocket line: expected one line without NUL, got ${JSON.stringify(line)}`);
+    try { return this.binding.sendWithSocket(fd, line); } catch (err) { throw fromNative(err); }
   }
 
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number } {

@@ -134,6 +134,12 @@ export interface Native {
    */
   spawnWithSocket(path: string, argv: string[]): { pid: number; fd: number };
   /**
+   * Sends line (and a newline) on the socket fd together with one end of a new unix socketpair
+   * (SCM_RIGHTS), and returns the other end (CLOEXEC): how berthd asks its monitor zygote for a monitor.
+   * Throws EPIPE when nobody reads fd any more.
+   */
+  sendWithSocket(fd: number, line: string): number;
+  /**
    * posix_spawnp(3) of file (looked up in PATH) with stdin /dev/null and stdout and stderr pipes, whose
    * read ends (CLOEXEC) it returns; the caller reads them and reaps the child (reapChild).
    */

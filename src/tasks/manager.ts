@@ -5,7 +5,7 @@ import path from 'node:path';
 import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
 import { readJsonFile, rewriteFile } from '../util/atomic-file';
-import { connectMonitor, monitorTime, spawnMonitor, type MonitorConnection, type MonitorDirs, type MonitorMessage, type MonitorSpawner } from './monitor-client';
+import { connectMonitor, monitorTime, MonitorZygote, type MonitorConnection, type MonitorDirs, type MonitorMessage, type MonitorSpawner } from './monitor-client';
 import type { Native } from '../native';
 
 export interface ExitStatus {
@@ -60,15 +60,19 @@ export function stepFailure(doing: string, msg: MonitorMessage): EngineError {
 export class TaskManager {
   private readonly live = new Map<string, MonitorConnection>();
   /**
-   * A monitor started ahead (`berth-monitor --standby`): already exec'd and detached, it waits for its
-   * container's directory on fd 3. A start takes it and the next is started behind the start's answer:
-   * the posix_spawn (0.26 ms of the event loop), the exec and the fork leave the start's path.
+   * A monitor started ahead (`berth-monitor --standby`): already detached, with its container's net
+   * namespace made, it waits for its container's directory on fd 3. A start takes it and the next is
+   * asked for behind the start's answer: the forks and the namespace leave the start's path.
    */
   private standby: MonitorConnection | undefined;
+  /** Forks the monitors (and the standbys); berthd spawns only the zygote. */
+  private readonly zygote: MonitorZygote;
   private stopped = false;
 
   /** native: the sealed monitor to execute, and how to start it (posix_spawn, not a fork of berthd). */
-  constructor(private readonly native: MonitorSpawner & Pick<Native, 'monitorExecutable'>, private readonly onExit: (id: string, status: ExitStatus) => void) {}
+  constructor(private readonly native: MonitorSpawner & Pick<Native, 'monitorExecutable'>, private readonly onExit: (id: string, status: ExitStatus) => void) {
+    this.zygote = new MonitorZygote(native, () => native.monitorExecutable());
+  }
 
   /**
    * Writes spec.json, starts the monitor and waits for exec; throws with the failing step on failure.
@@ -78,7 +82,7 @@ export class TaskManager {
     try {
       return await this.launch(dirs, spec, beforeGo);
     } finally {
-      // The next standby, once this start has its answer (the spawn blocks the event loop meanwhile).
+      // The next standby, once this start has its answer: its forks would compete with the answer.
       setImmediate(() => this.prepareStandby());
     }
   }
@@ -92,7 +96,7 @@ export class TaskManager {
     let created = conn ? await conn.next() : undefined;
     // No standby, or it is gone (someone killed it): a monitor of its own.
     if (!conn || !created) {
-      conn = spawnMonitor(this.native, this.native.monitorExecutable(), dirs.runDir);
+      conn = this.zygote.start(dirs.runDir);
       created = await conn.next();
     }
     if (created?.type !== 'created' || !created.pid) {
@@ -164,7 +168,7 @@ export class TaskManager {
     if (this.standby || this.stopped) return;
     let conn: MonitorConnection;
     try {
-      conn = spawnMonitor(this.native, this.native.monitorExecutable(), '--standby');
+      conn = this.zygote.start('--standby');
     } catch {
       return;
     }
@@ -189,6 +193,7 @@ export class TaskManager {
     this.stopped = true;
     this.standby?.close();
     this.standby = undefined;
+    this.zygote.close();
     for (const conn of this.live.values()) {
       conn.removeAllListeners('close');
       conn.close();

@@ -90,7 +90,7 @@ export class MonitorConnection extends EventEmitter {
 }
 
 /** What starting a monitor takes of the addon (src/native). */
-export type MonitorSpawner = Pick<Native, 'spawnWithSocket' | 'reapChild'>;
+export type MonitorSpawner = Pick<Native, 'spawnWithSocket' | 'sendWithSocket' | 'reapChild'>;
 
 /**
  * Starts `berth-monitor <dir>` with fd 3 one end of a socketpair. The first process forks and exits at
@@ -100,6 +100,51 @@ export function spawnMonitor(spawner: MonitorSpawner, monitorPath: string, conta
   const { pid, fd } = spawner.spawnWithSocket(monitorPath, [monitorPath, containerDir]);
   reapSoon(spawner, pid);
   return new MonitorConnection(new net.Socket({ fd, readable: true, writable: true }));
+}
+
+/**
+ * berthd's `berth-monitor --zygote` (native/src/monitor/zygote.cc), started at the first need: it forks each
+ * monitor berthd asks for. A start then costs berthd's event loop one sendmsg, where a posix_spawn held it
+ * 0.7 ms until the exec, and the monitor no exec of its own (bench/README.md). When the zygote is gone it is
+ * started again, once; when that fails too, the monitor is spawned as before.
+ */
+export class MonitorZygote {
+  private fd: number | undefined;
+
+  constructor(private readonly spawner: MonitorSpawner, private readonly monitorPath: () => string) {}
+
+  /** A monitor, as `berth-monitor <arg>` would be (arg: a directory, or '--standby'). */
+  start(arg: string): MonitorConnection {
+    const fd = arg.includes('\n') ? undefined : this.ask(arg);
+    if (fd === undefined) return spawnMonitor(this.spawner, this.monitorPath(), arg);
+    return new MonitorConnection(new net.Socket({ fd, readable: true, writable: true }));
+  }
+
+  /** Lets the zygote go: it exits when its socket closes; the monitors it made run on. */
+  close(): void {
+    if (this.fd === undefined) return;
+    try { fs.closeSync(this.fd); } catch { /* closed already */ }
+    this.fd = undefined;
+  }
+
+  private ask(arg: string): number | undefined {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        if (this.fd === undefined) this.fd = this.spawn();
+        return this.spawner.sendWithSocket(this.fd, arg);
+      } catch {
+        this.close(); // it died (EPIPE) or never started
+      }
+    }
+    return undefined;
+  }
+
+  private spawn(): number {
+    const executable = this.monitorPath();
+    const { pid, fd } = this.spawner.spawnWithSocket(executable, [executable, '--zygote']);
+    reapSoon(this.spawner, pid);
+    return fd;
+  }
 }
 
 /** The first process exits right after its fork; it is reaped without blocking, however long it takes. */

@@ -106,14 +106,17 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     });
   }
 
-  it('keeps one standby monitor once it has started a container, and the standby goes with berthd (TERM or KILL)', async () => {
-    const standbys = (berthd: number) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+  it('keeps one zygote and one standby monitor once it has started a container; both go with berthd (TERM or KILL)', async () => {
+    // Live processes of berthd's sealed monitor executable named comm (a zombie's command line is empty).
+    const named = (berthd: number, comm: string) => fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
       try {
-        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(`/proc/${berthd}/fd/`) && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('--standby');
+        return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(`/proc/${berthd}/fd/`) && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === comm;
       } catch {
         return false; // gone meanwhile
       }
     });
+    const standbys = (berthd: number) => named(berthd, 'berth-standby');
+    const zygotes = (berthd: number) => named(berthd, 'berth-zygote');
     for (const how of ['SIGTERM', 'SIGKILL'] as const) {
       d = await startDaemon();
       await importBusybox(d);
@@ -125,8 +128,9 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
       }
       await waitFor('the standby', () => standbys(berthd).length === 1);
       expect(standbys(berthd)).toHaveLength(1);
+      expect(zygotes(berthd)).toHaveLength(1);
       await down(how);
-      await waitFor('the standby to go', () => standbys(berthd).length === 0);
+      await waitFor('the standby and the zygote to go', () => standbys(berthd).length === 0 && zygotes(berthd).length === 0);
       await destroyDaemon(d);
       d = undefined;
     }

@@ -21,6 +21,7 @@ const addon = createRequire(__filename)(ADDON) as {
   setXattr(p: string, name: string, value: string): void;
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
   spawnWithSocket(file: string, argv: string[]): { pid: number; fd: number };
+  sendWithSocket(fd: number, line: string): number;
   reapChild(pid: number): { exitCode: number; signal: number } | null;
   syncFilesystem(p: string): Promise<void>;
   fileOps(ops: { op: string; path: string; data?: string }[]): Promise<(NodeJS.ErrnoException | null)[]>;
@@ -49,8 +50,8 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, spawnPiped, reapChild, syncFilesystem and fileOps', () => {
-    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'fileOps', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'scanLogRuns', 'sealedExecutable', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'syncFilesystem', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, sendWithSocket, spawnPiped, reapChild, syncFilesystem and fileOps', () => {
+    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'fileOps', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'scanLogRuns', 'sealedExecutable', 'sendWithSocket', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'syncFilesystem', 'unmount']);
   });
 
   it('fileOps: every call made in order, whatever failed before it; one result each, null or a Node-shaped error', async () => {
@@ -148,6 +149,15 @@ describe('berth.node', () => {
     expect(exit).toEqual({ exitCode: 3, signal: 0 });
     expect(addon.reapChild(child.pid)).toEqual({ exitCode: -1, signal: 0 });
     expect(() => addon.spawnPiped('no-such-tool-here', ['x'])).toThrow(expect.objectContaining({ code: 'ENOENT', syscall: 'posix_spawn' }));
+  });
+
+  it('sendWithSocket: a line that is one line, to a reader that is there (EPIPE once it is gone)', async () => {
+    const child = addon.spawnWithSocket('/bin/true', ['true']);
+    for (let i = 0; !addon.reapChild(child.pid) && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(() => addon.sendWithSocket(child.fd, 'two\nlines')).toThrow(TypeError);
+    expect(() => addon.sendWithSocket(child.fd, '')).toThrow(TypeError);
+    expect(() => addon.sendWithSocket(child.fd, 'hello')).toThrow(expect.objectContaining({ code: 'EPIPE', syscall: 'sendmsg' }));
+    fs.closeSync(child.fd);
   });
 
   it('spawnWithSocket: fd 3 of the child is the other end of a socketpair, in a session of its own', async () => {

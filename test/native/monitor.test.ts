@@ -2,10 +2,33 @@
 // exit codes and signals, the control socket, and that nothing leaks to the host.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { canRunContainers, connectControl, containerScope, makeContainer, readLog, run, startMonitor } from './monitor-harness';
+import { canRunContainers, connectControl, containerScope, JsonLines, makeContainer, MONITOR, readLog, run, startMonitor } from './monitor-harness';
+
+const addon = createRequire(__filename)(path.resolve(__dirname, '../../build/Release/berth.node')) as {
+  spawnWithSocket(file: string, argv: string[]): { pid: number; fd: number };
+  sendWithSocket(fd: number, line: string): number;
+  reapChild(pid: number): { exitCode: number; signal: number } | null;
+};
+
+/** Live processes named comm whose command line is `exe ...` (a zombie's is empty). */
+function processesOf(exe: string, comm: string): number[] {
+  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === comm && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith(`${exe}\0`);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
+
+function parentOf(pid: number): number {
+  return Number(/^PPid:\s+(\d+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]);
+}
 
 describe.skipIf(!canRunContainers())('berth-monitor', () => {
   const { container, cleanup } = containerScope();
@@ -140,6 +163,36 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     idle.sock.end();
     await idle.closed;
     expect(await idle.next()).toBeNull();
+  });
+
+  it('--zygote forks a monitor per request (a directory or --standby), away from itself and from us; EOF ends it', async () => {
+    const zygote = addon.spawnWithSocket(MONITOR, [MONITOR, '--zygote']);
+    for (let i = 0; !addon.reapChild(zygote.pid) && i < 100; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(processesOf(MONITOR, 'berth-zygote')).toHaveLength(1);
+    const [zygotePid] = processesOf(MONITOR, 'berth-zygote');
+    const a = container(['sh', '-c', 'echo from a']);
+    const b = container(['sh', '-c', 'echo from b']);
+    // Two requests back to back: each gets a monitor of its own, on the socket that came with it.
+    const channel = (line: string) => new JsonLines(new net.Socket({ fd: addon.sendWithSocket(zygote.fd, line), readable: true, writable: true }));
+    const forA = channel(a.dir);
+    const forB = channel('--standby');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(processesOf(MONITOR, 'berth-standby')).toHaveLength(1);
+    forB.send(b.dir);
+    for (const [ch, c, text] of [[forA, a, 'from a\n'], [forB, b, 'from b\n']] as const) {
+      const created = await ch.next();
+      expect(created).toMatchObject({ type: 'created' });
+      const monitor = created!.monitorPid as number;
+      expect([process.pid, zygotePid]).not.toContain(parentOf(monitor));
+      ch.send('go');
+      expect(await ch.next()).toMatchObject({ type: 'started' });
+      expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+      await ch.closed;
+      expect(readLog(c.logPath).map((l) => l.log)).toEqual([text]);
+    }
+    fs.closeSync(zygote.fd);
+    for (let i = 0; processesOf(MONITOR, 'berth-zygote').length > 0 && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(processesOf(MONITOR, 'berth-zygote')).toEqual([]);
   });
 
   it('a failing mount names its step', async () => {

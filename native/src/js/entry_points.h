@@ -18,6 +18,7 @@ Napi::Value js_set_xattr(const Napi::CallbackInfo& info);
 Napi::Value js_attach_device_filter(const Napi::CallbackInfo& info);
 Napi::Value js_spawn_with_socket(const Napi::CallbackInfo& info);
 Napi::Value js_spawn_piped(const Napi::CallbackInfo& info);
+Napi::Value js_send_with_socket(const Napi::CallbackInfo& info);
 Napi::Value js_reap_child(const Napi::CallbackInfo& info);
 Napi::Value js_sync_filesystem(const Napi::CallbackInfo& info);
 Napi::Value js_file_ops(const Napi::CallbackInfo& info);

@@ -1,6 +1,7 @@
-// js_spawn_with_socket and js_reap_child: starting a monitor without Node's child_process. libuv forks
-// berthd to spawn, copying the page tables of a ~90 MiB process (about 10 ms of the event loop per start);
-// glibc's posix_spawn uses clone(CLONE_VM | CLONE_VFORK) and copies nothing.
+// js_spawn_with_socket, js_send_with_socket and js_reap_child: starting a monitor without Node's
+// child_process. libuv forks berthd to spawn, copying the page tables of a ~90 MiB process (about 10 ms of
+// the event loop per start); glibc's posix_spawn uses clone(CLONE_VM | CLONE_VFORK) and copies nothing.
+// berthd spawns one monitor this way, the zygote, and asks it for the others (js_send_with_socket).
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -9,6 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <string>
 #include <vector>
 
 #include "js/entry_points.h"
@@ -131,6 +134,47 @@ Napi::Value js_spawn_piped(const Napi::CallbackInfo& info) {
   result.Set("stdout", Napi::Number::New(env, out_r.release()));
   result.Set("stderr", Napi::Number::New(env, err_r.release()));
   return result;
+}
+
+// For the zygote (native/src/monitor/zygote.cc): the line, and with it one end of a new socketpair, go
+// on fd in one sendmsg; the other end comes back. EPIPE when nobody reads fd any more.
+Napi::Value js_send_with_socket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string usage = "sendWithSocket(fd, line) -> fd";
+  if (info.Length() < 2 || !info[0].IsNumber()) throw_usage(env, usage, "fd (a number) and a line are required");
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  std::string line = get_string(info[1], "line", usage);
+  if (line.empty() || line.find('\n') != std::string::npos) throw_usage(env, usage, "line must be non-empty, without a newline");
+  line += '\n';
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) throw_system_error(env, errno, "socketpair", nullptr);
+  unique_fd ours(sv[0]);
+  unique_fd theirs(sv[1]);
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  iovec iov = {line.data(), line.size()};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  int passed = theirs.get();
+  memcpy(CMSG_DATA(c), &passed, sizeof passed);
+  ssize_t n;
+  while ((n = sendmsg(fd, &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) throw_system_error(env, errno, "sendmsg", nullptr);
+  // The socket went with the first byte; a short write's rest follows on its own.
+  for (size_t sent = static_cast<size_t>(n); sent < line.size();) {
+    ssize_t m = send(fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+    if (m < 0 && errno == EINTR) continue;
+    if (m < 0) throw_system_error(env, errno, "send", nullptr);
+    sent += static_cast<size_t>(m);
+  }
+  return Napi::Number::New(env, ours.release());
 }
 
 Napi::Value js_reap_child(const Napi::CallbackInfo& info) {

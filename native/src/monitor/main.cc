@@ -1,7 +1,8 @@
 // berth-monitor <container-dir>: one per running container (native/README.md, "The monitor").
 // main() reads spec.json, daemonizes, launches init and runs the event loop. berth-monitor --standby
 // daemonizes first and then waits for the container's directory on fd 3: berthd keeps one started
-// ahead, so a start does not wait for the exec and the fork.
+// ahead, so a start does not wait for the exec and the fork. berth-monitor --zygote (zygote.cc)
+// forks either kind on berthd's request, so that berthd itself spawns no process per container.
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -53,25 +54,21 @@ bool read_file(const char* path, std::string* out, int* err) {
 }  // namespace
 }  // namespace berth
 
-int main(int argc, char** argv) {
-  using namespace berth;
-  if (argc != 2) {
-    fprintf(stderr, "usage: berth-monitor <container-dir> | berth-monitor --standby\n");
-    return 2;
-  }
-  // A client that disconnects must cost an EPIPE, not the monitor.
-  signal(SIGPIPE, SIG_IGN);
-  // Fixed umask: the log's 0640 and the exit file's 0644 must not depend on berthd's.
-  umask(022);
-  std::string dir = argv[1];
+namespace berth {
+
+int monitor_main(const std::string& arg, bool detached) {
+  std::string dir = arg;
   std::string fd3_rest;  // what berthd sent behind the directory's line (nothing, before created)
   const bool standby = dir == "--standby";
   int fresh_netns = -1;
   if (standby) {
-    daemonize();
+    daemonize(detached);
+    // Named apart while it waits (ps, and berthd's tests): a monitor with no container yet.
+    prctl(PR_SET_NAME, "berth-standby", 0, 0, 0);
     fresh_netns = make_fresh_netns();
     // EOF: berthd stopped and never needed us.
     if (!read_line(&fd3_rest, &dir)) return 0;
+    prctl(PR_SET_NAME, "berth-monitor", 0, 0, 0);
   }
   // Everything afterwards is relative to the container dir (monitor.sock, exit).
   if (chdir(dir.c_str()) != 0) {
@@ -101,11 +98,27 @@ int main(int argc, char** argv) {
     send_handshake(failed_message("read spec", EINVAL, why));
     return 1;
   }
-  if (!standby) daemonize();
+  if (!standby) daemonize(detached);
   Launched launched;
   launched.spec = &spec;
   launched.fd3_rest = fd3_rest;
   launched.fresh_netns = fresh_netns;
   if (!launch(spec, &storage, &launched)) return 1;
   return run_event_loop(&launched);
+}
+
+}  // namespace berth
+
+int main(int argc, char** argv) {
+  using namespace berth;
+  if (argc != 2) {
+    fprintf(stderr, "usage: berth-monitor <container-dir> | berth-monitor --standby | berth-monitor --zygote\n");
+    return 2;
+  }
+  // A client that disconnects must cost an EPIPE, not the monitor.
+  signal(SIGPIPE, SIG_IGN);
+  // Fixed umask: the log's 0640 and the exit file's 0644 must not depend on berthd's.
+  umask(022);
+  if (strcmp(argv[1], "--zygote") == 0) return run_zygote();
+  return monitor_main(argv[1], false);
 }

@@ -42,7 +42,16 @@ int open_pty(uint16_t rows, uint16_t cols, int* master, int* slave);
 int set_winsize(int fd, uint16_t rows, uint16_t cols);
 
 // fork + exit of the parent, setsid, child subreaper, stdio to /dev/null, fds above 3 closed.
-void daemonize();
+// detached: the zygote has forked us away from itself already; no fork of our own.
+void daemonize(bool detached = false);
+// The zygote's own detach: fork + exit of the parent, setsid, stdio to /dev/null, fds above 3
+// closed, cwd /; not a subreaper.
+void daemonize_zygote();
+// berth-monitor <arg>, from after the arguments' check: arg is the container's directory or
+// "--standby". detached: forked by the zygote, already away from it (daemonize skips its fork).
+int monitor_main(const std::string& arg, bool detached);
+// berth-monitor --zygote (zygote.cc): forks monitors on berthd's requests until fd 3 closes.
+int run_zygote();
 // A new, empty net namespace, made now and held by the returned fd (CLOEXEC); the monitor stays in its
 // own. -1 when it cannot be made (clone then makes one). Exits if it cannot get back to its own.
 int make_fresh_netns();
