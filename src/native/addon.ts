@@ -89,7 +89,10 @@ export class AddonNative implements Native {
   }
 
   fileOps(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]> {
-    for (const op of ops) checkPath(`fileOps ${op.op} path`, op.path);
+    for (const op of ops) {
+      checkPath(`fileOps ${op.op} path`, op.path);
+      if (op.op === 'rename') checkPath('fileOps rename to', op.to);
+    }
     return this.binding.fileOps(ops);
   }
 

@@ -80,11 +80,19 @@ export type LogScan = LogScanStop & {
 };
 
 /**
- * One call of fileOps: mkdir(path, 0755), rmdir(path), one write(2) of data to the existing file path, or
- * removeTree: path and everything below it, children first, symlinks not followed, nothing on another mount;
- * or unmount: umount2(path, MNT_DETACH).
+ * One call of fileOps: mkdir(path, mode ?? 0o755), rmdir(path), one write(2) of data to the existing file path;
+ * create: a new file path (O_EXCL, not through a symlink) holding data, with exactly mode, fsynced when sync,
+ * removed again if a step fails; rename(path, to); removeTree: path and everything below it, children first,
+ * symlinks not followed, nothing on another mount; unmount: umount2(path, MNT_DETACH); mount: mount(2) of
+ * source (fstype, options data) on path, without flags.
  */
-export type FileOp = { op: 'mkdir' | 'rmdir' | 'removeTree' | 'unmount'; path: string } | { op: 'write'; path: string; data: string };
+export type FileOp =
+  | { op: 'mkdir'; path: string; mode?: number }
+  | { op: 'rmdir' | 'removeTree' | 'unmount'; path: string }
+  | { op: 'write'; path: string; data: string }
+  | { op: 'create'; path: string; data: string; mode: number; sync?: boolean }
+  | { op: 'rename'; path: string; to: string }
+  | { op: 'mount'; path: string; source: string; fstype: string; data: string };
 
 export interface Native {
   mount(opts: MountOptions): void;

@@ -24,7 +24,7 @@ const addon = createRequire(__filename)(ADDON) as {
   sendWithSocket(fd: number, line: string): number;
   reapChild(pid: number): { exitCode: number; signal: number } | null;
   syncFilesystem(p: string): Promise<void>;
-  fileOps(ops: { op: string; path: string; data?: string }[]): Promise<(NodeJS.ErrnoException | null)[]>;
+  fileOps(ops: { op: string; path: string; data?: string; mode?: number; sync?: boolean; to?: string; source?: string; fstype?: string }[]): Promise<(NodeJS.ErrnoException | null)[]>;
 };
 const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
@@ -77,6 +77,51 @@ describe('berth.node', () => {
     expect(await addon.fileOps([])).toEqual([]);
     expect(() => addon.fileOps([{ op: 'unlink', path: dir }])).toThrow(TypeError);
     expect(() => addon.fileOps([{ op: 'write', path: dir }])).toThrow(TypeError);
+  });
+
+  it('fileOps create, rename and mkdir with a mode: exact modes, O_EXCL, never through a symlink, nothing left of a failed create', async () => {
+    const made = path.join(dir, 'made');
+    const tmp = path.join(dir, '.f.tmp');
+    const results = await addon.fileOps([
+      { op: 'mkdir', path: made, mode: 0o710 },
+      { op: 'create', path: tmp, data: 'hello', mode: 0o640, sync: true },
+      { op: 'create', path: tmp, data: 'again', mode: 0o600 },
+      { op: 'rename', path: tmp, to: path.join(made, 'f') },
+      { op: 'rename', path: tmp, to: path.join(made, 'g') },
+    ]);
+    expect(results[0]).toBeNull();
+    expect(results[1]).toBeNull();
+    expect(results[2]).toMatchObject({ code: 'EEXIST', syscall: 'open', path: tmp });
+    expect(results[3]).toBeNull();
+    expect(results[4]).toMatchObject({ code: 'ENOENT', syscall: 'rename', path: tmp });
+    // Exactly the modes asked for, whatever the umask.
+    expect(fs.statSync(made).mode & 0o7777).toBe(0o710);
+    expect(fs.statSync(path.join(made, 'f')).mode & 0o7777).toBe(0o640);
+    expect(fs.readFileSync(path.join(made, 'f'), 'utf8')).toBe('hello');
+    fs.symlinkSync(path.join(made, 'f'), path.join(dir, 'planted'));
+    expect(await addon.fileOps([{ op: 'create', path: path.join(dir, 'planted'), data: 'x', mode: 0o600 }])).toEqual([expect.objectContaining({ code: 'EEXIST' })]);
+    expect(fs.readFileSync(path.join(made, 'f'), 'utf8')).toBe('hello');
+    expect(await addon.fileOps([{ op: 'create', path: path.join(dir, 'no-such-dir', 'x'), data: 'x', mode: 0o600 }])).toEqual([expect.objectContaining({ code: 'ENOENT', syscall: 'open' })]);
+    expect(() => addon.fileOps([{ op: 'create', path: tmp, mode: 0o600 }])).toThrow(TypeError);
+    expect(() => addon.fileOps([{ op: 'mkdir', path: tmp, mode: 0o10000 }])).toThrow(TypeError);
+    expect(() => addon.fileOps([{ op: 'rename', path: tmp }])).toThrow(TypeError);
+  });
+
+  it.skipIf(!isRoot)('fileOps mount: a mount(2) without flags; a bad one fails with its errno', async () => {
+    const target = path.join(dir, 'mnt');
+    fs.mkdirSync(target);
+    const results = await addon.fileOps([
+      { op: 'mount', path: target, source: 'tmpfs', fstype: 'tmpfs', data: 'size=1m,mode=0711' },
+      { op: 'mount', path: path.join(dir, 'missing'), source: 'tmpfs', fstype: 'tmpfs', data: '' },
+    ]);
+    try {
+      expect(results[0]).toBeNull();
+      expect(results[1]).toMatchObject({ code: 'ENOENT', syscall: 'mount' });
+      expect(fs.statSync(target).mode & 0o7777).toBe(0o711);
+      expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toContain(` ${target} `);
+    } finally {
+      addon.unmount(target);
+    }
   });
 
   it('fileOps removeTree: the whole tree, children first; symlinks are removed, not followed; a missing path is fine', async () => {
