@@ -57,6 +57,11 @@ export type CgroupNative = Pick<Native, 'attachDeviceFilter'>;
 
 export class Cgroups {
   private readonly layout: CgroupLayout;
+  /**
+   * v1 cpuset directories above the containers that this daemon has given cpus and mems and turned
+   * cgroup.clone_children on in: the kernel then copies both into every new child at its mkdir.
+   */
+  private readonly cpusetReady = new Set<string>();
 
   /**
    * parent: a relative path under each hierarchy ('berth'), shared by all containers. native: needed to
@@ -75,9 +80,18 @@ export class Cgroups {
     const cg = this.open(id);
     let created = false;
     try {
-      created = await makeDirs(this.layout, cg.path);
-      await cg.apply(r);
-      if (devices) await cg.limitDevices(devices);
+      if (this.layout.version === 1) {
+        // v1: the device rules go in the same trip through the pool as the directories.
+        const deviceWrites = devices ? cg.deviceWritesV1(devices) : [];
+        const made = await makeDirsV1(this.layout, cg.path, this.cpusetReady, deviceWrites);
+        created = made.created;
+        made.results.forEach((err, i) => { if (err) throw deviceWriteError(deviceWrites[i], err); });
+        await cg.apply(r);
+      } else {
+        created = await makeDirsV2(this.layout, cg.path);
+        await cg.apply(r);
+        if (devices) await cg.limitDevices(devices);
+      }
     } catch (err) {
       // The limit's own error is the one to report; a failed rollback leaves only an empty directory.
       if (created) await cg.destroy().catch(() => undefined);
@@ -155,10 +169,18 @@ export class ContainerCgroup {
    */
   async limitDevices(rules: readonly string[] | 'all'): Promise<void> {
     if (this.layout.version === 2) return this.attachDeviceFilter(rules);
-    if (!this.dirOf('devices')) return;
-    if (rules === 'all') return this.set('devices', 'devices.allow', 'a');
-    await this.set('devices', 'devices.deny', 'a');
-    if (rules.length) writeLines(path.join(this.dirOf('devices')!, 'devices.allow'), rules);
+    const writes = this.deviceWritesV1(rules);
+    const results = await cgroupfs(writes);
+    results.forEach((err, i) => { if (err) throw deviceWriteError(writes[i], err); });
+  }
+
+  /** @internal cgroup v1: the writes that limit devices; none without a devices controller. */
+  deviceWritesV1(rules: readonly string[] | 'all'): (FileOp & { op: 'write' })[] {
+    const dir = this.dirOf('devices');
+    if (!dir) return [];
+    const write = (file: string, data: string) => ({ op: 'write' as const, path: path.join(dir, file), data });
+    if (rules === 'all') return [write('devices.allow', 'a')];
+    return [write('devices.deny', 'a'), ...rules.map((rule) => write('devices.allow', rule))];
   }
 
   private attachDeviceFilter(rules: readonly string[] | 'all'): void {
@@ -273,8 +295,8 @@ export class ContainerCgroup {
 
   /** Removes the cgroup from every hierarchy; rmdir fails with EBUSY until the last process has exited. */
   async destroy(): Promise<void> {
-    // Never made, or removed already: no trip through the pool.
-    let left = this.dirs().filter((dir) => fs.existsSync(dir));
+    // One trip for every hierarchy; one never made, or removed already, is ENOENT.
+    let left = this.dirs();
     const deadline = Date.now() + WAIT_MS;
     while (left.length > 0) {
       const results = await cgroupfs(left.map((dir) => ({ op: 'rmdir', path: dir })));
@@ -348,26 +370,46 @@ function hierarchyRoots(layout: CgroupLayout): string[] {
   return [...new Set([...Object.values(layout.mounts), ...(layout.unified ? [layout.unified] : [])])];
 }
 
-/** mkdir -p of rel in every hierarchy; true when the last level was new in the first one. */
-async function makeDirs(layout: CgroupLayout, rel: string): Promise<boolean> {
-  if (layout.version === 2) return makeDirsV2(layout, rel);
-  // Every level of every hierarchy in one batch, top-down within each: a level that exists is EEXIST at the
-  // lookup, before cgroupfs (and its lock) is reached.
+/**
+ * mkdir -p of rel in every hierarchy, then `then` (writes into the new cgroup), in one trip through the pool;
+ * created: the last level was new in the first hierarchy; results: those of `then`.
+ */
+async function makeDirsV1(layout: CgroupLayout & { version: 1 }, rel: string, cpusetReady: Set<string>, then: FileOp[]):
+  Promise<{ created: boolean; results: (NodeJS.ErrnoException | null)[] }> {
+  // Top-down within each hierarchy: a level that exists is EEXIST at the lookup, before cgroupfs (and its
+  // lock) is reached.
+  // rel is the parent (one level or more, Cgroups' constructor) and the container's id.
   const levels = rel.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
   const roots = hierarchyRoots(layout);
-  const dirs = roots.flatMap((root) => levels.map((level) => path.join(root, level)));
-  const results = await cgroupfs(dirs.map((dir) => ({ op: 'mkdir', path: dir })));
-  for (const [i, err] of results.entries()) if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${dirs[i]}`, err);
-  // A v1 cpuset cgroup starts with no cpus and mems, and refuses tasks until given some.
-  if (layout.mounts.cpuset) {
-    let above = layout.mounts.cpuset;
-    for (const level of levels) {
-      const dir = path.join(layout.mounts.cpuset, level);
-      await inheritCpuset(above, dir);
-      above = dir;
+  const mkdirs = (of: string[]) => roots.flatMap((root) => of.map((level) => path.join(root, level)));
+  const dirs = mkdirs(levels);
+  // A v1 cpuset cgroup starts with no cpus and mems, and refuses tasks until given some. The levels above
+  // the container get theirs once, before its mkdir, and clone_children, so the kernel gives the container
+  // its parent's at its mkdir (cgroup-v1/cpusets.rst): no reads and writes of our own at each create.
+  const cpuset = layout.mounts.cpuset;
+  const parent = cpuset && path.join(cpuset, levels[levels.length - 2]);
+  if (cpuset && parent && !cpusetReady.has(parent)) {
+    const above = mkdirs(levels.slice(0, -1));
+    const made = await cgroupfs(above.map((dir) => ({ op: 'mkdir', path: dir })));
+    made.forEach((err, i) => { if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${above[i]}`, err); });
+    let from = cpuset;
+    for (const level of levels.slice(0, -1)) {
+      const dir = path.join(cpuset, level);
+      await inheritCpuset(from, dir);
+      writeValue(path.join(dir, 'cgroup.clone_children'), '1');
+      from = dir;
     }
+    cpusetReady.add(parent);
   }
-  return results[levels.length - 1] === null;
+  const results = await cgroupfs([...dirs.map((dir) => ({ op: 'mkdir' as const, path: dir })), ...then]);
+  for (const [i, err] of results.slice(0, dirs.length).entries()) if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${dirs[i]}`, err);
+  return { created: results[levels.length - 1] === null, results: results.slice(dirs.length) };
+}
+
+/** A device rule's write that failed: a kernel without the file cannot limit devices at all. */
+function deviceWriteError(write: FileOp & { op: 'write' }, err: NodeJS.ErrnoException): EngineError {
+  const what = `${path.basename(write.path)} ${write.data}`;
+  return err.code === 'ENOENT' ? new EngineError('Unimplemented', `${what}: not supported by this kernel`) : systemError(what, err);
 }
 
 /** cgroup v2 (one hierarchy): a level at a time, each parent's controllers enabled before its child is made. */
@@ -410,7 +452,19 @@ async function inheritCpuset(above: string, dir: string): Promise<void> {
 
 // O_WRONLY without O_CREAT or O_TRUNC: cgroupfs files exist or the feature is missing, and some are write-only.
 function writeValue(file: string, value: string): void {
-  writeLines(file, [value]);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY);
+  } catch (err) {
+    throw systemError(`${path.basename(file)} ${value}`, err);
+  }
+  try {
+    fs.writeSync(fd, value);
+  } catch (err) {
+    throw systemError(`${path.basename(file)} ${value}`, err);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
@@ -425,27 +479,6 @@ function cgroupfs(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]> {
 async function writeValueOffLoop(file: string, value: string): Promise<void> {
   const [err] = await cgroupfs([{ op: 'write', path: file, data: value }]);
   if (err) throw systemError(`${path.basename(file)} ${value}`, err);
-}
-
-/** One write(2) per line on one open file: devices.allow takes one rule per write. */
-function writeLines(file: string, lines: readonly string[]): void {
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_WRONLY);
-  } catch (err) {
-    throw systemError(`${path.basename(file)} ${lines[0]}`, err);
-  }
-  try {
-    for (const line of lines) {
-      try {
-        fs.writeSync(fd, line);
-      } catch (err) {
-        throw systemError(`${path.basename(file)} ${line}`, err);
-      }
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
 }
 
 async function readOptional(file: string): Promise<string | undefined> {
