@@ -306,13 +306,14 @@ export class ContainerCore {
       const extraDevices = privileged ? hostDevices('/dev', new Set(DEFAULT_DEVICES.map((d) => d.path))) : [];
       const spec = buildSpec(c, {
         ...files, rootfs, user, consoleSize, lastSeq: await lastSeq(files.logPath), mounts, netns: net.netns, netInterface: net.netInterface, linkEnv: net.env, security, extraDevices,
+        cgroupProcs: this.cgroups.open(c.id).procsFiles(),
       });
-      const cg = await cgroup;
-      const wire = net.attach;
-      // Init joins its cgroup before it runs; everything it starts is born inside. The monitor makes
-      // its veth meanwhile and init brings eth0 up before the program; the published ports' rules
-      // (begun at prepareNetwork) are in before go, so the program is reachable from its start.
-      const task = await this.tasks.start(files, spec, async (pid) => { await Promise.all([cg.addProcess(pid), wire(pid)]); });
+      await cgroup;
+      // Init joins its cgroup before it runs (the monitor writes its pid there before go, no trip of
+      // ours); everything it starts is born inside. The monitor makes its veth meanwhile and init
+      // brings eth0 up before the program; the published ports' rules (begun at prepareNetwork) are in
+      // before go, so the program is reachable from its start.
+      const task = await this.tasks.start(files, spec, net.attach);
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
         error: '', startedAt: task.startedAt, finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,

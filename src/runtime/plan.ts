@@ -31,6 +31,8 @@ export interface PlanInputs {
   security?: SecuritySpec;
   /** A privileged container's extra devices: the host's (hostDevices()). */
   extraDevices?: DeviceOp[];
+  /** The container's cgroup.procs files, for the monitor to put init in before go. */
+  cgroupProcs?: string[];
 }
 
 /** A terminal that nobody sized yet is 24x80, never 0x0. */
@@ -126,6 +128,7 @@ export function buildSpec(c: ContainerRecord, inputs: PlanInputs): RuntimeSpec {
     ...(inputs.netns && { netns: inputs.netns }),
     ...(inputs.netInterface && { interface: inputs.netInterface }),
     ...(inputs.security && { security: inputs.security }),
+    ...(inputs.cgroupProcs?.length && { cgroupProcs: inputs.cgroupProcs }),
   };
 }
 

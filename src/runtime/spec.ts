@@ -67,6 +67,8 @@ export interface RuntimeSpec {
   durableExit?: boolean;
   /** "" or absent: a new net namespace; "host": the monitor's; a path: that namespace (native/README.md). */
   netns?: string;
+  /** The container's cgroup.procs files: the monitor writes init's pid into each before go. Absent: none. */
+  cgroupProcs?: string[];
   /** Only with a new net namespace; absent: it has lo alone. */
   interface?: InterfaceSpec;
   /** Absent: no restriction at all (native/README.md, "Security"). */

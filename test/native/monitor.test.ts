@@ -195,6 +195,32 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(processesOf(MONITOR, 'berth-zygote')).toEqual([]);
   });
 
+  it('puts init into the cgroups the spec names before go; one it cannot join fails go, and nothing runs', async () => {
+    // A cgroup of our own in the pids hierarchy (v1) or the unified one (v2).
+    const root = fs.existsSync('/sys/fs/cgroup/pids') ? '/sys/fs/cgroup/pids' : '/sys/fs/cgroup';
+    const cgroup = path.join(root, `berth-monitor-test-${process.pid}`);
+    fs.mkdirSync(cgroup);
+    try {
+      const c = container(['cat', '/proc/self/cgroup'], (s) => { s.cgroupProcs = [path.join(cgroup, 'cgroup.procs')]; });
+      const { outcome, exit } = await run(c.dir);
+      expect(outcome).toMatchObject({ type: 'started' });
+      expect(exit).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+      const lines = readLog(c.logPath).map((l) => l.log).join('');
+      expect(lines).toMatch(new RegExp(`:/${path.basename(cgroup)}\n`));
+
+      const missing = path.join(cgroup, 'gone', 'cgroup.procs');
+      const bad = container(['sh', '-c', 'echo ran'], (s) => { s.cgroupProcs = [missing]; });
+      const failed = await run(bad.dir);
+      expect(failed.created).toMatchObject({ type: 'created' });
+      expect(failed.outcome).toMatchObject({ type: 'failed', step: 'cgroup', code: 'ENOENT' });
+      expect(String(failed.outcome!.message)).toContain(missing);
+      expect(failed.exit).toBeNull();
+      expect(readLog(bad.logPath)).toEqual([]);
+    } finally {
+      fs.rmdirSync(cgroup);
+    }
+  });
+
   it('a failing mount names its step', async () => {
     const c = container(['true'], (s) => {
       (s.mounts as unknown[]).push({ source: '/nonexistent/src', target: '/mnt/x', fstype: '', flags: ['bind'], data: '', kind: 'dir' });

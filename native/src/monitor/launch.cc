@@ -91,6 +91,19 @@ bool read_line(std::string* buf, std::string* line) {
 
 namespace {
 
+// pid into every cgroup.procs file: 0, or the errno and the file that refused it.
+int join_cgroups(const std::vector<std::string>& files, pid_t pid, std::string* failed) {
+  const std::string text = std::to_string(pid);
+  for (const std::string& f : files) {
+    unique_fd fd(open(f.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd.ok() || write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+      *failed = f;
+      return errno ? errno : EIO;
+    }
+  }
+  return 0;
+}
+
 bool fail_before_clone(const char* step, int err) {
   send_handshake(failed_message(step, err));
   return false;
@@ -180,22 +193,25 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
 
   send_handshake("{\"type\":\"created\",\"pid\":" + std::to_string(pid) +
                  ",\"monitorPid\":" + std::to_string(getpid()) + "}\n");
-  // The veth is made while berthd moves init into its cgroups (neither needs the other); a failure
-  // is the answer to go, and init never runs.
-  int veth_err = spec.iface ? create_veth(*spec.iface, pid) : 0;
+  // Init goes into its cgroups and its veth is made while berthd does its part of the wiring (none of
+  // them needs another); a failure is the answer to go, and init never runs.
+  std::string cgroup_file;
+  int cgroup_err = join_cgroups(spec.cgroup_procs, pid, &cgroup_file);
+  int veth_err = !cgroup_err && spec.iface ? create_veth(*spec.iface, pid) : 0;
   std::string line;
   bool go = false;
   while (!go && read_line(&out->fd3_rest, &line)) {
     if (line == "go") go = true;
     else send_handshake("{\"type\":\"error\",\"message\":\"not started: only go is accepted\"}\n");
   }
-  if (!go || veth_err) {
-    // berthd went away before go, or the veth failed: nothing ran yet, so the half-made container
-    // just goes (its namespace takes the veth's peer along, if it was made).
+  if (!go || cgroup_err || veth_err) {
+    // berthd went away before go, or the cgroups or the veth failed: nothing ran yet, so the half-made
+    // container just goes (its namespace takes the veth's peer along, if it was made).
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     unlink(kSocketName);
-    if (go) send_handshake(failed_message("create veth " + spec.iface->host_name, veth_err));
+    if (go && cgroup_err) send_handshake(failed_message("cgroup", cgroup_err, cgroup_file + ": " + strerror(cgroup_err)));
+    else if (go) send_handshake(failed_message("create veth " + spec.iface->host_name, veth_err));
     return false;
   }
 

@@ -279,6 +279,14 @@ bool parse_log(Decoder& d, const Value& root, LogSpec* log) {
   return log->max_files >= 1 || d.fail("log.maxFiles", "must be at least 1");
 }
 
+// "cgroupProcs" (optional, init's and exec's): absolute paths of the container's cgroup.procs files.
+bool parse_cgroup_procs(Decoder& d, const Value& root, std::vector<std::string>* out) {
+  if (root.get("cgroupProcs") && !d.strings(root, "cgroupProcs", out, "")) return false;
+  for (const std::string& f : *out)
+    if (f.empty() || f[0] != '/') return d.fail("cgroupProcs", "must hold absolute paths");
+  return true;
+}
+
 }  // namespace
 
 bool parse_spec(const std::string& text, Spec* s, std::string* error) {
@@ -299,6 +307,7 @@ bool parse_spec(const std::string& text, Spec* s, std::string* error) {
   if (s->args.empty() || s->args[0].empty()) return d.fail("args", "must hold a program");
   if (root.get("cwd") && !d.abs_path(root, "cwd", &s->cwd, "")) return false;
   if (root.get("exitDir") && !d.abs_path(root, "exitDir", &s->exit_dir, "")) return false;
+  if (!parse_cgroup_procs(d, root, &s->cgroup_procs)) return false;
   if (!d.str(root, "netns", &s->netns, false, "")) return false;
   if (!s->netns.empty() && s->netns != "host" && s->netns[0] != '/')
     return d.fail("netns", "expected \"\", \"host\" or an absolute path");
@@ -358,10 +367,8 @@ bool parse_exec_spec(const std::string& text, ExecSpec* s, std::string* error) {
       !d.boolean(root, "stdin", &s->stdin, "") || !d.console(root, &s->console))
     return false;
   if (s->args.empty() || s->args[0].empty()) return d.fail("args", "must hold a program");
-  if (root.get("cgroupProcs") && !d.strings(root, "cgroupProcs", &s->cgroup_procs, "")) return false;
+  if (!parse_cgroup_procs(d, root, &s->cgroup_procs)) return false;
   if (root.get("privileged") && !d.boolean(root, "privileged", &s->privileged, "")) return false;
-  for (const std::string& f : s->cgroup_procs)
-    if (f.empty() || f[0] != '/') return d.fail("cgroupProcs", "must hold absolute paths");
   return !root.get("cwd") || d.abs_path(root, "cwd", &s->cwd, "");
 }
 

@@ -74,6 +74,8 @@ struct Spec {
   std::string id, rootfs, cwd = "/", hostname, domainname, log_path;
   // Where `exit` is written; "" the monitor's own directory (spec.json's, which may be on a tmpfs).
   std::string exit_dir;
+  // The container's cgroup.procs files: init's pid goes into each before go (none when empty).
+  std::vector<std::string> cgroup_procs;
   std::vector<std::string> args, env;
   SpecUser user;
   std::vector<SpecMount> mounts;
