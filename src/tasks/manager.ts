@@ -88,9 +88,10 @@ export class TaskManager {
   }
 
   private async launch(dirs: MonitorDirs, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
-    fs.rmSync(path.join(dirs.dir, 'exit'), { force: true });
+    for (const dir of [dirs.dir, dirs.runDir]) fs.rmSync(path.join(dir, 'exit'), { force: true });
     // Written again at every start, before the monitor that reads it exists. The monitor runs in the
-    // runtime directory (spec.json, its socket) and writes its exit file into the container's (exitDir).
+    // runtime directory (spec.json, its socket) and writes its exit file into the container's (exitDir),
+    // or, for an auto-remove container, into the runtime directory (buildSpec).
     rewriteFile(path.join(dirs.runDir, 'spec.json'), JSON.stringify(spec), 0o600);
     let conn = this.takeStandby(dirs.runDir);
     let created = conn ? await conn.next() : undefined;
@@ -118,7 +119,7 @@ export class TaskManager {
       throw startFailure(spec, result);
     }
     conn.release();
-    this.watch(spec.id, dirs.dir, conn);
+    this.watch(spec.id, dirs, conn);
     return { pid: created.pid, monitorPid: created.monitorPid ?? 0, startedAt: monitorTime(result.startedAt) ?? new Date().toISOString() };
   }
 
@@ -127,12 +128,11 @@ export class TaskManager {
    * pids, which may be newer than what was stored), else reads the exit file it left.
    */
   async recover(id: string, dirs: MonitorDirs): Promise<Recovered> {
-    const { dir } = dirs;
     let conn: MonitorConnection;
     try {
       conn = await connectMonitor(dirs);
     } catch {
-      const status = await readExit(dir);
+      const status = await readExit(dirs);
       return status ? { state: 'exited', status } : { state: 'gone' };
     }
     conn.send('state');
@@ -140,11 +140,11 @@ export class TaskManager {
     if (answer?.type !== 'state' || !answer.pid) {
       // It exited between the connect and the question: its exit file tells.
       conn.close();
-      const status = await readExit(dir);
+      const status = await readExit(dirs);
       return status ? { state: 'exited', status } : { state: 'gone' };
     }
     conn.release();
-    this.watch(id, dir, conn);
+    this.watch(id, dirs, conn);
     return { state: 'live', pid: answer.pid, monitorPid: answer.monitorPid ?? 0, startedAt: monitorTime(answer.startedAt) };
   }
 
@@ -201,12 +201,12 @@ export class TaskManager {
     this.live.clear();
   }
 
-  private watch(id: string, dir: string, conn: MonitorConnection): void {
+  private watch(id: string, dirs: MonitorDirs, conn: MonitorConnection): void {
     this.live.set(id, conn);
     // The exit file is written before the monitor hangs up, so a close always finds it (or the monitor died).
     conn.on('close', () => {
       this.live.delete(id);
-      void readExit(dir).then((status) => this.onExit(id, status ?? monitorDied()));
+      void readExit(dirs).then((status) => this.onExit(id, status ?? monitorDied()));
     });
   }
 }
@@ -225,6 +225,7 @@ export function monitorDied(): ExitStatus {
   return { exitCode: 255, signal: 0, finishedAt: new Date().toISOString(), error: MONITOR_DIED };
 }
 
-async function readExit(dir: string): Promise<ExitStatus | undefined> {
-  return readJsonFile<ExitStatus>(path.join(dir, 'exit'));
+/** The exit file: in the container's directory, or an auto-remove container's in its runtime directory. */
+async function readExit(dirs: MonitorDirs): Promise<ExitStatus | undefined> {
+  return (await readJsonFile<ExitStatus>(path.join(dirs.dir, 'exit'))) ?? readJsonFile<ExitStatus>(path.join(dirs.runDir, 'exit'));
 }

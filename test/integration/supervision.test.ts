@@ -167,6 +167,28 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4] === run)).toHaveLength(1);
   });
 
+  it('an auto-remove container\'s exit file is on the tmpfs: its status reaches Wait, and one that ends while berthd is away goes at its start', async () => {
+    const root = tempRoot();
+    d = await startDaemon(root);
+    await importBusybox(d);
+    const quick = await create(config('busybox', ['sh', '-c', 'exit 7']), { autoRemove: true });
+    const removed = rpc('wait', WaitContainerRequest.fromPartial({ containerId: quick, condition: 'removed' }));
+    await rpc('start', { containerId: quick });
+    expect(await removed).toMatchObject({ exitCode: 7 });
+
+    const away = await create(config('busybox', ['sh', '-c', 'sleep 1; exit 5']), { autoRemove: true });
+    await rpc('start', { containerId: away });
+    await down('SIGKILL');
+    const exitFile = path.join(root, 'run', away, 'exit');
+    for (let i = 0; !fs.existsSync(exitFile) && i < 100; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(JSON.parse(fs.readFileSync(exitFile, 'utf8'))).toMatchObject({ exitCode: 5, signal: 0 });
+    expect(fs.existsSync(path.join(root, 'containers', away, 'exit'))).toBe(false);
+    d = await startDaemon(root);
+    await expect(inspect(away)).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+    expect(fs.existsSync(path.join(root, 'run', away))).toBe(false);
+    expect(fs.existsSync(path.join(root, 'containers', away))).toBe(false);
+  });
+
   it('starts containers after the directory it was started in is gone', async () => {
     const started = tempRoot();
     d = await startDaemon(tempRoot(), { cwd: started });
