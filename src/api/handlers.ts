@@ -5,10 +5,15 @@ import { type handleClientStreamingCall, type handleServerStreamingCall, type ha
 import { EngineError } from '../errors';
 import { toStatus } from './status';
 
-/** Aborted when the client cancels, or when the daemon shuts down (then the call ends UNAVAILABLE). */
-export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal: AbortSignal; endIfShutdown(): boolean } {
+/**
+ * Aborted when the client cancels, or when the daemon shuts down (then the call ends UNAVAILABLE).
+ * answered(): the call has its answer, and a cancel no longer aborts anything (grpc-js reports one after
+ * every unary answer, and an abort makes an AbortError with its stack each time).
+ */
+export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal: AbortSignal; endIfShutdown(): boolean; answered(): void } {
   const controller = new AbortController();
-  call.on('cancelled', () => controller.abort());
+  const cancel = () => controller.abort();
+  call.on('cancelled', cancel);
   let byShutdown = false;
   const onShutdown = () => {
     byShutdown = true;
@@ -20,7 +25,7 @@ export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal
   // A call that ends emits 'finish'; one the client cancels is destroyed by grpc-js and emits only 'close'.
   call.on('finish', forget);
   call.on('close', forget);
-  return { signal: controller.signal, endIfShutdown: () => byShutdown };
+  return { signal: controller.signal, endIfShutdown: () => byShutdown, answered: () => call.off('cancelled', cancel) };
 }
 
 /** Marks a request message its decoder refused (decodeSafely); the wrappers below answer it INVALID_ARGUMENT. */
@@ -54,10 +59,10 @@ export function undecodable(msg: unknown): EngineError | undefined {
 
 export function unary<Req, Res>(fn: (req: Req, signal: AbortSignal) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const { signal } = callSignal(call);
+    const { signal, answered } = callSignal(call);
     const bad = undecodable(call.request);
     if (bad) return callback(toStatus(bad));
-    fn(call.request, signal).then((res) => callback(null, res), (err) => callback(toStatus(err)));
+    fn(call.request, signal).then((res) => { answered(); callback(null, res); }, (err) => { answered(); callback(toStatus(err)); });
   };
 }
 
