@@ -435,17 +435,22 @@ export class ContainerCore {
     });
   }
 
-  /** Everything of a removed container outside its (renamed) directory, then the directory. */
+  /**
+   * Everything of a removed container outside its (renamed) directory, then the directory. The overlay's
+   * unmount (it syncs the filesystem under the upper dir), the runtime files and the two directories' way
+   * to the trash are one trip through the pool: the event loop goes on meanwhile (the next container's
+   * start, the answer to Wait). The directories' files are deleted behind.
+   */
   async cleanUpRemoved(id: string, doomedDir: string): Promise<void> {
     this.releaseNetworkBehind(id);
-    await Promise.all([
+    const { dir, merged } = overlayPaths(this.root, id);
+    const [, [unmounted, runtime]] = await Promise.all([
       this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) })),
-      this.unmountRootfsInPool(id),
+      // Detached, as unmountRootfs: a process still inside keeps it alive, unseen. EINVAL: it was not mounted.
+      this.trash.discard([dir, doomedDir], [{ op: 'unmount', path: merged }, { op: 'removeTree', path: this.runtime.containerDir(id) }]),
     ]);
-    this.runtime.remove(id);
-    // Their files are deleted behind the remove (the overlay is unmounted above).
-    this.trash.discard(overlayPaths(this.root, id).dir);
-    this.trash.discard(doomedDir);
+    if (unmounted && unmounted.code !== 'EINVAL' && unmounted.code !== 'ENOENT') throw fromNative(unmounted);
+    if (runtime) throw fromNative(runtime);
   }
 
   /**
@@ -652,17 +657,6 @@ export class ContainerCore {
   async unmountRootfs(id: string): Promise<void> {
     const { merged } = overlayPaths(this.root, id);
     if (isMounted(merged)) this.native.unmount(merged, { detach: true });
-  }
-
-  /**
-   * The same through the pool, for a removal: the event loop goes on meanwhile (the next container's start,
-   * the answer to Wait), where the unmount blocks it while the filesystem under the upper dir syncs.
-   */
-  private async unmountRootfsInPool(id: string): Promise<void> {
-    const { merged } = overlayPaths(this.root, id);
-    if (!isMounted(merged)) return;
-    const [err] = await this.native.fileOps([{ op: 'unmount', path: merged }]);
-    if (err) throw fromNative(err);
   }
 
   private uniqueGeneratedName(): string {

@@ -20,7 +20,7 @@ describe('Trash', () => {
     trash.open();
     const victim = path.join(root, 'containers', 'abc');
     tree(victim, 100);
-    trash.discard(victim);
+    await trash.discard([victim]);
     expect(fs.existsSync(victim)).toBe(false);
     await trash.emptied();
     expect(fs.readdirSync(trash.dir)).toEqual([]);
@@ -29,7 +29,21 @@ describe('Trash', () => {
   it('ignores a directory that is already gone', async () => {
     const trash = new Trash(root);
     trash.open();
-    trash.discard(path.join(root, 'never-made'));
+    await trash.discard([path.join(root, 'never-made')]);
+    await trash.emptied();
+    expect(fs.readdirSync(trash.dir)).toEqual([]);
+  });
+
+  it('makes the calls it is given first, in the same trip, and answers with their results', async () => {
+    const trash = new Trash(root);
+    trash.open();
+    const victim = path.join(root, 'overlay', 'abc');
+    tree(victim, 2);
+    const made = path.join(root, 'made');
+    const results = await trash.discard([victim, path.join(root, 'gone')], [{ op: 'mkdir', path: made }, { op: 'rmdir', path: path.join(root, 'none') }]);
+    expect(results).toEqual([null, expect.objectContaining({ code: 'ENOENT', syscall: 'rmdir' })]);
+    expect(fs.existsSync(made)).toBe(true);
+    expect(fs.existsSync(victim)).toBe(false);
     await trash.emptied();
     expect(fs.readdirSync(trash.dir)).toEqual([]);
   });
@@ -46,7 +60,7 @@ describe('Trash', () => {
     const trash = new Trash(root); // never opened
     const victim = path.join(root, 'overlay', 'abc');
     tree(victim, 2);
-    trash.discard(victim);
+    await trash.discard([victim]);
     await trash.emptied();
     expect(fs.existsSync(victim)).toBe(false);
   });

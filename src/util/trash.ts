@@ -1,9 +1,12 @@
 // Directories berthd is done with (a removed container's own and its overlay). Each is renamed into
-// <root>/trash at once, one rename that takes it from everywhere anyone looks, and deleted behind the
-// caller, one at a time through the thread pool. A remove then costs a rename, not a delete of every
-// file the container left (bench/README.md). What a stop or crash leaves there goes at the next start.
+// <root>/trash, one rename that takes it from everywhere anyone looks, and deleted behind the caller,
+// one at a time through the thread pool. A remove then costs a rename, not a delete of every file the
+// container left (bench/README.md). The renames go through the pool too, in one trip with whatever must
+// come before them: under load each rename on the event loop waited for the directory's lock. What a
+// stop or crash leaves there goes at the next start.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { FileOp } from '../native';
 import { sharedNative } from '../native/addon';
 import { randomId } from './ids';
 import { log } from './logger';
@@ -22,20 +25,24 @@ export class Trash {
     for (const entry of fs.readdirSync(this.dir)) this.deleteBehind(path.join(this.dir, entry));
   }
 
-  /** Takes dir away (missing is fine) and deletes it behind the caller. */
-  discard(dir: string): void {
-    const target = path.join(this.dir, randomId().slice(0, 16));
-    try {
-      fs.renameSync(dir, target);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && !fs.existsSync(dir)) return;
+  /**
+   * Takes dirs away (missing ones are fine) in one trip through the pool, after `first` (calls that must
+   * come before, in the same trip: an unmount), and deletes them behind the caller. Resolves once they are
+   * gone from their places, with first's results.
+   */
+  async discard(dirs: string[], first: FileOp[] = []): Promise<(NodeJS.ErrnoException | null)[]> {
+    const targets = dirs.map(() => path.join(this.dir, randomId().slice(0, 16)));
+    const results = await sharedNative().fileOps([...first, ...dirs.map((dir, i) => ({ op: 'rename' as const, path: dir, to: targets[i] }))]);
+    const renames = results.slice(first.length);
+    dirs.forEach((dir, i) => {
+      const err = renames[i];
+      if (!err) return this.deleteBehind(targets[i]);
+      if (err.code === 'ENOENT' && !fs.existsSync(dir)) return;
       // The trash is missing (ENOENT) or on another filesystem (EXDEV): delete it where it is, still behind.
-      if (code !== 'ENOENT' && code !== 'EXDEV') throw err;
-      this.deleteBehind(dir);
-      return;
-    }
-    this.deleteBehind(target);
+      if (err.code === 'ENOENT' || err.code === 'EXDEV') return this.deleteBehind(dir);
+      log.warn('a directory could not go to the trash; it stays', { path: dir, error: String(err) });
+    });
+    return results.slice(0, first.length);
   }
 
   /** Resolves once everything discarded so far is deleted. */
