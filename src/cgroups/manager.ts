@@ -376,22 +376,22 @@ function hierarchyRoots(layout: CgroupLayout): string[] {
  */
 async function makeDirsV1(layout: CgroupLayout & { version: 1 }, rel: string, cpusetReady: Set<string>, then: FileOp[]):
   Promise<{ created: boolean; results: (NodeJS.ErrnoException | null)[] }> {
-  // Top-down within each hierarchy: a level that exists is EEXIST at the lookup, before cgroupfs (and its
-  // lock) is reached.
-  // rel is the parent (one level or more, Cgroups' constructor) and the container's id.
+  // rel is the parent (one level or more, Cgroups' constructor) and the container's id. Top-down within each
+  // hierarchy: a level that exists is EEXIST at the lookup, before cgroupfs (and its lock) is reached.
   const levels = rel.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'));
   const roots = hierarchyRoots(layout);
-  const mkdirs = (of: string[]) => roots.flatMap((root) => of.map((level) => path.join(root, level)));
-  const dirs = mkdirs(levels);
+  const inEvery = (of: string[]) => roots.flatMap((root) => of.map((level) => path.join(root, level)));
+  const mkdirs = (dirs: string[], results: (NodeJS.ErrnoException | null)[]) =>
+    results.forEach((err, i) => { if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${dirs[i]}`, err); });
+  const dirs = inEvery(levels);
   // A v1 cpuset cgroup starts with no cpus and mems, and refuses tasks until given some. The levels above
   // the container get theirs once, before its mkdir, and clone_children, so the kernel gives the container
   // its parent's at its mkdir (cgroup-v1/cpusets.rst): no reads and writes of our own at each create.
   const cpuset = layout.mounts.cpuset;
   const parent = cpuset && path.join(cpuset, levels[levels.length - 2]);
-  if (cpuset && parent && !cpusetReady.has(parent)) {
-    const above = mkdirs(levels.slice(0, -1));
-    const made = await cgroupfs(above.map((dir) => ({ op: 'mkdir', path: dir })));
-    made.forEach((err, i) => { if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${above[i]}`, err); });
+  if (cpuset && !cpusetReady.has(parent!)) {
+    const above = inEvery(levels.slice(0, -1));
+    mkdirs(above, await cgroupfs(above.map((dir) => ({ op: 'mkdir', path: dir }))));
     let from = cpuset;
     for (const level of levels.slice(0, -1)) {
       const dir = path.join(cpuset, level);
@@ -399,10 +399,10 @@ async function makeDirsV1(layout: CgroupLayout & { version: 1 }, rel: string, cp
       writeValue(path.join(dir, 'cgroup.clone_children'), '1');
       from = dir;
     }
-    cpusetReady.add(parent);
+    cpusetReady.add(parent!);
   }
   const results = await cgroupfs([...dirs.map((dir) => ({ op: 'mkdir' as const, path: dir })), ...then]);
-  for (const [i, err] of results.slice(0, dirs.length).entries()) if (err && err.code !== 'EEXIST') throw systemError(`mkdir ${dirs[i]}`, err);
+  mkdirs(dirs, results.slice(0, dirs.length));
   return { created: results[levels.length - 1] === null, results: results.slice(dirs.length) };
 }
 
@@ -452,18 +452,15 @@ async function inheritCpuset(above: string, dir: string): Promise<void> {
 
 // O_WRONLY without O_CREAT or O_TRUNC: cgroupfs files exist or the feature is missing, and some are write-only.
 function writeValue(file: string, value: string): void {
-  let fd: number;
   try {
-    fd = fs.openSync(file, fs.constants.O_WRONLY);
+    const fd = fs.openSync(file, fs.constants.O_WRONLY);
+    try {
+      fs.writeSync(fd, value);
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     throw systemError(`${path.basename(file)} ${value}`, err);
-  }
-  try {
-    fs.writeSync(fd, value);
-  } catch (err) {
-    throw systemError(`${path.basename(file)} ${value}`, err);
-  } finally {
-    fs.closeSync(fd);
   }
 }
 

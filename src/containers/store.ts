@@ -1,13 +1,12 @@
 // The container store: one directory per container with config.json, hostconfig.json and state.json,
 // each written atomically; loaded back when the daemon starts.
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { EngineError } from '../errors';
 import { sharedNative } from '../native/addon';
 import { fromNative } from '../native/errors';
-import { readJsonFile, syncDirectory, writeFileAtomic, type AtomicWriteOptions } from '../util/atomic-file';
+import { readJsonFile, syncDirectory, tempPathFor, writeFileAtomic, type AtomicWriteOptions } from '../util/atomic-file';
 import { FULL_ID } from '../util/ids';
 import { log } from '../util/logger';
 import { initialState, type ContainerRecord, type ContainerState, type HostConfig } from './model';
@@ -121,11 +120,11 @@ export class ContainerStore {
    */
   private async createQuickly(dir: string, record: ContainerRecord): Promise<void> {
     const files = [['hostconfig.json', hostConfigText(record.hostConfig)], ['state.json', stateText(record)], ['config.json', configText(record)]];
-    const named = files.map(([name, data]) => ({ name, data, tmp: path.join(dir, `.${name}.tmp-${randomBytes(6).toString('hex')}`) }));
+    const named = files.map(([name, data]) => ({ target: path.join(dir, name), data, tmp: tempPathFor(path.join(dir, name)) }));
     const results = await sharedNative().fileOps([
       { op: 'mkdir', path: dir, mode: 0o710 },
       ...named.map(({ tmp, data }) => ({ op: 'create' as const, path: tmp, data, mode: 0o600 })),
-      ...named.map(({ tmp, name }) => ({ op: 'rename' as const, path: tmp, to: path.join(dir, name) })),
+      ...named.map(({ tmp, target }) => ({ op: 'rename' as const, path: tmp, to: target })),
     ]);
     const [made, ...rest] = results;
     if (made) throw (made.code === 'EEXIST' ? alreadyExists(record.id, made) : fromNative(made));

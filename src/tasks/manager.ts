@@ -88,10 +88,11 @@ export class TaskManager {
   }
 
   private async launch(dirs: MonitorDirs, spec: RuntimeSpec, beforeGo?: (pid: number) => Promise<void>): Promise<StartedTask> {
-    for (const dir of [dirs.dir, dirs.runDir]) fs.rmSync(path.join(dir, 'exit'), { force: true });
-    // Written again at every start, before the monitor that reads it exists. The monitor runs in the
-    // runtime directory (spec.json, its socket) and writes its exit file into the container's (exitDir),
-    // or, for an auto-remove container, into the runtime directory (buildSpec).
+    // The monitor runs in the runtime directory (spec.json, its socket) and writes its exit file into the
+    // container's (exitDir), or, for an auto-remove container, into the runtime directory (buildSpec).
+    const exitFile = path.join(spec.exitDir ?? dirs.runDir, 'exit');
+    fs.rmSync(exitFile, { force: true });
+    // Written again at every start, before the monitor that reads it exists.
     rewriteFile(path.join(dirs.runDir, 'spec.json'), JSON.stringify(spec), 0o600);
     let conn = this.takeStandby(dirs.runDir);
     let created = conn ? await conn.next() : undefined;
@@ -119,7 +120,7 @@ export class TaskManager {
       throw startFailure(spec, result);
     }
     conn.release();
-    this.watch(spec.id, dirs, conn);
+    this.watch(spec.id, [exitFile], conn);
     return { pid: created.pid, monitorPid: created.monitorPid ?? 0, startedAt: monitorTime(result.startedAt) ?? new Date().toISOString() };
   }
 
@@ -132,7 +133,7 @@ export class TaskManager {
     try {
       conn = await connectMonitor(dirs);
     } catch {
-      const status = await readExit(dirs);
+      const status = await readExit(exitFiles(dirs));
       return status ? { state: 'exited', status } : { state: 'gone' };
     }
     conn.send('state');
@@ -140,11 +141,11 @@ export class TaskManager {
     if (answer?.type !== 'state' || !answer.pid) {
       // It exited between the connect and the question: its exit file tells.
       conn.close();
-      const status = await readExit(dirs);
+      const status = await readExit(exitFiles(dirs));
       return status ? { state: 'exited', status } : { state: 'gone' };
     }
     conn.release();
-    this.watch(id, dirs, conn);
+    this.watch(id, exitFiles(dirs), conn);
     return { state: 'live', pid: answer.pid, monitorPid: answer.monitorPid ?? 0, startedAt: monitorTime(answer.startedAt) };
   }
 
@@ -201,12 +202,13 @@ export class TaskManager {
     this.live.clear();
   }
 
-  private watch(id: string, dirs: MonitorDirs, conn: MonitorConnection): void {
+  /** files: where its exit file may be, in the order to look. */
+  private watch(id: string, files: string[], conn: MonitorConnection): void {
     this.live.set(id, conn);
     // The exit file is written before the monitor hangs up, so a close always finds it (or the monitor died).
     conn.on('close', () => {
       this.live.delete(id);
-      void readExit(dirs).then((status) => this.onExit(id, status ?? monitorDied()));
+      void readExit(files).then((status) => this.onExit(id, status ?? monitorDied()));
     });
   }
 }
@@ -225,7 +227,19 @@ export function monitorDied(): ExitStatus {
   return { exitCode: 255, signal: 0, finishedAt: new Date().toISOString(), error: MONITOR_DIED };
 }
 
-/** The exit file: in the container's directory, or an auto-remove container's in its runtime directory. */
-async function readExit(dirs: MonitorDirs): Promise<ExitStatus | undefined> {
-  return (await readJsonFile<ExitStatus>(path.join(dirs.dir, 'exit'))) ?? readJsonFile<ExitStatus>(path.join(dirs.runDir, 'exit'));
+/**
+ * Where a monitor berthd did not start writes its exit file: in the container's directory, or an auto-remove
+ * container's in its runtime directory.
+ */
+function exitFiles(dirs: MonitorDirs): string[] {
+  return [path.join(dirs.dir, 'exit'), path.join(dirs.runDir, 'exit')];
+}
+
+/** The first of files that exists, read. */
+async function readExit(files: string[]): Promise<ExitStatus | undefined> {
+  for (const file of files) {
+    const status = await readJsonFile<ExitStatus>(file);
+    if (status) return status;
+  }
+  return undefined;
 }

@@ -37,7 +37,7 @@ const QUICK_BYTES = 64 * 1024;
 export async function writeFileAtomic(target: string, data: string | Uint8Array, mode = 0o600, opts: AtomicWriteOptions = {}): Promise<void> {
   const durable = opts.durable ?? true;
   const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
+  const tmp = tempPathFor(target);
   const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   try {
     // O_EXCL|O_NOFOLLOW: never write through something another process planted at the temp name.
@@ -58,6 +58,11 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
     throw err;
   }
   if (durable && opts.syncDir !== false) await syncDirectory(dir);
+}
+
+/** A fresh temporary name beside target, for writing it whole before a rename over it. */
+export function tempPathFor(target: string): string {
+  return path.join(path.dirname(target), `.${path.basename(target)}.tmp-${randomBytes(6).toString('hex')}`);
 }
 
 /**
