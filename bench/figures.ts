@@ -3,7 +3,7 @@
 import { performance } from 'node:perf_hooks';
 import type { CreateContainerRequest } from '../src/gen/berth/v1/containers';
 import { attachMiBs, outputScript, pipeMiBs, type OutputKind } from './attach';
-import { runRequest, runToRemoval, type PhaseTimes } from './berth-run';
+import { runRequest, runToRemoval, runToRemovalInThreeCalls, type PhaseTimes } from './berth-run';
 import type { BenchDaemon } from './daemon';
 import { reason, timed } from './host';
 import type { Engine } from './peers';
@@ -80,15 +80,17 @@ export const BRIDGE_ARGS = ['-p', '127.0.0.1::80', 'busybox', 'true'];
 export async function startFigure(ctx: Context): Promise<void> {
   const none = runRequest(NONE_ARGS);
   const bridge = runRequest(BRIDGE_ARGS);
-  const phases: Record<keyof PhaseTimes, number[]> = { create: [], start: [], wait: [], total: [] };
-  const berth = (req: CreateContainerRequest, keep: boolean) => async () => {
-    const t = await runToRemoval(ctx.daemon.clients, req);
+  const phases: Record<keyof PhaseTimes, number[]> = { start: [], end: [], total: [] };
+  const berth = (req: CreateContainerRequest, keep: boolean, run = runToRemoval) => async () => {
+    const t = await run(ctx.daemon.clients, req);
     if (keep) for (const k of Object.keys(phases) as (keyof PhaseTimes)[]) phases[k].push(t[k]);
     return t.total;
   };
   const runners: Runner[] = [
     { name: 'berth', key: 'berth', bench: 'run_true_none', once: berth(none, true) },
     { name: 'berth bridge -p', key: 'berth-br', bench: 'run_true_bridge', once: berth(bridge, false) },
+    // The API's three-call way, for comparison (a Docker-style client drives it so).
+    { name: 'berth, 3 calls', key: 'berth-3', bench: 'run_true_none_three_calls', once: berth(none, false, runToRemovalInThreeCalls) },
   ];
   for (const e of ctx.engines) {
     runners.push({ name: e.key, key: e.key, bench: `${e.key}_true`, once: () => timed(e.argv(ctx.nextId(), 0, ['/bin/true'])) });
@@ -96,10 +98,10 @@ export async function startFigure(ctx: Context): Promise<void> {
   }
   const warmup = ctx.quick ? 2 : 5;
   const samples = await interleave(runners, ctx.startRuns, warmup);
-  printTable(`run true to its end and remove it, ${ctx.startRuns} runs each after ${warmup} warm-up, interleaved (berth: create (auto-remove), start and wait until removed, over gRPC, as berth run --rm does, logging on; the others: spawn to exit)`,
+  printTable(`run true to its end and remove it, ${ctx.startRuns} runs each after ${warmup} warm-up, interleaved (berth: one Attach that creates (auto-remove), starts and ends once the container is removed, as berth run --rm does, logging on; berth, 3 calls: create, start and wait until removed; the others: spawn to exit)`,
     rows(samples), { unit: 'ms' });
   const med = (k: keyof PhaseTimes) => `${k} ${summarize(phases[k].slice(-ctx.startRuns)).median.toFixed(1)}`;
-  if (phases.total.length) console.log(`berth by phase (medians, ms): ${(['create', 'start', 'wait'] as const).map(med).join(', ')}`);
+  if (phases.total.length) console.log(`berth by phase (medians, ms): ${(['start', 'end'] as const).map(med).join(', ')}`);
   for (const [r, v] of samples) {
     if (!r.bench || !v.length) continue;
     const s = summarize(v);

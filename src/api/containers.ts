@@ -1,5 +1,6 @@
 // The Containers adapter: check the request's shape, call the domain, convert back.
-import type { AttachEvent } from '../containers/attachment';
+import type { Attachment, AttachEvent, AttachSelection, StdioSession } from '../containers/attachment';
+import type { ContainerRecord } from '../containers/model';
 import { parseRestartPolicy } from '../containers/restart-policy';
 import type { ContainerService, WaitCondition } from '../containers/service';
 import { sampleStats, streamStats } from '../containers/stats';
@@ -9,7 +10,7 @@ import { parseSignal } from '../containers/signals';
 import { checkContainerRef, validateName, validateSize, validateStopTimeout } from '../containers/validate';
 import {
   LogStream, type AttachOptions, type AttachRequest, type AttachResponse, type ContainerLogsResponse, type ContainersServer, type ContainerStats,
-  type ExecOptions, type ExecRequest, type ExecResponse,
+  type CreateContainerRequest, type ExecOptions, type ExecRequest, type ExecResponse, type TerminalSize,
 } from '../gen/berth/v1/containers';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../io/detach-keys';
 import { parseLink } from '../network/links';
@@ -60,16 +61,76 @@ function stopTimeout(seconds: number | undefined): number | undefined {
   return validateStopTimeout(seconds, 'timeout_seconds');
 }
 
+/** Create's checks and the create itself, for Create and for Attach with create. */
+async function createFrom(containers: ContainerService, req: CreateContainerRequest): Promise<ContainerRecord> {
+  const config = configFromProto(req.config);
+  const hostConfig = hostConfigFromProto(req.hostConfig, req.config);
+  // As Docker: a link, or a network to share, names a container that exists now (it must also run at start).
+  for (const link of hostConfig.links ?? []) mustExist(containers, parseLink(link).target, 'host_config.links', link);
+  const mode = parseNetworkMode(hostConfig.networkMode, config.networkDisabled);
+  if (mode.kind === 'container') mustExist(containers, mode.ref, 'host_config.network_mode', hostConfig.networkMode);
+  return containers.create({ config, hostConfig, name: req.name });
+}
+
+/** What Attach opens: the session, and for a run in one call what its exit frame waits for. */
+interface OpenedAttach {
+  id: string;
+  tty: boolean;
+  session: StdioSession;
+  beforeExit?: () => Promise<void>;
+}
+
+/**
+ * Attach with create (docker run in one call): create, then attach with start. As docker run waits for the
+ * container's next exit (removed, with --rm), the exit frame waits until the daemon has recorded the exit
+ * (and removed an auto-remove container), so what a client asks next agrees with it. A failed start removes
+ * an auto-remove container again: it never ran, so no exit would remove it.
+ */
+async function runAttached(
+  containers: ContainerService, opts: AttachOptions, selection: AttachSelection, size: TerminalSize | undefined, signal: AbortSignal,
+): Promise<OpenedAttach> {
+  if (opts.containerId) throw invalidArgument('options.container_id', opts.containerId, 'must be empty with options.create (the container is new)');
+  // Refused before anything is made (a plain attach refuses it FAILED_PRECONDITION, for a container that exists).
+  if (opts.stdin && !opts.create?.config?.openStdin) throw invalidArgument('options.stdin', true, 'needs options.create.config.open_stdin');
+  const record = await createFrom(containers, opts.create!);
+  const autoRemove = Boolean(record.hostConfig.autoRemove);
+  // Asked before the start, so a container that ends at once is not missed; given up if the stream ends
+  // another way (a detach, a cancel) before the exit.
+  const giveUp = new AbortController();
+  const onAbort = () => giveUp.abort();
+  signal.addEventListener('abort', onAbort, { once: true });
+  const ended = containers.wait(record.id, giveUp.signal, autoRemove ? 'removed' : 'next-exit')
+    .finally(() => signal.removeEventListener('abort', onAbort));
+  ended.catch(() => undefined); // awaited before the exit frame, or given up
+  let session: Attachment;
+  try {
+    session = await containers.attach(record.id, selection, { start: true, size });
+  } catch (err) {
+    giveUp.abort();
+    if (autoRemove) {
+      await containers.remove(record.id, true).catch(() => undefined);
+      throw err;
+    }
+    // It stays, created, as docker run leaves it: the client learns its id from the error only.
+    const message = err instanceof Error ? err.message : String(err);
+    if (message.includes(record.id)) throw err;
+    throw new EngineError(kindOf(err) ?? 'Internal', `container ${record.id} was created, but its start failed: ${message}`, { cause: err });
+  }
+  let exiting = false;
+  session.onClose(() => { if (!exiting) giveUp.abort(); });
+  const beforeExit = async () => {
+    exiting = true;
+    // An auto-remove container is removed once its attached clients have read the end: this one has.
+    session.close();
+    await ended;
+  };
+  return { id: record.id, tty: record.config.tty, session, beforeExit };
+}
+
 export function createContainersService(containers: ContainerService, shutdown?: AbortSignal): ContainersServer {
   return {
     create: unary(async (req) => {
-      const config = configFromProto(req.config);
-      const hostConfig = hostConfigFromProto(req.hostConfig, req.config);
-      // As Docker: a link, or a network to share, names a container that exists now (it must also run at start).
-      for (const link of hostConfig.links ?? []) mustExist(containers, parseLink(link).target, 'host_config.links', link);
-      const mode = parseNetworkMode(hostConfig.networkMode, config.networkDisabled);
-      if (mode.kind === 'container') mustExist(containers, mode.ref, 'host_config.network_mode', hostConfig.networkMode);
-      const record = await containers.create({ config, hostConfig, name: req.name });
+      const record = await createFrom(containers, req);
       return { id: record.id, warnings: [] };
     }),
 
@@ -118,18 +179,25 @@ export function createContainersService(containers: ContainerService, shutdown?:
       }
     }, shutdown),
 
-    attach: stdioStream<AttachOptions, AttachRequest, AttachResponse>(async (opts) => {
-      checkContainerRef(opts.containerId, 'options.container_id');
+    attach: stdioStream<AttachOptions, AttachRequest, AttachResponse>(async (opts, signal) => {
+      if (!opts.create) checkContainerRef(opts.containerId, 'options.container_id');
       const detachKeys = parseDetachKeys(opts.detachKeys || DEFAULT_DETACH_KEYS, 'options.detach_keys');
       const size = validateSize(opts.size, 'options.size');
-      const session = await containers.attach(
-        opts.containerId,
-        { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, logs: opts.logs },
-        { start: opts.start, size },
-      );
-      // As Docker: detach keys are read only from a terminal; binary stdin of a plain pipe must pass untouched.
-      const tty = containers.find(opts.containerId).config.tty;
-      return { session, detachKeys: tty ? detachKeys : Buffer.alloc(0), first: { frame: { $case: 'attached', value: {} } } };
+      const selection = { stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, logs: opts.logs };
+      let opened: OpenedAttach;
+      if (opts.create) {
+        opened = await runAttached(containers, opts, selection, size, signal);
+      } else {
+        const c = containers.find(opts.containerId);
+        opened = { id: c.id, tty: c.config.tty, session: await containers.attach(c.id, selection, { start: opts.start, size }) };
+      }
+      return {
+        session: opened.session,
+        // As Docker: detach keys are read only from a terminal; binary stdin of a plain pipe must pass untouched.
+        detachKeys: opened.tty ? detachKeys : Buffer.alloc(0),
+        first: { frame: { $case: 'attached', value: { containerId: opened.id } } },
+        beforeExit: opened.beforeExit,
+      };
     }, OUTPUT_FRAMES, shutdown),
 
     resize: unary(async (req) => {

@@ -25,6 +25,8 @@ export interface Opened<Res> {
   /** Sent before any output: "attached" or "started". */
   first: Res;
   detachKeys: Buffer;
+  /** Awaited before the exit frame is written (a run of an auto-remove container: its removal). */
+  beforeExit?: () => Promise<void>;
 }
 
 export interface Encoders<Res> {
@@ -34,7 +36,7 @@ export interface Encoders<Res> {
 }
 
 export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
-  open: (opts: Opts) => Promise<Opened<Res>>,
+  open: (opts: Opts, signal: AbortSignal) => Promise<Opened<Res>>,
   encode: Encoders<Res>,
   shutdown?: AbortSignal,
 ): handleBidiStreamingCall<Req, Res> {
@@ -54,7 +56,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       if (first.done || first.value.frame?.$case !== 'options') {
         throw new EngineError('InvalidArgument', 'options: the first frame must carry the options');
       }
-      const opened = await open(first.value.frame.value);
+      const opened = await open(first.value.frame.value, signal);
       session = opened.session;
       signal.addEventListener('abort', () => opened.session.close(), { once: true });
       call.write(opened.first);
@@ -64,6 +66,10 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       let unflushed = 0;
       for await (const ev of opened.session.events()) {
         if (finished) return;
+        if (ev.type === 'exit' && opened.beforeExit) {
+          await opened.beforeExit();
+          if (finished || signal.aborted) return;
+        }
         const size = ev.type === 'exit' ? 0 : ev.data.length;
         const release = ev.type === 'exit' ? undefined : ev.release;
         unflushed += size;

@@ -4,12 +4,13 @@ import type { Clients } from './client';
 import { call, details, statusOf } from './client';
 import { parseFlags, UsageError, type FlagSpec } from './args';
 import { pumpStdio, terminalSize, type StdioResult } from './stdio';
-import type { AttachRequest, AttachResponse, CreateContainerResponse, ExecRequest, ExecResponse, InspectContainerResponse } from '../gen/berth/v1/containers';
+import type { AttachRequest, AttachResponse, CreateContainerRequest, CreateContainerResponse, ExecRequest, ExecResponse, InspectContainerResponse } from '../gen/berth/v1/containers';
 import type { Command } from './main';
 import { CREATE_FLAGS, createRequest } from './create-request';
 
 interface AttachCall {
-  containerId: string;
+  /** The container, or (run) the request that creates it: then it is created, attached and started in one call. */
+  target: { containerId: string } | { create: CreateContainerRequest };
   stdin: boolean;
   tty: boolean;
   start: boolean;
@@ -23,7 +24,8 @@ async function attachAndPump(clients: Clients, a: AttachCall): Promise<StdioResu
     frame: {
       $case: 'options',
       value: {
-        containerId: a.containerId, stdin: a.stdin, stdout: true, stderr: true, logs: false,
+        containerId: 'containerId' in a.target ? a.target.containerId : '', create: 'create' in a.target ? a.target.create : undefined,
+        stdin: a.stdin, stdout: true, stderr: true, logs: false,
         detachKeys: a.detachKeys, size: a.tty ? terminalSize() : undefined, start: a.start,
       },
     },
@@ -48,14 +50,30 @@ async function removeAfterRun(clients: Clients, containerId: string): Promise<vo
 }
 
 /**
- * docker run: create, then attach with start in one call so no output is missed; -d just starts.
- * --rm: the daemon removes the container when it exits (auto_remove), once attached clients have read the
- * end; attached, we also remove it after the exit status arrives, in case this daemon never got to it.
+ * docker run: create, attach and start in one call, so no output is missed; -d creates, then starts.
+ * --rm: the daemon removes the container when it exits (auto_remove), and its exit frame comes only
+ * once the container is gone; a start that fails removes it too.
  */
 export const run: Command = async (argv, clients) => {
   const { flags, positionals } = parseFlags(argv, RUN_FLAGS);
   const req = createRequest(flags, positionals);
   req.hostConfig!.autoRemove = Boolean(flags.rm);
+  if (flags.detach) return runDetached(clients, req);
+  let result: StdioResult;
+  try {
+    result = await attachAndPump(clients, {
+      target: { create: req }, stdin: Boolean(flags.interactive), tty: Boolean(flags.tty), start: true,
+      detachKeys: (flags['detach-keys'] as string) ?? '',
+    });
+  } catch (err) {
+    process.stderr.write(`berth: ${details(err)}\n`);
+    return 125;
+  }
+  return result.exitCode;
+};
+
+/** docker run -d: create, start, print the id. */
+async function runDetached(clients: Clients, req: CreateContainerRequest): Promise<number> {
   let id: string;
   try {
     id = (await call<typeof clients.containers, unknown, CreateContainerResponse>(clients.containers, 'create', req)).id;
@@ -63,35 +81,17 @@ export const run: Command = async (argv, clients) => {
     process.stderr.write(`berth: ${details(err)}\n`);
     return 125;
   }
-  if (flags.detach) {
-    try {
-      await call(clients.containers, 'start', { containerId: id });
-    } catch (err) {
-      // It never ran, so it never exits for the daemon to remove it.
-      if (flags.rm) await removeAfterRun(clients, id).catch(() => undefined);
-      process.stderr.write(`berth: ${details(err)}\n`);
-      return 125;
-    }
-    process.stdout.write(`${id}\n`);
-    return 0;
-  }
-  let result: StdioResult;
   try {
-    result = await attachAndPump(clients, {
-      containerId: id, stdin: Boolean(flags.interactive), tty: Boolean(flags.tty), start: true,
-      detachKeys: (flags['detach-keys'] as string) ?? '',
-    });
+    await call(clients.containers, 'start', { containerId: id });
   } catch (err) {
-    // The run failed already; that error is the one to report, not a failure to clean up after it.
-    if (flags.rm) await removeAfterRun(clients, id).catch(() => undefined);
+    // It never ran, so it never exits for the daemon to remove it.
+    if (req.hostConfig!.autoRemove) await removeAfterRun(clients, id).catch(() => undefined);
     process.stderr.write(`berth: ${details(err)}\n`);
     return 125;
   }
-  if (result.detached) return 0;
-  // A failed clean-up is worth a line, but the container's own exit code is still the answer.
-  if (flags.rm) await removeAfterRun(clients, id).catch((err) => process.stderr.write(`berth: ${details(err)}\n`));
-  return result.exitCode;
-};
+  process.stdout.write(`${id}\n`);
+  return 0;
+}
 
 export const attach: Command = async (argv, clients) => {
   const { flags, positionals } = parseFlags(argv, { 'no-stdin': { kind: 'bool' }, 'detach-keys': { kind: 'string' } }, { interspersed: true });
@@ -100,7 +100,7 @@ export const attach: Command = async (argv, clients) => {
   const c = info.container!;
   if (!c.state!.running) throw new UsageError('you cannot attach to a stopped container, start it first');
   const result = await attachAndPump(clients, {
-    containerId: c.id, stdin: c.config!.openStdin && !flags['no-stdin'], tty: c.config!.tty, start: false,
+    target: { containerId: c.id }, stdin: c.config!.openStdin && !flags['no-stdin'], tty: c.config!.tty, start: false,
     detachKeys: (flags['detach-keys'] as string) ?? '',
   });
   return result.exitCode;
@@ -110,7 +110,7 @@ export const attach: Command = async (argv, clients) => {
 export const startAttached = async (containerId: string, interactive: boolean, clients: Clients): Promise<number> => {
   const info = await call<typeof clients.containers, unknown, InspectContainerResponse>(clients.containers, 'inspect', { containerId });
   const c = info.container!;
-  const result = await attachAndPump(clients, { containerId: c.id, stdin: interactive && c.config!.openStdin, tty: c.config!.tty, start: true, detachKeys: '' });
+  const result = await attachAndPump(clients, { target: { containerId: c.id }, stdin: interactive && c.config!.openStdin, tty: c.config!.tty, start: true, detachKeys: '' });
   return result.exitCode;
 };
 

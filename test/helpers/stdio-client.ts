@@ -1,9 +1,11 @@
 // A test client for Attach and Exec: collects output, sends stdin with backpressure, and resolves
 // with the last frame (exit or detached) or the error the stream ended with.
 import { once } from 'node:events';
+import http2 from 'node:http2';
+import net from 'node:net';
 import { credentials, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js';
 import {
-  AttachOptions, ContainersClient, ExecOptions, type AttachRequest, type AttachResponse, type ExecRequest, type ExecResponse, type ExitStatus,
+  AttachOptions, AttachRequest, ContainersClient, ExecOptions, type AttachResponse, type ExecRequest, type ExecResponse, type ExitStatus,
 } from '../../src/gen/berth/v1/containers';
 import type { TestDaemon } from './daemon';
 
@@ -25,6 +27,7 @@ export class StdioClient {
   readonly ready: Promise<Res>;
   readonly done: Promise<StdioEnd>;
   private watchers: (() => void)[] = [];
+  private readonly frameListeners: ((kind: string) => void)[] = [];
 
   constructor(private readonly call: ClientDuplexStream<Req, Res>, options: Req) {
     let markReady!: (r: Res) => void;
@@ -34,6 +37,7 @@ export class StdioClient {
       call.on('data', (msg: Res) => {
         const f = msg.frame;
         if (!f) return;
+        for (const l of this.frameListeners) l(f.$case);
         if (f.$case === 'attached' || f.$case === 'started') markReady(msg);
         else if (f.$case === 'stdout') { this.out.push(f.value); this.recent = (this.recent + f.value.toString('latin1')).slice(-65536); }
         else if (f.$case === 'stderr') this.err.push(f.value);
@@ -45,6 +49,11 @@ export class StdioClient {
       call.on('end', () => resolve(end));
     });
     call.write(options);
+  }
+
+  /** Called with each server frame's kind as it arrives, before the frame is taken in. */
+  onFrame(listener: (kind: string) => void): void {
+    this.frameListeners.push(listener);
   }
 
   get stdout(): Buffer { return Buffer.concat(this.out); }
@@ -98,4 +107,32 @@ export function openExec(d: TestDaemon, options: Partial<ExecOptions>): StdioCli
   return new StdioClient(d.clients.containers.exec() as ClientDuplexStream<Req, Res>, {
     frame: { $case: 'options', value: ExecOptions.fromPartial(options) },
   });
+}
+
+/**
+ * A plain HTTP/2 gRPC client of Attach with a 64 KiB window, paused: grpc-js clients buffer whatever arrives,
+ * so only a raw one shows the server what a stuck peer does to flow control.
+ */
+export function stuckAttach(d: TestDaemon, id: string): { drain(): Promise<{ received: number; status: string | string[] | undefined }> } {
+  const session = http2.connect('http://localhost', { createConnection: () => net.connect(d.socket), settings: { initialWindowSize: 65535 } });
+  session.on('error', () => undefined);
+  const stream = session.request({ ':method': 'POST', ':path': '/berth.v1.Containers/Attach', 'content-type': 'application/grpc', te: 'trailers' });
+  const options = Buffer.from(AttachRequest.encode({ frame: { $case: 'options', value: AttachOptions.fromPartial({ containerId: id, stdout: true, stderr: true }) } }).finish());
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(options.length, 1);
+  stream.write(Buffer.concat([prefix, options]));
+  let trailers: http2.IncomingHttpHeaders | undefined;
+  stream.on('trailers', (t) => { trailers = t; });
+  stream.on('error', () => undefined); // a GOAWAY when the daemon stops; the status was read by then
+  stream.pause();
+  /** Reads everything now; resolves with the bytes received (gRPC framing included) and the final status. */
+  const drain = async () => {
+    let received = 0;
+    stream.on('data', (chunk: Buffer) => { received += chunk.length; });
+    stream.resume();
+    await new Promise<void>((resolve) => { stream.on('end', () => resolve()); stream.on('close', () => resolve()); });
+    session.close();
+    return { received, status: trailers?.['grpc-status'] };
+  };
+  return { drain };
 }

@@ -1,14 +1,12 @@
 // Attach over the API: every byte, from the first one, to every client; stdin in; TTY sizes; detach keys.
 import crypto from 'node:crypto';
-import http2 from 'node:http2';
-import net from 'node:net';
 import { status } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
-import { AttachOptions, AttachRequest, HostConfig, type CreateContainerResponse, type InspectContainerResponse } from '../../src/gen/berth/v1/containers';
+import { HostConfig, type CreateContainerResponse, type InspectContainerResponse } from '../../src/gen/berth/v1/containers';
 import { config, createContainer, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
-import { openAttach, ownConnection } from '../helpers/stdio-client';
+import { openAttach, ownConnection, stuckAttach } from '../helpers/stdio-client';
 
 describe.skipIf(!IS_ROOT)('attach', () => {
   let d: TestDaemon;
@@ -149,38 +147,12 @@ describe.skipIf(!IS_ROOT)('attach', () => {
     expect((await openAttach(d, { containerId: 'nope' }).done).error).toMatchObject({ code: status.NOT_FOUND });
   });
 
-  /** A plain HTTP/2 gRPC client with a 64 KiB window, paused: grpc-js clients buffer whatever arrives,
-   * so only a raw one shows the server what a stuck peer does to flow control. */
-  function stuckAttach(id: string) {
-    const session = http2.connect('http://localhost', { createConnection: () => net.connect(d.socket), settings: { initialWindowSize: 65535 } });
-    session.on('error', () => undefined);
-    const stream = session.request({ ':method': 'POST', ':path': '/berth.v1.Containers/Attach', 'content-type': 'application/grpc', te: 'trailers' });
-    const options = Buffer.from(AttachRequest.encode({ frame: { $case: 'options', value: AttachOptions.fromPartial({ containerId: id, stdout: true, stderr: true }) } }).finish());
-    const prefix = Buffer.alloc(5);
-    prefix.writeUInt32BE(options.length, 1);
-    stream.write(Buffer.concat([prefix, options]));
-    let trailers: http2.IncomingHttpHeaders | undefined;
-    stream.on('trailers', (t) => { trailers = t; });
-    stream.on('error', () => undefined); // a GOAWAY when the daemon stops; the status was read by then
-    stream.pause();
-    /** Reads everything now; resolves with the bytes received (gRPC framing included) and the final status. */
-    const drain = async () => {
-      let received = 0;
-      stream.on('data', (chunk: Buffer) => { received += chunk.length; });
-      stream.resume();
-      await new Promise<void>((resolve) => { stream.on('end', () => resolve()); stream.on('close', () => resolve()); });
-      session.close();
-      return { received, status: trailers?.['grpc-status'] };
-    };
-    return { drain };
-  }
-
   const FILL = 'head -c 100000000 /dev/zero | tr "\\0" a; echo end';
   const FILLED = 100_000_000 + 'end\n'.length;
 
   it('a client that stops reading stalls neither the container nor another client, and later still gets every byte', async () => {
     const id = await createContainer(d, config('busybox', ['sh', '-c', FILL]));
-    const stuck = stuckAttach(id);
+    const stuck = stuckAttach(d, id);
     const reader = openAttach(d, { containerId: id }, ownConnection(d));
     await reader.ready;
     await new Promise((r) => setTimeout(r, 200));
@@ -201,7 +173,7 @@ describe.skipIf(!IS_ROOT)('attach', () => {
       name: '', config: config('busybox', ['sh', '-c', FILL]),
       hostConfig: HostConfig.fromPartial({ logConfig: { type: 'json-file', config: { 'max-size': '4m', 'max-file': '2' } } }),
     });
-    const stuck = stuckAttach(id);
+    const stuck = stuckAttach(d, id);
     await new Promise((r) => setTimeout(r, 200));
     await call(d.clients.containers, 'start', { containerId: id });
     expect(await call(d.clients.containers, 'wait', { containerId: id, condition: '' })).toEqual({ exitCode: 0, signal: 0 });

@@ -54,6 +54,8 @@ describe.skipIf(!IS_ROOT)('the berth CLI', () => {
     const bad = cli(d, ['run', '--rm', 'busybox', '/nonexistent']);
     expect(bad.status).toBe(125);
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+    // The daemon removed it: it never ran, so no exit would have.
+    expect(cli(d, ['ps', '-a', '-q']).stdout).toBe('');
     expect(cli(d, ['frobnicate']).status).toBe(2);
     const down = cli({ ...d, host: 'unix:///nonexistent.sock' }, ['ps']);
     expect(down.status).toBe(1);

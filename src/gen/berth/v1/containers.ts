@@ -450,6 +450,13 @@ export interface AttachOptions {
     | undefined;
   /** Start the container once attached: start-and-attach in one call. */
   start: boolean;
+  /**
+   * Create the container first, then attach and start it: docker run in one call. container_id stays
+   * empty, start is implied, and `attached` carries the new id. If the start fails, an auto-remove
+   * container is removed again; any other stays, created, as after docker run. For an auto-remove
+   * container the exit frame comes once the container is removed, as docker run --rm returns.
+   */
+  create: CreateContainerRequest | undefined;
 }
 
 export interface AttachRequest {
@@ -464,6 +471,8 @@ export interface AttachRequest {
 }
 
 export interface Attached {
+  /** The container attached to (its full id). */
+  containerId: string;
 }
 
 export interface AttachResponse {
@@ -5531,6 +5540,7 @@ function createBaseAttachOptions(): AttachOptions {
     detachKeys: "",
     size: undefined,
     start: false,
+    create: undefined,
   };
 }
 
@@ -5559,6 +5569,9 @@ export const AttachOptions: MessageFns<AttachOptions> = {
     }
     if (message.start !== false) {
       writer.uint32(64).bool(message.start);
+    }
+    if (message.create !== undefined) {
+      CreateContainerRequest.encode(message.create, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -5640,6 +5653,14 @@ export const AttachOptions: MessageFns<AttachOptions> = {
             message.start = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.create = CreateContainerRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5670,6 +5691,7 @@ export const AttachOptions: MessageFns<AttachOptions> = {
         : "",
       size: isSet(object.size) ? TerminalSize.fromJSON(object.size) : undefined,
       start: isSet(object.start) ? globalThis.Boolean(object.start) : false,
+      create: isSet(object.create) ? CreateContainerRequest.fromJSON(object.create) : undefined,
     };
   },
 
@@ -5699,6 +5721,9 @@ export const AttachOptions: MessageFns<AttachOptions> = {
     if (message.start !== false) {
       obj.start = message.start;
     }
+    if (message.create !== undefined) {
+      obj.create = CreateContainerRequest.toJSON(message.create);
+    }
     return obj;
   },
 
@@ -5717,6 +5742,9 @@ export const AttachOptions: MessageFns<AttachOptions> = {
       ? TerminalSize.fromPartial(object.size)
       : undefined;
     message.start = object.start ?? false;
+    message.create = (object.create !== undefined && object.create !== null)
+      ? CreateContainerRequest.fromPartial(object.create)
+      : undefined;
     return message;
   },
 };
@@ -5888,11 +5916,14 @@ export const AttachRequest: MessageFns<AttachRequest> = {
 };
 
 function createBaseAttached(): Attached {
-  return {};
+  return { containerId: "" };
 }
 
 export const Attached: MessageFns<Attached> = {
-  encode(_: Attached, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: Attached, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.containerId !== "") {
+      writer.uint32(10).string(message.containerId);
+    }
     return writer;
   },
 
@@ -5909,6 +5940,14 @@ export const Attached: MessageFns<Attached> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.containerId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5921,20 +5960,30 @@ export const Attached: MessageFns<Attached> = {
     }
   },
 
-  fromJSON(_: any): Attached {
-    return {};
+  fromJSON(object: any): Attached {
+    return {
+      containerId: isSet(object.containerId)
+        ? globalThis.String(object.containerId)
+        : isSet(object.container_id)
+        ? globalThis.String(object.container_id)
+        : "",
+    };
   },
 
-  toJSON(_: Attached): unknown {
+  toJSON(message: Attached): unknown {
     const obj: any = {};
+    if (message.containerId !== "") {
+      obj.containerId = message.containerId;
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<Attached>, I>>(base?: I): Attached {
     return Attached.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<Attached>, I>>(_: I): Attached {
+  fromPartial<I extends Exact<DeepPartial<Attached>, I>>(object: I): Attached {
     const message = createBaseAttached();
+    message.containerId = object.containerId ?? "";
     return message;
   },
 };

@@ -1,0 +1,128 @@
+// Attach with create: docker run in one call. The container is created, attached and started by one
+// Attach; `attached` names it; an auto-remove container's exit frame comes once it is gone.
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call } from '../../src/cli/client';
+import { HostConfig, type CreateContainerRequest, type InspectContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
+import { config, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { IS_ROOT } from '../helpers/paths';
+import { openAttach, stuckAttach, type StdioClient } from '../helpers/stdio-client';
+
+describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
+  let d: TestDaemon;
+
+  beforeAll(async () => {
+    d = await startDaemon();
+    await importBusybox(d);
+  });
+
+  afterAll(() => destroyDaemon(d));
+
+  const request = (cmd: string[], host: Partial<HostConfig> = {}, name = '', patch = {}): CreateContainerRequest => ({
+    config: config('busybox', cmd, patch), hostConfig: HostConfig.fromPartial({ networkMode: 'none', ...host }), name,
+  });
+
+  async function inspect(id: string) {
+    return (await call<typeof d.clients.containers, unknown, InspectContainerResponse>(d.clients.containers, 'inspect', { containerId: id })).container!;
+  }
+
+  async function names(): Promise<string[]> {
+    const res = await call<typeof d.clients.containers, unknown, ListContainersResponse>(d.clients.containers, 'list', { all: true });
+    return res.containers.map((c) => c.name);
+  }
+
+  async function attachedId(client: StdioClient): Promise<string> {
+    const first = await client.ready;
+    if (first.frame?.$case !== 'attached') throw new Error(`first frame: ${JSON.stringify(first.frame)}`);
+    return first.frame.value.containerId;
+  }
+
+  it('creates, attaches and starts: every line, the new id in attached, and the container stays exited', async () => {
+    const client = openAttach(d, { create: request(['sh', '-c', 'for i in $(seq 1 2000); do echo line $i; done; echo bye >&2; exit 3'], {}, 'one-call') });
+    const id = await attachedId(client);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(await client.done).toEqual({ exit: { exitCode: 3, signal: 0 } });
+    expect(client.stdout.toString()).toBe(Array.from({ length: 2000 }, (_, i) => `line ${i + 1}\n`).join(''));
+    expect(client.stderr.toString()).toBe('bye\n');
+    const c = await inspect('one-call');
+    expect(c.id).toBe(id);
+    expect(c.state).toMatchObject({ status: 'exited', exitCode: 3 });
+    await call(d.clients.containers, 'remove', { containerId: id });
+  });
+
+  it('sends an auto-remove container\'s exit frame only once the container is gone', async () => {
+    // More than grpc-js takes in for a client before its write says to wait.
+    const fill = 'head -c 8000000 /dev/zero | tr "\\0" a; echo; echo end';
+    const client = openAttach(d, { create: request(['sh', '-c', `sleep 0.5; ${fill}; exit 5`], { autoRemove: true }, 'gone-at-exit') });
+    const id = await attachedId(client);
+    // A second client that reads nothing holds the removal (the daemon removes it once its attached clients
+    // have read the end), and so the first client's exit frame.
+    const holder = stuckAttach(d, id);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await client.waitFor('\nend\n');
+    await call(d.clients.containers, 'wait', { containerId: id, condition: 'not-running' });
+    let ended = false;
+    void client.done.then(() => { ended = true; });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(ended).toBe(false);
+    expect((await inspect(id)).state).toMatchObject({ status: 'exited', exitCode: 5 });
+    // Asked the moment the exit frame arrives, before anything else of this test runs.
+    let atExit: Promise<unknown> | undefined;
+    client.onFrame((frame) => {
+      if (frame === 'exit') atExit = inspect(id).then(() => 'still there', (err: ServiceError) => err.code);
+    });
+    const held = holder.drain();
+    expect(await client.done).toEqual({ exit: { exitCode: 5, signal: 0 } });
+    expect(await atExit).toBe(status.NOT_FOUND);
+    expect(await names()).not.toContain('gone-at-exit');
+    const late = await held;
+    expect(late.status).toBe('0');
+    expect(late.received).toBeGreaterThan(client.stdout.length);
+  });
+
+  it('removes an auto-remove container whose start fails, and keeps any other, created, naming it in the error', async () => {
+    const removed = await openAttach(d, { create: request(['/no/such/program'], { autoRemove: true }, 'failed-rm') }).done;
+    expect(removed.error?.details).toMatch(/no\/such\/program.*No such file or directory/);
+    expect(await names()).not.toContain('failed-rm');
+
+    const kept = await openAttach(d, { create: request(['/no/such/program'], {}, 'failed-kept') }).done;
+    const c = await inspect('failed-kept');
+    expect(kept.error?.details).toContain(c.id);
+    expect(c.state!.status).toBe('created');
+    await call(d.clients.containers, 'remove', { containerId: c.id });
+  });
+
+  it('refuses a container id beside create, and a create the daemon refuses, and makes nothing', async () => {
+    const before = await names();
+    const both = await openAttach(d, { containerId: 'abc', create: request(['true']) }).done;
+    expect(both.error).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(both.error!.details).toMatch(/^options\.container_id "abc": must be empty with options\.create/);
+    const noStdin = await openAttach(d, { create: request(['cat']), stdin: true }).done;
+    expect(noStdin.error).toMatchObject({ code: status.INVALID_ARGUMENT, details: 'options.stdin true: needs options.create.config.open_stdin' });
+    const noImage = await openAttach(d, { create: { ...request(['true']), config: config('no-such-image', ['true']) } }).done;
+    expect(noImage.error).toMatchObject({ code: status.NOT_FOUND });
+    const badName = await openAttach(d, { create: request(['true'], {}, 'bad name!') }).done;
+    expect(badName.error).toMatchObject({ code: status.INVALID_ARGUMENT });
+    expect(await names()).toEqual(before);
+  });
+
+  it('lets a client detach from an auto-remove run: the container goes on, and is removed at its exit', async () => {
+    const client = openAttach(d, {
+      create: request(['sh', '-c', 'echo ready; read line; echo got $line'], { autoRemove: true }, 'detach-rm', { tty: true, openStdin: true }),
+      stdin: true,
+    });
+    const id = await attachedId(client);
+    await client.waitFor('ready');
+    await client.stdin('\x10\x11'); // ctrl-p ctrl-q, the default detach keys
+    expect(await client.done).toEqual({ detached: true });
+    expect((await inspect(id)).state!.status).toBe('running');
+    // Another attach takes it from here, and sees the exit; the daemon removes it then.
+    const again = openAttach(d, { containerId: id, stdin: true });
+    await again.ready;
+    await again.stdin('hello\r');
+    expect(await again.done).toEqual({ exit: { exitCode: 0, signal: 0 } });
+    expect(again.stdout.toString()).toContain('got hello');
+    await call(d.clients.containers, 'wait', { containerId: id, condition: 'removed' }).catch(() => undefined);
+    expect(await names()).not.toContain('detach-rm');
+  });
+});
