@@ -46,6 +46,8 @@ export class Attachment implements StdioSession {
   private rejectConnected!: (err: Error) => void;
   private readonly connected = new Promise<void>((resolve, reject) => { this.resolveConnected = resolve; this.rejectConnected = reject; });
   private closed = false;
+  /** The monitor side, opened by preopen before the start is done. */
+  private opening: Promise<void> | undefined;
   private readonly closeHooks: (() => void)[] = [];
 
   constructor(readonly selection: AttachSelection, private readonly stdinOnce: boolean, private readonly logPath: string, private readonly exits: ExitLookup) {
@@ -60,7 +62,7 @@ export class Attachment implements StdioSession {
     this.dirs = dirs;
     if (this.closed) return this.resolveConnected();
     try {
-      await this.open();
+      await (this.opening ?? this.open());
       const now = Number.isFinite(this.liveFrom) ? this.liveFrom - 1 : 0;
       this.position = this.selection.logs ? 0 : replayFrom !== undefined ? replayFrom - 1 : now;
       this.resolveConnected();
@@ -68,6 +70,17 @@ export class Attachment implements StdioSession {
       this.rejectConnected(err as Error);
       throw err;
     }
+  }
+
+  /**
+   * Opens the monitor side of an attachment whose start is under way, once the monitor listens: connect()
+   * then finds it open (or failed). Nothing is delivered before connect().
+   */
+  preopen(dirs: MonitorDirs): void {
+    if (this.closed || this.opening) return;
+    this.dirs = dirs;
+    this.opening = this.open();
+    this.opening.catch(() => undefined); // connect() takes the error; a failed start never asks
   }
 
   /** Connects an attach to the monitor and sets liveFrom (Infinity when the container has exited). */
@@ -85,6 +98,8 @@ export class Attachment implements StdioSession {
       return;
     }
     const { stream, answer } = opened;
+    // Closed meanwhile (a preopen whose start failed, or a client gone): nobody reads this stream.
+    if (this.closed) stream?.close();
     if (!stream) {
       if (answer.type !== 'exit') throw new EngineError('Internal', `attach: monitor said ${answer.message ?? JSON.stringify(answer)}`);
       this.stream = undefined;

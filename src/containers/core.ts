@@ -266,7 +266,7 @@ export class ContainerCore {
         else c.state = { ...c.state, restartCount: 0, manuallyStopped: false };
         pending = [...(this.pending.get(c.id) ?? [])];
         this.pending.delete(c.id);
-        firstSeq = await this.launch(c, consoleSize ?? pending.find((p) => p.size)?.size);
+        firstSeq = await this.launch(c, consoleSize ?? pending.find((p) => p.size)?.size, pending);
       });
     } catch (err) {
       for (const p of pending) p.attachment.fail(err as Error);
@@ -278,7 +278,7 @@ export class ContainerCore {
   }
 
   /** Mounts, writes the /etc files and the spec, and starts the monitor; returns the run's first log seq. */
-  private async launch(c: ContainerRecord, consoleSize: { rows: number; cols: number } | undefined): Promise<number> {
+  private async launch(c: ContainerRecord, consoleSize: { rows: number; cols: number } | undefined, pending: PendingAttachment[]): Promise<number> {
     if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
     const files = this.files(c.id);
     // The cgroup is made while the rootfs is mounted and the files are written: neither needs the other.
@@ -313,7 +313,13 @@ export class ContainerCore {
       // ours); everything it starts is born inside. The monitor makes its veth meanwhile and init
       // brings eth0 up before the program; the published ports' rules (begun at prepareNetwork) are in
       // before go, so the program is reachable from its start.
-      const task = await this.tasks.start(files, spec, net.attach);
+      const { attach } = net;
+      const task = await this.tasks.start(files, spec, (pid) => {
+        // The monitor listens from "created" on and answers once init runs: the attachments' connects
+        // travel while init is let go.
+        for (const p of pending) p.attachment.preopen(files);
+        return attach(pid);
+      });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
         error: '', startedAt: task.startedAt, finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,

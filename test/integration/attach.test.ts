@@ -140,6 +140,18 @@ describe.skipIf(!IS_ROOT)('attach', () => {
     await call(d.clients.containers, 'remove', { containerId: open, force: true });
   });
 
+  it('ends an attach that waited for a start that failed with the start\'s error', async () => {
+    const id = await createContainer(d, config('busybox', ['/no/such/program']));
+    const waiting = openAttach(d, { containerId: id });
+    await waiting.ready;
+    const started = call(d.clients.containers, 'start', { containerId: id });
+    await expect(started).rejects.toMatchObject({ details: expect.stringMatching(/no\/such\/program.*No such file/) });
+    const end = await waiting.done;
+    expect(end.error?.details).toMatch(/no\/such\/program.*No such file/);
+    expect(await state(id)).toMatchObject({ status: 'created', exitCode: 127 });
+    await call(d.clients.containers, 'remove', { containerId: id });
+  });
+
   it('attaching stdin to a container without OpenStdin is FAILED_PRECONDITION; bad options are INVALID_ARGUMENT', async () => {
     const id = await createContainer(d, config('busybox', ['true']));
     expect((await openAttach(d, { containerId: id, stdin: true }).done).error).toMatchObject({ code: status.FAILED_PRECONDITION, details: expect.stringContaining('open_stdin') });
