@@ -1,5 +1,6 @@
 // The daemon: takes the data root's lock, loads the stores, serves gRPC on unix sockets (and TCP with
 // mutual TLS) with health and reflection, and shuts down without touching running containers.
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -70,7 +71,10 @@ export class Daemon {
   /** Ends every open stream with UNAVAILABLE when the daemon stops; clients resume from where they were. */
   private readonly shutdown = new AbortController();
 
-  constructor(private readonly opts: DaemonOptions) {}
+  constructor(private readonly opts: DaemonOptions) {
+    // Every open stream listens on it (each run is an Attach): no count of them is a leak.
+    setMaxListeners(0, this.shutdown.signal);
+  }
 
   async start(): Promise<void> {
     const { root, native } = this.opts;
