@@ -205,8 +205,19 @@ export class TaskManager {
   /** files: where its exit file may be, in the order to look. */
   private watch(id: string, files: string[], conn: MonitorConnection): void {
     this.live.set(id, conn);
-    // The exit file is written before the monitor hangs up, so a close always finds it (or the monitor died).
+    let told = false;
+    // The monitor's last word carries what its exit file says, written (durably where the spec asks) before it:
+    // the exit is taken from it at once, not after the monitor's flush to its clients and the file's read.
+    conn.on('message', (msg: MonitorMessage) => {
+      if (msg.type !== 'exit' || !msg.finishedAt || told) return;
+      told = true;
+      this.live.delete(id);
+      this.onExit(id, { exitCode: msg.exitCode ?? 0, signal: msg.signal ?? 0, finishedAt: msg.finishedAt });
+    });
+    // A monitor that hangs up without it (an older one, or one that died): its exit file, if it wrote one.
     conn.on('close', () => {
+      if (told) return;
+      told = true;
       this.live.delete(id);
       void readExit(files).then((status) => this.onExit(id, status ?? monitorDied()));
     });

@@ -17,6 +17,8 @@ export interface MonitorMessage {
   startedAt?: string;
   exitCode?: number;
   signal?: number;
+  /** exit, as the monitor's last word: the time in its exit file. */
+  finishedAt?: string;
   step?: string;
   errno?: number;
   code?: string;

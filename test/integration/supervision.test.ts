@@ -1,6 +1,7 @@
 // Containers outlive their daemon: the restart matrix ({TERM, KILL} to berthd x {running, exited while
 // down, never started, restart=always, --rm}), no lost output while berthd is away, a monitor that dies, a
 // daemon killed in the middle of parallel creates and removes, and what a create makes durable.
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -235,6 +236,26 @@ describe.skipIf(!IS_ROOT)('supervision across daemon restarts', () => {
     expect(state).toMatchObject({ exitCode: 255, running: false });
     expect(state.error).toMatch(/monitor exited without an exit status/);
     await waitFor('init to be gone', () => !alive(pid));
+  });
+
+  it('records a container\'s own exit from its monitor\'s last word, even when the exit file cannot be written', async () => {
+    d = await startDaemon();
+    await importBusybox(d);
+    const id = await create(config('busybox', ['sh', '-c', 'sleep 0.5; exit 7']));
+    await rpc('start', { containerId: id });
+    // Immutable: nothing can be made in the container's directory, so the monitor's exit file fails.
+    const dir = path.join(d.root, 'containers', id);
+    execFileSync('chattr', ['+i', dir]);
+    try {
+      const exit = await rpc<{ exitCode: number; signal: number }>('wait', WaitContainerRequest.fromPartial({ containerId: id }));
+      expect(exit).toEqual({ exitCode: 7, signal: 0 });
+      expect(fs.existsSync(path.join(dir, 'exit'))).toBe(false);
+      const state = (await inspect(id)).state!;
+      expect(state).toMatchObject({ status: 'exited', exitCode: 7, error: '' });
+      expect(state.finishedAt!.getTime()).toBeGreaterThanOrEqual(state.startedAt!.getTime() + 400);
+    } finally {
+      execFileSync('chattr', ['-i', dir]);
+    }
   });
 
   it('berthd killed in the middle of 20 parallel creates and removes leaves a consistent store', async () => {

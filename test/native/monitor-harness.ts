@@ -12,6 +12,9 @@ const BUSYBOX = '/bin/busybox';
 const APPLETS = ['sh', 'echo', 'cat', 'ls', 'hostname', 'id', 'sleep', 'printf', 'head', 'dd', 'tr', 'kill',
   'stty', 'readlink', 'pwd', 'env', 'true', 'seq', 'stat', 'grep', 'mkdir', 'touch', 'wc'];
 
+/** The time of the exit file, as every JSON-lines client gets it in the monitor's last word. */
+export const FINISHED_AT = expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+
 export type Msg = Record<string, unknown> & { type: string };
 
 export function canRunContainers(): boolean {

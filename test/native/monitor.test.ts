@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { canRunContainers, connectControl, containerScope, JsonLines, makeContainer, MONITOR, readLog, run, startMonitor } from './monitor-harness';
+import { canRunContainers, connectControl, containerScope, FINISHED_AT, JsonLines, makeContainer, MONITOR, readLog, run, startMonitor } from './monitor-harness';
 
 const addon = createRequire(__filename)(path.resolve(__dirname, '../../build/Release/berth.node')) as {
   spawnWithSocket(file: string, argv: string[]): { pid: number; fd: number };
@@ -45,7 +45,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     const startedMs = Number((outcome!.startedAt as string).split('.')[0]) * 1000 + Number((outcome!.startedAt as string).split('.')[1]) / 1e6;
     expect(startedMs).toBeGreaterThanOrEqual(before - 1000);
     expect(startedMs).toBeLessThanOrEqual(Date.now() + 1000);
-    expect(exit).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+    expect(exit).toEqual({ type: 'exit', exitCode: 0, signal: 0, finishedAt: FINISHED_AT });
     const lines = readLog(c.logPath);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ log: 'hello\n', stream: 'stdout' });
@@ -55,6 +55,8 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     const exitFile = JSON.parse(fs.readFileSync(path.join(c.dir, 'exit'), 'utf8'));
     expect(exitFile).toMatchObject({ exitCode: 0, signal: 0 });
     expect(exitFile.finishedAt).toMatch(/\.\d{9}Z$/);
+    // The last word tells what the file says: berthd takes the exit from it without reading the file.
+    expect(exit!.finishedAt).toBe(exitFile.finishedAt);
     expect(fs.existsSync(path.join(c.dir, 'monitor.sock'))).toBe(false);
     expect(fs.existsSync(path.join(c.dir, 'exit.tmp'))).toBe(false);
     expect(fs.statSync(c.logPath).mode & 0o777).toBe(0o640);
@@ -63,7 +65,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
   it('with durableExit false still writes the whole log and the exit file, atomically', async () => {
     const c = container(['sh', '-c', 'echo last words; exit 4'], (s) => { s.durableExit = false; });
     const { exit } = await run(c.dir);
-    expect(exit).toEqual({ type: 'exit', exitCode: 4, signal: 0 });
+    expect(exit).toEqual({ type: 'exit', exitCode: 4, signal: 0, finishedAt: FINISHED_AT });
     expect(readLog(c.logPath).map((l) => l.log)).toEqual(['last words\n']);
     expect(JSON.parse(fs.readFileSync(path.join(c.dir, 'exit'), 'utf8'))).toMatchObject({ exitCode: 4, signal: 0 });
     expect(fs.existsSync(path.join(c.dir, 'exit.tmp'))).toBe(false);
@@ -73,7 +75,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     const script = 'echo out; echo err >&2; hostname; echo pid=$$; ls /proc/self/fd | tr "\\n" " "; echo; exit 3';
     const c = container(['sh', '-c', script]);
     const { exit } = await run(c.dir);
-    expect(exit).toEqual({ type: 'exit', exitCode: 3, signal: 0 });
+    expect(exit).toEqual({ type: 'exit', exitCode: 3, signal: 0, finishedAt: FINISHED_AT });
     const lines = readLog(c.logPath);
     const out = lines.filter((l) => l.stream === 'stdout').map((l) => l.log);
     expect(out).toEqual(['out\n', 'berthtest\n', 'pid=1\n', '0 1 2 3 \n']);
@@ -102,7 +104,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     // kills itself is a child; pid 1 then exits with that status.
     const c = container(['sh', '-c', 'sh -c "kill -9 \\$\\$"; exit $?']);
     const { exit } = await run(c.dir);
-    expect(exit).toEqual({ type: 'exit', exitCode: 137, signal: 0 });
+    expect(exit).toEqual({ type: 'exit', exitCode: 137, signal: 0, finishedAt: FINISHED_AT });
   });
 
   it('a missing program fails at step exec with ENOENT and no exit file', async () => {
@@ -155,7 +157,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(fs.readFileSync(`/proc/${created!.monitorPid}/status`, 'utf8')).not.toMatch(new RegExp(`^PPid:\\s+${process.pid}$`, 'm'));
     ch.send('go');
     expect(await ch.next()).toMatchObject({ type: 'started' });
-    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0, finishedAt: FINISHED_AT });
     await ch.closed;
     expect(readLog(c.logPath).map((l) => l.log)).toEqual(['from standby\n']);
 
@@ -186,7 +188,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
       expect([process.pid, zygotePid]).not.toContain(parentOf(monitor));
       ch.send('go');
       expect(await ch.next()).toMatchObject({ type: 'started' });
-      expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+      expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0, finishedAt: FINISHED_AT });
       await ch.closed;
       expect(readLog(c.logPath).map((l) => l.log)).toEqual([text]);
     }
@@ -204,7 +206,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
       const c = container(['cat', '/proc/self/cgroup'], (s) => { s.cgroupProcs = [path.join(cgroup, 'cgroup.procs')]; });
       const { outcome, exit } = await run(c.dir);
       expect(outcome).toMatchObject({ type: 'started' });
-      expect(exit).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+      expect(exit).toEqual({ type: 'exit', exitCode: 0, signal: 0, finishedAt: FINISHED_AT });
       const lines = readLog(c.logPath).map((l) => l.log).join('');
       expect(lines).toMatch(new RegExp(`:/${path.basename(cgroup)}\n`));
 
@@ -260,8 +262,8 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(await ctl.lines.next()).toEqual({ type: 'state', pid: created!.pid, monitorPid, startedAt: started!.startedAt });
     ctl.lines.send('kill 9');
     expect(await ctl.lines.next()).toEqual({ type: 'ok' });
-    expect(await ctl.lines.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
-    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
+    expect(await ctl.lines.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9, finishedAt: FINISHED_AT });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9, finishedAt: FINISHED_AT });
     await ch.closed;
   });
 
@@ -281,7 +283,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(await ctl.lines.next()).toMatchObject({ type: 'error', message: 'unknown command: bogus' });
     ctl.lines.send('kill 15');
     expect(await ctl.lines.next()).toEqual({ type: 'ok' });
-    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 143, signal: 0 });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 143, signal: 0, finishedAt: FINISHED_AT });
     await ch.closed;
   });
 
@@ -296,7 +298,7 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     await new Promise((r) => setTimeout(r, 300));
     ch.send('kill SIGKILL');
     expect(await ch.next()).toEqual({ type: 'ok' });
-    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9, finishedAt: FINISHED_AT });
     await ch.closed;
   });
 });

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FRAME, FrameClient } from './frames-client';
-import { canRunContainers, makeContainer, readLog, startContainer } from './monitor-harness';
+import { canRunContainers, FINISHED_AT, makeContainer, readLog, startContainer } from './monitor-harness';
 
 const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -52,7 +52,7 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     expect(text).toContain('hello\r\n');
     expect(text).toContain('40 120\r\n');
     expect(text).toContain('got hello\r\n');
-    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0 });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 0, signal: 0, finishedAt: FINISHED_AT });
   });
 
   it('resize without a tty is an error; attach with stdin but no openStdin is refused', async () => {
@@ -64,7 +64,7 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     expect(reply).toMatchObject({ type: 'error' });
     // Still JSON mode: a plain command works on the same connection.
     expect(await a.command('kill 9')).toEqual({ type: 'ok' });
-    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9, finishedAt: FINISHED_AT });
   });
 
   it('openStdin: 16 MiB through cat byte-exact via frames, close-stdin ends it with exit 0', async () => {
@@ -225,7 +225,7 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     ch.send('kill 9');
     expect(await ch.next()).toEqual({ type: 'ok' });
     expect(await x.exited()).toEqual({ exitCode: 137, signal: 9 });
-    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9 });
+    expect(await ch.next()).toEqual({ type: 'exit', exitCode: 137, signal: 9, finishedAt: FINISHED_AT });
   });
 
   it('a prompt without a newline becomes its own entry after 100 ms, so attach clients see it', async () => {

@@ -40,8 +40,10 @@ std::string exit_body(int exit_code, int signal) {
   return "{\"exitCode\":" + std::to_string(exit_code) + ",\"signal\":" + std::to_string(signal) + "}";
 }
 
-std::string exit_json(int exit_code, int signal) {
-  return "{\"type\":\"exit\"," + exit_body(exit_code, signal).substr(1) + "\n";
+std::string exit_json(int exit_code, int signal, const std::string& finished_at) {
+  std::string body = exit_body(exit_code, signal);
+  if (!finished_at.empty()) body.insert(body.size() - 1, ",\"finishedAt\":\"" + finished_at + "\"");
+  return "{\"type\":\"exit\"," + body.substr(1) + "\n";
 }
 
 namespace {
@@ -228,7 +230,8 @@ int run_event_loop(Launched* l) {
   // An auto-remove container's log and exit go with it: durability would buy nothing (durableExit).
   const bool durable = loop.l->spec->durable_exit;
   if (durable) loop.log.sync();
-  write_exit_file(loop.l->spec->exit_dir, loop.exit_code, loop.exit_signal, durable);
+  const std::string finished_at = now_rfc3339_nano();
+  write_exit_file(loop.l->spec->exit_dir, loop.exit_code, loop.exit_signal, finished_at, durable);
   // Exec sessions still draining end now (their processes died with init's pid namespace).
   for (ExecSession& s : loop.execs) {
     for (int* fd : {&s.out_fd, &s.err_fd}) {
@@ -245,7 +248,7 @@ int run_event_loop(Launched* l) {
       loop.clients.send_frame(c, kFrameExit, "", body.data(), body.size());
       loop.clients.close_after_flush(c);
     } else if (c.mode == ClientMode::kLines) {
-      loop.clients.send(c, exit_json(loop.exit_code, loop.exit_signal));
+      loop.clients.send(c, exit_json(loop.exit_code, loop.exit_signal, finished_at));
     }
   }
   unlink(kSocketName);

@@ -26,12 +26,12 @@ std::string now_rfc3339_nano() {
   return rfc3339_nano(ts);
 }
 
-int write_exit_file(const std::string& dir, int exit_code, int signal, bool durable) {
+int write_exit_file(const std::string& dir, int exit_code, int signal, const std::string& finished_at, bool durable) {
   unique_fd dir_fd(open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!dir_fd.ok()) return errno;
   std::string body = "{\"exitCode\":" + std::to_string(exit_code) +
                      ",\"signal\":" + std::to_string(signal) + ",\"finishedAt\":\"" +
-                     now_rfc3339_nano() + "\"}\n";
+                     finished_at + "\"}\n";
   {
     unique_fd fd(openat(dir_fd.get(), "exit.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     if (!fd.ok()) return errno;

@@ -14,6 +14,6 @@ std::string now_rfc3339_nano();
 // Writes `exit` in dir ("" the cwd) via exit.tmp, fsync, rename, fsync of the directory; without
 // `durable`, the same without the two fsyncs. Returns 0 or an errno. The directory is opened only
 // here: an fd of it held from the start would be init's too (a clone), a way out of its root.
-int write_exit_file(const std::string& dir, int exit_code, int signal, bool durable);
+int write_exit_file(const std::string& dir, int exit_code, int signal, const std::string& finished_at, bool durable);
 
 }  // namespace berth

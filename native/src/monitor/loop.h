@@ -71,9 +71,10 @@ struct Loop {
 int ms_left(const struct timespec& since, int period_ms);
 int drain_left_ms(const struct timespec& since);
 std::string error_reply(const std::string& message, int err = 0);
-// {"exitCode":N,"signal":S}: an exit frame's payload; exit_json is the JSON-lines message.
+// {"exitCode":N,"signal":S}: an exit frame's payload; exit_json is the JSON-lines message, with
+// the exit file's finishedAt when it is the monitor's last word (berthd then need not read the file).
 std::string exit_body(int exit_code, int signal);
-std::string exit_json(int exit_code, int signal);
+std::string exit_json(int exit_code, int signal, const std::string& finished_at = "");
 // A stdout/stderr frame's first 16 bytes: BE seq, BE time in ns.
 std::string entry_head(uint64_t seq, uint64_t time_ns);
 // Queues the open run for the clients that take runs (a client attaching now must not get it:
