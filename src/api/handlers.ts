@@ -3,14 +3,17 @@
 import { once, type EventEmitter } from 'node:events';
 import { type handleClientStreamingCall, type handleServerStreamingCall, type handleUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { EngineError } from '../errors';
+import { callBegan } from '../util/activity';
 import { toStatus } from './status';
 
 /**
  * Aborted when the client cancels, or when the daemon shuts down (then the call ends UNAVAILABLE).
  * answered(): the call has its answer, and a cancel no longer aborts anything (grpc-js reports one after
- * every unary answer, and an abort makes an AbortError with its stack each time).
+ * every unary answer, and an abort makes an AbortError with its stack each time). Every call comes through
+ * here: it also notes that a call began (util/activity.ts).
  */
 export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal: AbortSignal; endIfShutdown(): boolean; answered(): void } {
+  callBegan();
   const controller = new AbortController();
   const cancel = () => controller.abort();
   call.on('cancelled', cancel);

@@ -8,6 +8,7 @@ import type { Native } from '../native';
 import { initLayerPath, initLayersDir } from '../rootfs/overlay';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
 import { sha256Hex } from '../util/ids';
+import { MemoryRelease } from '../util/memory-release';
 import { Serial } from '../util/serial';
 import { parseConfigBlob } from './config-blob';
 import { checkImageDefaults } from './defaults-check';
@@ -38,9 +39,12 @@ export class ImageStore {
   /** Scratch space on the data root's filesystem (a load's spooled archive), emptied at start. */
   readonly tmpDir: string;
   private readonly root: string;
+  /** An ingest's buffers and the garbage before it go back to the system once the transaction ends. */
+  private readonly memory: MemoryRelease;
 
   constructor(root: string, native: Native) {
     this.root = root;
+    this.memory = new MemoryRelease(() => native.releaseMemory());
     this.blobDir = path.join(root, 'images', 'blobs', 'sha256');
     this.namesPath = path.join(root, 'images', 'repositories.json');
     this.digestsPath = path.join(root, 'images', 'repodigests.json');
@@ -116,7 +120,8 @@ export class ImageStore {
   }
 
   begin(): ImageTransaction {
-    return new ImageTransaction(this.layers, (fn) => this.serial.run(fn), (staged, sizes) => this.commitImages(staged, sizes));
+    return new ImageTransaction(this.layers, (fn) => this.serial.run(fn), (staged, sizes) => this.commitImages(staged, sizes),
+      (bytes) => this.memory.ended(bytes));
   }
 
   async import(source: AsyncIterable<Uint8Array>, opts: ImportOptions): Promise<ImageRecord> {

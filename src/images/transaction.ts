@@ -17,13 +17,18 @@ export interface StagedImage {
 /** Runs fn in the store's one-at-a-time queue, so no remove interleaves with the checks and moves of commit. */
 type Exclusive = <T>(fn: () => Promise<T>) => Promise<T>;
 type Committer = (images: StagedImage[], layerSizes: Map<string, number>) => Promise<ImageRecord[]>;
+/** Told once, when the transaction commits or aborts, how many blob bytes it ingested. */
+type Ended = (ingestedBytes: number) => void;
 
 export class ImageTransaction {
   private readonly staged = new Map<string, StagedLayer>();
   private readonly images: StagedImage[] = [];
   private done = false;
+  private ingestedBytes = 0;
+  private endedTold = false;
 
-  constructor(private readonly layers: LayerStore, private readonly exclusive: Exclusive, private readonly committer: Committer) {}
+  constructor(private readonly layers: LayerStore, private readonly exclusive: Exclusive, private readonly committer: Committer,
+    private readonly ended?: Ended) {}
 
   /** The layer is staged here or already stored. */
   async hasLayer(diffId: string): Promise<boolean> {
@@ -34,6 +39,7 @@ export class ImageTransaction {
   async addLayer(source: LayerSource, expect: LayerExpectation, what: string, hooks?: IngestHooks): Promise<LayerMeta> {
     this.checkOpen();
     const layer = await this.layers.ingest(source, expect, what, hooks);
+    this.ingestedBytes += layer.meta.blob.sizeBytes;
     if (this.done || this.staged.has(layer.meta.diffId)) {
       await this.layers.discard(layer);
       this.checkOpen();
@@ -74,12 +80,20 @@ export class ImageTransaction {
       });
     } finally {
       await this.discardStaged();
+      this.tellEnded();
     }
   }
 
   async abort(): Promise<void> {
     this.done = true;
     await this.discardStaged();
+    this.tellEnded();
+  }
+
+  private tellEnded(): void {
+    if (this.endedTold) return;
+    this.endedTold = true;
+    this.ended?.(this.ingestedBytes);
   }
 
   private async discardStaged(): Promise<void> {

@@ -20,6 +20,7 @@ interface AddonBinding {
   sendWithSocket(fd: number, line: string): number;
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
   reapChild(pid: number): { exitCode: number; signal: number } | null;
+  releaseMemory(): void;
   syncFilesystem(path: string): Promise<void>;
   fileOps(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]>;
 }
@@ -154,6 +155,10 @@ export class AddonNative implements Native {
   reapChild(pid: number): { exitCode: number; signal: number } | null {
     if (!Number.isInteger(pid) || pid <= 0) throw new TypeError(`reapChild pid: expected a positive integer, got ${pid}`);
     try { return this.binding.reapChild(pid); } catch (err) { throw fromNative(err); }
+  }
+
+  releaseMemory(): void {
+    this.binding.releaseMemory();
   }
 
   lockFile(file: string): number {

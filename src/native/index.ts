@@ -157,4 +157,10 @@ export interface Native {
    * signal N) and signal. A pid that is none of ours (or was reaped) gives exit code -1.
    */
   reapChild(pid: number): { exitCode: number; signal: number } | null;
+  /**
+   * Gives back what the heaps hold without using: V8 collects all it can (memory-reducing full collections,
+   * a pause of the event loop of about 10-25 ms), then glibc's malloc_trim(0) returns the free pages of every
+   * arena. For after bulk work (util/memory-release.ts), never on a request's path.
+   */
+  releaseMemory(): void;
 }

@@ -1,0 +1,44 @@
+// After bulk work (an image ingest, whose tar went through buffers of 256 KiB several times over), what berthd's
+// heaps hold without using goes back to the system soon (Native.releaseMemory), not some idle seconds later
+// when V8's memory reducer gets to it, or never for glibc's free pages. A release pauses the event loop for a
+// full collection (10-25 ms), so it waits until such work has been quiet for a moment and no call has begun for
+// as long: bulk work that ends while more of it goes on gets one release, after the last of it, and a `pull`
+// followed by a `run` does not find the run's start paused.
+import { msSinceLastCall } from './activity';
+
+/** Bulk work of fewer bytes leaves too little behind to be worth a full collection. */
+export const RELEASE_AFTER_BYTES = 1024 * 1024;
+
+export class MemoryRelease {
+  private timer: NodeJS.Timeout | undefined;
+
+  /**
+   * release: Native.releaseMemory; quietMs: how long after the last notice it runs, and how long before it no
+   * call may have begun (sinceLastCall tells, util/activity.ts).
+   */
+  constructor(private readonly release: () => void, private readonly quietMs = 200, private readonly sinceLastCall = msSinceLastCall) {}
+
+  /** Bulk work of `bytes` ended: a release follows quietMs after the last notice of at least RELEASE_AFTER_BYTES. */
+  ended(bytes: number): void {
+    if (bytes < RELEASE_AFTER_BYTES) return;
+    if (this.timer) {
+      this.timer.refresh();
+      return;
+    }
+    this.arm(this.quietMs);
+  }
+
+  private arm(ms: number): void {
+    this.timer = setTimeout(() => {
+      const quiet = this.sinceLastCall();
+      if (quiet < this.quietMs) {
+        this.arm(this.quietMs - quiet);
+        return;
+      }
+      this.timer = undefined;
+      this.release();
+    }, ms);
+    // It never keeps berthd (or a test) running.
+    this.timer.unref();
+  }
+}
