@@ -48,6 +48,27 @@ describe('Trash', () => {
     expect(fs.readdirSync(trash.dir)).toEqual([]);
   });
 
+  it('deletes what many removes discard at once, and what comes while a round of deletes is under way', async () => {
+    const trash = new Trash(root);
+    trash.open();
+    const victims = Array.from({ length: 12 }, (_, i) => path.join(root, 'containers', `c${i}`));
+    for (const v of victims) tree(v, 20);
+    await Promise.all(victims.slice(0, 6).map((v) => trash.discard([v])));
+    const late = trash.discard(victims.slice(6));
+    const emptied = trash.emptied();
+    await late;
+    await emptied;
+    await trash.emptied();
+    expect(victims.filter((v) => fs.existsSync(v))).toEqual([]);
+    expect(fs.readdirSync(trash.dir)).toEqual([]);
+    // A round that ended before this discard does not keep it waiting.
+    const last = path.join(root, 'containers', 'last');
+    tree(last, 1);
+    await trash.discard([last]);
+    await trash.emptied();
+    expect(fs.readdirSync(trash.dir)).toEqual([]);
+  });
+
   it('deletes what an earlier run left when opened', async () => {
     tree(path.join(root, 'trash', 'left-by-a-crash'), 3);
     const trash = new Trash(root);

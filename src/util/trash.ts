@@ -2,8 +2,9 @@
 // <root>/trash, one rename that takes it from everywhere anyone looks, and deleted behind the caller,
 // one at a time through the thread pool. A remove then costs a rename, not a delete of every file the
 // container left (bench/README.md). The renames go through the pool too, in one trip with whatever must
-// come before them: under load each rename on the event loop waited for the directory's lock. What a
-// stop or crash leaves there goes at the next start.
+// come before them: under load each rename on the event loop waited for the directory's lock. The deletes
+// wait their turn and go in one trip for all that are waiting (a remove leaves two trees, and many removes at
+// once many more). What a stop or crash leaves there goes at the next start.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FileOp } from '../native';
@@ -13,7 +14,10 @@ import { log } from './logger';
 
 export class Trash {
   readonly dir: string;
-  private tail: Promise<void> = Promise.resolve();
+  /** Trees to delete, not yet in a trip. */
+  private waiting: string[] = [];
+  /** The deletes under way: settles once none is left waiting. */
+  private deleting: Promise<void> | undefined;
 
   constructor(root: string) {
     this.dir = path.join(root, 'trash');
@@ -47,22 +51,29 @@ export class Trash {
 
   /** Resolves once everything discarded so far is deleted. */
   emptied(): Promise<void> {
-    return this.tail;
+    return this.deleting ?? Promise.resolve();
   }
 
   private deleteBehind(target: string): void {
-    this.tail = this.tail
-      .then(() => removeTree(target))
-      .catch((err) => log.warn('emptying the trash failed; the next start tries again', { path: target, error: String(err) }));
+    this.waiting.push(target);
+    this.deleting ??= this.deleteWaiting();
   }
-}
 
-/**
- * One trip through the pool for the whole tree (the addon's removeTree), where fs.rm takes a trip for every
- * stat, readdir, unlink and rmdir: about 35 for a `run --rm true`, each waking a pool thread beside the next
- * start (bench/README.md).
- */
-async function removeTree(target: string): Promise<void> {
-  const [err] = await sharedNative().fileOps([{ op: 'removeTree', path: target }]);
-  if (err) throw err;
+  /**
+   * Every waiting tree in one trip through the pool (the addon's removeTree for each), until none waits. fs.rm
+   * took a trip for every stat, readdir, unlink and rmdir: about 35 for a `run --rm true`, each waking a pool
+   * thread beside the next start (bench/README.md).
+   */
+  private async deleteWaiting(): Promise<void> {
+    while (this.waiting.length > 0) {
+      const trees = this.waiting.splice(0);
+      const results = await sharedNative().fileOps(trees.map((tree) => ({ op: 'removeTree' as const, path: tree })))
+        .catch((err: NodeJS.ErrnoException) => trees.map(() => err));
+      results.forEach((err, i) => {
+        if (err) log.warn('emptying the trash failed; the next start tries again', { path: trees[i], error: String(err) });
+      });
+    }
+    // In the same turn as the last look at `waiting`: a tree added after it starts the next round.
+    this.deleting = undefined;
+  }
 }
