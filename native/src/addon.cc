@@ -24,6 +24,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("syncFilesystem", Napi::Function::New(env, berth::js_sync_filesystem, "syncFilesystem"));
   exports.Set("fileOps", Napi::Function::New(env, berth::js_file_ops, "fileOps"));
   exports.Set("releaseMemory", Napi::Function::New(env, berth::js_release_memory, "releaseMemory"));
+  exports.Set("spreadSubdirectories", Napi::Function::New(env, berth::js_spread_subdirectories, "spreadSubdirectories"));
   return exports;
 }
 

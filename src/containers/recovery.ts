@@ -12,6 +12,7 @@ import type { ContainerService } from './service';
 
 export async function loadContainers(svc: ContainerService): Promise<void> {
   svc.trash.open();
+  svc.spreadContainerDirectories();
   const { records, removals } = await svc.store.loadAll();
   for (const r of removals) await svc.cleanUpRemoved(r.id, r.dir);
   for (const c of records) {

@@ -21,6 +21,7 @@ interface AddonBinding {
   spawnPiped(file: string, argv: string[]): { pid: number; stdout: number; stderr: number };
   reapChild(pid: number): { exitCode: number; signal: number } | null;
   releaseMemory(): void;
+  spreadSubdirectories(path: string): boolean;
   syncFilesystem(path: string): Promise<void>;
   fileOps(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]>;
 }
@@ -159,6 +160,11 @@ export class AddonNative implements Native {
 
   releaseMemory(): void {
     this.binding.releaseMemory();
+  }
+
+  spreadSubdirectories(dir: string): boolean {
+    checkPath('spread path', dir);
+    try { return this.binding.spreadSubdirectories(dir); } catch (err) { throw fromNative(err); }
   }
 
   lockFile(file: string): number {

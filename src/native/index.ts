@@ -163,4 +163,9 @@ export interface Native {
    * arena. For after bulk work (util/memory-release.ts), never on a request's path.
    */
   releaseMemory(): void;
+  /**
+   * Marks a directory as the top of a hierarchy (FS_TOPDIR_FL, chattr +T): ext4's Orlov allocator then puts
+   * each new subdirectory in a block group of its own choosing. False where the filesystem has no such flag.
+   */
+  spreadSubdirectories(path: string): boolean;
 }

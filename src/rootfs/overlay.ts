@@ -14,8 +14,13 @@ export interface OverlayPaths {
   merged: string;
 }
 
+/** Where every container's overlay directory is. */
+export function overlaysDir(root: string): string {
+  return path.join(root, 'overlay');
+}
+
 export function overlayPaths(root: string, id: string): OverlayPaths {
-  const dir = path.join(root, 'overlay', id);
+  const dir = path.join(overlaysDir(root), id);
   return { dir, upper: path.join(dir, 'upper'), work: path.join(dir, 'work'), merged: path.join(dir, 'merged') };
 }
 

@@ -1,4 +1,5 @@
 // Real containers through the real daemon: what runs inside, exit codes, logs, names, removal.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +23,14 @@ describe.skipIf(!IS_ROOT)('running containers', () => {
   afterAll(async () => {
     await destroyDaemon(d);
     expect(mountsUnder('/').length).toBe(mountsBefore.length);
+  });
+
+  it('has ext4 spread the containers\' and overlays\' directories over its block groups (chattr +T)', () => {
+    const fsType = spawnSync('stat', ['-f', '-c', '%T', d.root], { encoding: 'utf8' }).stdout.trim();
+    if (fsType !== 'ext2/ext3') return; // other filesystems have no such flag
+    for (const dir of ['containers', 'overlay']) {
+      expect(spawnSync('lsattr', ['-d', path.join(d.root, dir)], { encoding: 'utf8' }).stdout).toMatch(/^\S*T\S* /);
+    }
   });
 
   it('echo hello shows in the logs and exits 0', async () => {

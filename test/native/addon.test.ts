@@ -27,6 +27,7 @@ const addon = createRequire(__filename)(ADDON) as {
   syncFilesystem(p: string): Promise<void>;
   fileOps(ops: { op: string; path: string; data?: string; mode?: number; sync?: boolean; to?: string; source?: string; fstype?: string }[]): Promise<(NodeJS.ErrnoException | null)[]>;
   releaseMemory(): void;
+  spreadSubdirectories(p: string): boolean;
 };
 const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
@@ -52,8 +53,19 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, sendWithSocket, spawnPiped, reapChild, syncFilesystem, fileOps and releaseMemory', () => {
-    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'fileOps', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'releaseMemory', 'scanLogRuns', 'sealedExecutable', 'sendWithSocket', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'syncFilesystem', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, sendWithSocket, spawnPiped, reapChild, syncFilesystem, fileOps, releaseMemory and spreadSubdirectories', () => {
+    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'fileOps', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'releaseMemory', 'scanLogRuns', 'sealedExecutable', 'sendWithSocket', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'spreadSubdirectories', 'syncFilesystem', 'unmount']);
+  });
+
+  it('spreadSubdirectories: sets chattr +T on ext4 (true, and again true), is false on tmpfs, and names a missing path', () => {
+    const fsType = spawnSync('stat', ['-f', '-c', '%T', dir], { encoding: 'utf8' }).stdout.trim();
+    if (fsType === 'ext2/ext3') {
+      expect(addon.spreadSubdirectories(dir)).toBe(true);
+      expect(spawnSync('lsattr', ['-d', dir], { encoding: 'utf8' }).stdout).toMatch(/^\S*T\S* /);
+      expect(addon.spreadSubdirectories(dir)).toBe(true);
+    }
+    expect(addon.spreadSubdirectories('/dev/shm')).toBe(false);
+    expect(thrown(() => addon.spreadSubdirectories(path.join(dir, 'missing')))).toMatchObject({ code: 'ENOENT', syscall: 'open' });
   });
 
   it('releaseMemory: the garbage is collected at once, and the old space given back shrinks the heap', () => {

@@ -23,5 +23,6 @@ Napi::Value js_reap_child(const Napi::CallbackInfo& info);
 Napi::Value js_sync_filesystem(const Napi::CallbackInfo& info);
 Napi::Value js_file_ops(const Napi::CallbackInfo& info);
 Napi::Value js_release_memory(const Napi::CallbackInfo& info);
+Napi::Value js_spread_subdirectories(const Napi::CallbackInfo& info);
 
 }  // namespace berth
