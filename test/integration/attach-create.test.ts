@@ -4,6 +4,7 @@ import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import { HostConfig, type CreateContainerRequest, type InspectContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
+import { EventsRequest } from '../../src/gen/berth/v1/system';
 import { config, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 import { openAttach, stuckAttach, type StdioClient } from '../helpers/stdio-client';
@@ -31,6 +32,16 @@ describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
     return res.containers.map((c) => c.name);
   }
 
+  /** Resolves once the daemon has seen two attaches to the container (its events), however long they took. */
+  async function attachedTwice(id: string): Promise<void> {
+    for (;;) {
+      const seen = [];
+      for await (const e of d.clients.system.events(EventsRequest.fromPartial({ sinceSeq: 0, until: new Date(), filters: [`container=${id}`, 'event=attach'] }))) seen.push(e);
+      if (seen.length >= 2) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   async function attachedId(client: StdioClient): Promise<string> {
     const first = await client.ready;
     if (first.frame?.$case !== 'attached') throw new Error(`first frame: ${JSON.stringify(first.frame)}`);
@@ -51,14 +62,14 @@ describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
   });
 
   it('sends an auto-remove container\'s exit frame only once the container is gone', async () => {
-    // More than grpc-js takes in for a client before its write says to wait.
-    const fill = 'head -c 8000000 /dev/zero | tr "\\0" a; echo; echo end';
+    // Far more than grpc-js takes in for a client before its write says to wait (16 messages of up to 1 MiB).
+    const fill = 'head -c 48000000 /dev/zero | tr "\\0" a; echo; echo end';
     const client = openAttach(d, { create: request(['sh', '-c', `sleep 0.5; ${fill}; exit 5`], { autoRemove: true }, 'gone-at-exit') });
     const id = await attachedId(client);
     // A second client that reads nothing holds the removal (the daemon removes it once its attached clients
     // have read the end), and so the first client's exit frame.
     const holder = stuckAttach(d, id);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await attachedTwice(id);
     await client.waitFor('\nend\n');
     await call(d.clients.containers, 'wait', { containerId: id, condition: 'not-running' });
     let ended = false;
