@@ -97,10 +97,7 @@ async function runAttached(
   // Asked before the start, so a container that ends at once is not missed; given up if the stream ends
   // another way (a detach, a cancel) before the exit.
   const giveUp = new AbortController();
-  const onAbort = () => giveUp.abort();
-  signal.addEventListener('abort', onAbort, { once: true });
-  const ended = containers.wait(record.id, giveUp.signal, autoRemove ? 'removed' : 'next-exit')
-    .finally(() => signal.removeEventListener('abort', onAbort));
+  const ended = containers.wait(record.id, AbortSignal.any([signal, giveUp.signal]), autoRemove ? 'removed' : 'next-exit');
   ended.catch(() => undefined); // awaited before the exit frame, or given up
   let session: Attachment;
   try {

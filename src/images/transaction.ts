@@ -25,10 +25,10 @@ export class ImageTransaction {
   private readonly images: StagedImage[] = [];
   private done = false;
   private ingestedBytes = 0;
-  private endedTold = false;
 
+  /** ended: told once (then forgotten) when the transaction commits or aborts. */
   constructor(private readonly layers: LayerStore, private readonly exclusive: Exclusive, private readonly committer: Committer,
-    private readonly ended?: Ended) {}
+    private ended?: Ended) {}
 
   /** The layer is staged here or already stored. */
   async hasLayer(diffId: string): Promise<boolean> {
@@ -91,9 +91,9 @@ export class ImageTransaction {
   }
 
   private tellEnded(): void {
-    if (this.endedTold) return;
-    this.endedTold = true;
-    this.ended?.(this.ingestedBytes);
+    const ended = this.ended;
+    this.ended = undefined;
+    ended?.(this.ingestedBytes);
   }
 
   private async discardStaged(): Promise<void> {
