@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,15 @@ Client& Clients::add(int fd, const std::string& already_read) {
   c.fd = fd;
   c.in = already_read;
   return c;
+}
+
+void Clients::make_stream(Client& c, ClientMode mode) {
+  c.mode = mode;
+  int size = kStreamSendBuffer;
+  // FORCE passes net.core.wmem_max (root only); without it the kernel caps the size there. Either way
+  // a smaller buffer only costs speed.
+  if (setsockopt(c.fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size) != 0)
+    setsockopt(c.fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
 }
 
 Client* Clients::find(uint64_t id) {

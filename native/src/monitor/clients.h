@@ -54,8 +54,13 @@ class Clients {
   static constexpr size_t kMaxLinesPending = 64 * 1024;
   static constexpr size_t kMaxFramesPending = 16 << 20;
   static constexpr size_t kMaxControlFrame = 64 * 1024;
+  // A stream's socket buffer: at the default 208 KiB, output at full speed stops the monitor every few
+  // hundred KiB until berthd has read (bench/README.md, "The ninth round").
+  static constexpr int kStreamSendBuffer = 4 << 20;
 
   Client& add(int fd, const std::string& already_read = "");
+  // c is an output stream from now on (attach, exec): its socket may hold more (kStreamSendBuffer).
+  void make_stream(Client& c, ClientMode mode);
   std::list<Client>& all() { return clients_; }
   Client* find(uint64_t id);
   // POLLIN: reads what is there (while can_read) and handles complete lines or frames.

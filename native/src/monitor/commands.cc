@@ -70,7 +70,7 @@ std::string attach(Loop& loop, Client& c, const std::string& arg) {
   }
   if (want[0] && !loop.l->spec->open_stdin) return error_reply("attach: stdin requested but openStdin is false");
   end_run(loop);
-  c.mode = ClientMode::kAttach;
+  loop.clients.make_stream(c, ClientMode::kAttach);
   c.want_stdin = want[0];
   c.want_stdout = want[1];
   c.want_stderr = want[2];

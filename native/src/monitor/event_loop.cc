@@ -75,7 +75,8 @@ void reap(Loop& loop) {
 // clients waiting for their turn.
 void read_output(Loop& loop, int* fd, Stream s) {
   static char buf[256 * 1024];
-  for (int round = 0; round < 4; round++) {
+  constexpr int kRounds = 4;
+  for (int round = 0; round < kRounds; round++) {
     ssize_t n = read(*fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
@@ -87,6 +88,8 @@ void read_output(Loop& loop, int* fd, Stream s) {
     }
     loop.output_read += static_cast<size_t>(n);
     loop.log.feed(s, buf, static_cast<size_t>(n));
+    if (static_cast<size_t>(n) < sizeof buf) return;  // the pipe is empty now
+    if (round == kRounds - 1) loop.output_waiting = true;
   }
 }
 
@@ -124,11 +127,34 @@ void accept_clients(Loop& loop) {
   }
 }
 
-// How long the output pipes rest after a round that read from them: 1 MiB of pipe fills in about
-// 1 ms at 1 GiB/s (bench/README.md, "The fourth round", has what it bought).
+// How long the output pipes rest after a round that emptied them: 1 MiB of pipe fills in about
+// 1 ms at 1 GiB/s (bench/README.md, "The fourth round", has what it bought). A round that stopped
+// at its cap leaves a full pipe and a writer blocked on it: resting then only stalls both (ninth round).
 constexpr int kOutputRestMs = 1;
 
 int min_timeout(int a, int b) { return a < 0 ? b : b < 0 ? a : (a < b ? a : b); }
+
+// How long an attach client may hold the output pipes back while it is more than half its bound
+// behind. berthd that falls behind a fast container is dropped at the bound and catches up from the
+// log, at twice the CPU of reading the socket: a few milliseconds of holding back let it catch up
+// live. A client stuck for longer is dropped as before, and the container goes on (ninth round).
+constexpr int kHoldBackMs = 50;
+
+// Milliseconds the pipes are still held back for a client far behind; 0: not held.
+int held_back_ms(Loop& loop) {
+  size_t behind = 0;
+  for (const Client& c : loop.clients.all())
+    if (!c.dead && c.mode == ClientMode::kAttach && c.pending() > behind) behind = c.pending();
+  if (behind <= Clients::kMaxFramesPending / 2) {
+    loop.client_behind = false;
+    return 0;
+  }
+  if (!loop.client_behind) {
+    loop.client_behind = true;
+    clock_gettime(CLOCK_MONOTONIC, &loop.client_behind_since);
+  }
+  return ms_left(loop.client_behind_since, kHoldBackMs);
+}
 
 // One round: builds the poll set with a handler per slot, waits, dispatches.
 void poll_once(Loop& loop) {
@@ -143,10 +169,15 @@ void poll_once(Loop& loop) {
   };
   add(l->signal_fd, POLLIN, [&](short) { reap(loop); });
   add(l->listener, POLLIN, [&](short) { accept_clients(loop); });
-  // Output that keeps coming is read in big pieces: after a round that read some, the pipes rest
-  // for a moment (they hold 1 MiB) instead of waking us, and the writer's CPU, at every write. Not
-  // with a tty (typed characters echo back at once), nor once init is gone (its EOF is the exit).
-  int rest_ms = loop.output_read > 0 && !l->spec->tty && !loop.reaped ? ms_left(loop.output_read_at, kOutputRestMs) : 0;
+  // Output that keeps coming is read in big pieces: after a round that read some and emptied the
+  // pipes, they rest for a moment (they hold 1 MiB) instead of waking us, and the writer's CPU, at
+  // every write. Not with a tty (typed characters echo back at once), nor once init is gone (its EOF
+  // is the exit).
+  const bool rests = loop.output_read > 0 && !loop.output_waiting && !l->spec->tty && !loop.reaped;
+  int rest_ms = rests ? ms_left(loop.output_read_at, kOutputRestMs) : 0;
+  // Until then the client's socket (in the set below, with output queued) wakes us as it drains.
+  const int held_ms = loop.reaped ? 0 : held_back_ms(loop);
+  if (held_ms > rest_ms) rest_ms = held_ms;
   if (rest_ms == 0) {
     if (l->stdout_fd >= 0) add(l->stdout_fd, POLLIN, [&](short) { read_output(loop, &l->stdout_fd, Stream::kStdout); });
     if (l->stderr_fd >= 0) add(l->stderr_fd, POLLIN, [&](short) { read_output(loop, &l->stderr_fd, Stream::kStderr); });
@@ -173,7 +204,7 @@ void poll_once(Loop& loop) {
   if (loop.reaped) timeout = min_timeout(timeout, drain_left_ms(loop.reaped_at));
   if (rest_ms > 0) timeout = min_timeout(timeout, rest_ms);
   if (poll(fds.data(), fds.size(), timeout) < 0) return;  // EINTR: the next round rebuilds
-  if (rest_ms == 0) loop.output_read = 0;
+  if (rest_ms == 0) loop.output_read = 0, loop.output_waiting = false;
   // Slots added by a handler (accept, exec) wait for the next round.
   for (size_t i = 0; i < fds.size(); i++)
     if (fds[i].revents) fns[i](fds[i].revents);

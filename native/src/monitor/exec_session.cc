@@ -121,7 +121,7 @@ std::string start_exec(Loop& loop, Client& c, const std::string& json) {
     s.err_fd = errout_r.release();
     if (spec.stdin) s.sink.reset(in_w.release(), false);
   }
-  c.mode = ClientMode::kExec;
+  loop.clients.make_stream(c, ClientMode::kExec);
   c.exec = &s;
   return "{\"type\":\"exec-started\",\"pid\":" + std::to_string(pid) + "}\n";
 }

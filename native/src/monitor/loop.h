@@ -62,6 +62,11 @@ struct Loop {
   // Output read in the last round that polled the pipes, and when (their rest counts from it; poll_once).
   size_t output_read = 0;
   struct timespec output_read_at = {};
+  // The last read of a pipe stopped at its round's cap, not at an empty pipe: more is waiting, no rest.
+  bool output_waiting = false;
+  // Since when an attach client has been more than half its bound behind (held_back_ms); unset: none is.
+  bool client_behind = false;
+  struct timespec client_behind_since = {};
   bool reaped = false;
   int exit_code = 0, exit_signal = 0;
   struct timespec reaped_at = {};
