@@ -37,6 +37,15 @@ function benchBridge(root: string): { name: string; subnet: string } {
   }
 }
 
+/** The node flags of bin/berthd's shebang line (`#!/usr/bin/env -S node FLAGS`), so a bench daemon runs as an installed one. */
+export function berthdNodeFlags(): string[] {
+  const shebang = fs.readFileSync(path.join(PROJECT_ROOT, 'bin', 'berthd'), 'utf8').split('\n', 1)[0];
+  const words = shebang.trim().split(/\s+/);
+  const node = words.indexOf('node');
+  if (!shebang.startsWith('#!') || node < 0) throw new Error(`bin/berthd: no node in its first line: ${shebang}`);
+  return words.slice(node + 1);
+}
+
 export class BenchDaemon {
   readonly socket: string;
   readonly host: string;
@@ -80,7 +89,7 @@ export class BenchDaemon {
     const daemonArgs = (process.env.BENCH_DAEMON_ARGS ?? '').split(' ').filter(Boolean);
     const t0 = performance.now();
     // The flags bin/berthd runs with (its shebang line), then the caller's.
-    const child = spawn(process.execPath, ['--max-semi-space-size=2', ...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', this.root,
+    const child = spawn(process.execPath, [...berthdNodeFlags(), ...nodeArgs, path.join(PROJECT_ROOT, 'dist', 'src', 'main.js'), '--root', this.root,
       '--listen', this.host, '--cgroup-parent', this.cgroupParent, '--bridge-name', this.bridge.name, '--bridge-subnet', this.bridge.subnet, ...daemonArgs],
     { stdio: ['ignore', 'ignore', 'inherit'] });
     this.child = child;
