@@ -1,5 +1,6 @@
 // The monitor's json-file log: the 16 KiB cut, partial last lines, and valid JSON from any bytes.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { canRunContainers, makeContainer, readLog, run } from './monitor-harness';
@@ -50,6 +51,26 @@ describe.skipIf(!canRunContainers())('berth-monitor log', () => {
     const line = JSON.parse(fs.readFileSync(c.logPath, 'utf8').trim()) as { log: string; bin: string };
     expect(line.log).toBe('');
     expect(Buffer.from(line.bin, 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0xfd, 0xfc, 0x20, 0x61, 0x62, 0x0a]));
+  });
+
+  it('any bytes come back exactly from the log: "bin" where there is one, else "log"', async () => {
+    // Pseudo-random bytes cut by their newlines into entries of every length, most of them binary: each
+    // length modulo 3 and each size around the encoder's 24-byte blocks is met many times over.
+    let seed = 12345;
+    const bytes = Buffer.alloc(300_000);
+    for (let i = 0; i < bytes.length; i++) {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      bytes[i] = seed >>> 24;
+    }
+    const c = makeContainer(['cat', '/data']);
+    cleanup.push(c.remove);
+    fs.writeFileSync(path.join(c.rootfs, 'data'), bytes);
+    const { exit } = await run(c.dir);
+    expect(exit).toMatchObject({ exitCode: 0 });
+    const lines = fs.readFileSync(c.logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { log: string; bin?: string });
+    expect(lines.filter((l) => l.bin !== undefined).length).toBeGreaterThan(lines.length / 2);
+    const back = Buffer.concat(lines.map((l) => (l.bin !== undefined ? Buffer.from(l.bin, 'base64') : Buffer.from(l.log, 'utf8'))));
+    expect(back.equals(bytes)).toBe(true);
   });
 
   it('a run of NUL bytes is binary output too: an empty "log" instead of six bytes of \\u0000 for each', async () => {
