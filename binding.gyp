@@ -31,6 +31,7 @@
         'native/src/js/file_ops.cc',
         'native/src/js/memory.cc',
         'native/src/js/dir_flags.cc',
+        'native/src/js/socket_buffer.cc',
         'native/src/sys/errno_name.cc',
         'native/src/sys/fs_util.cc',
         'native/src/sys/mount_op.cc',

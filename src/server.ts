@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
+import type net from 'node:net';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -64,6 +65,8 @@ export function listenEndpoints(listen: string[], tls: TlsMaterial | undefined):
 
 export class Daemon {
   private server: grpc.Server | undefined;
+  /** The unix sockets' listeners (bindUnix); TCP's are grpc-js's own. */
+  private listeners: net.Server[] = [];
   private lockFd: number | undefined;
   private containers: ContainerService | undefined;
   private events: EventJournal | undefined;
@@ -121,8 +124,12 @@ export class Daemon {
     for (const e of ordered) {
       try {
         if (e.kind === 'tcp') await bindTcp(server, e, this.opts.tls!);
-        else { await bindUnix(server, e.path, this.opts.socketGid); placed.push(e.path); }
+        else {
+          this.listeners.push(await bindUnix(server, e.path, this.opts.socketGid, (fd, bytes) => native.widenSendBuffer(fd, bytes)));
+          placed.push(e.path);
+        }
       } catch (err) {
+        this.closeListeners();
         server.forceShutdown();
         for (const p of placed) await fsp.rm(p, { force: true });
         throw wrap(err, `listen ${e.kind === 'tcp' ? `tcp://${e.host}:${e.port}` : `unix://${e.path}`}`);
@@ -133,12 +140,18 @@ export class Daemon {
     log.info('berthd serving', { root, listen: this.opts.listen, pid: process.pid });
   }
 
+  /** No new connections on the unix sockets; the open ones end with the server's shutdown. */
+  private closeListeners(): void {
+    for (const l of this.listeners.splice(0)) l.close();
+  }
+
   /** Stops serving and lets go of the monitors; running containers are left running. */
   async stop(): Promise<void> {
     this.health.setStatus('', 'NOT_SERVING');
     this.shutdown.abort();
     const server = this.server;
     this.server = undefined;
+    this.closeListeners();
     if (server) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 2000);

@@ -25,6 +25,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("fileOps", Napi::Function::New(env, berth::js_file_ops, "fileOps"));
   exports.Set("releaseMemory", Napi::Function::New(env, berth::js_release_memory, "releaseMemory"));
   exports.Set("spreadSubdirectories", Napi::Function::New(env, berth::js_spread_subdirectories, "spreadSubdirectories"));
+  exports.Set("widenSendBuffer", Napi::Function::New(env, berth::js_widen_send_buffer, "widenSendBuffer"));
   return exports;
 }
 

@@ -22,6 +22,7 @@ interface AddonBinding {
   reapChild(pid: number): { exitCode: number; signal: number } | null;
   releaseMemory(): void;
   spreadSubdirectories(path: string): boolean;
+  widenSendBuffer(fd: number, bytes: number): number;
   syncFilesystem(path: string): Promise<void>;
   fileOps(ops: FileOp[]): Promise<(NodeJS.ErrnoException | null)[]>;
 }
@@ -165,6 +166,10 @@ export class AddonNative implements Native {
   spreadSubdirectories(dir: string): boolean {
     checkPath('spread path', dir);
     try { return this.binding.spreadSubdirectories(dir); } catch (err) { throw fromNative(err); }
+  }
+
+  widenSendBuffer(fd: number, bytes: number): number {
+    try { return this.binding.widenSendBuffer(fd, bytes); } catch (err) { throw fromNative(err); }
   }
 
   lockFile(file: string): number {

@@ -168,4 +168,9 @@ export interface Native {
    * each new subdirectory in a block group of its own choosing. False where the filesystem has no such flag.
    */
   spreadSubdirectories(path: string): boolean;
+  /**
+   * Lets a connected socket hold `bytes` unsent (SO_SNDBUFFORCE, else SO_SNDBUF up to net.core.wmem_max);
+   * returns what the kernel now allows (twice the request, for its own bookkeeping).
+   */
+  widenSendBuffer(fd: number, bytes: number): number;
 }

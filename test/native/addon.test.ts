@@ -28,6 +28,7 @@ const addon = createRequire(__filename)(ADDON) as {
   fileOps(ops: { op: string; path: string; data?: string; mode?: number; sync?: boolean; to?: string; source?: string; fstype?: string }[]): Promise<(NodeJS.ErrnoException | null)[]>;
   releaseMemory(): void;
   spreadSubdirectories(p: string): boolean;
+  widenSendBuffer(fd: number, bytes: number): number;
 };
 const MONITOR = path.resolve(__dirname, '../../build/Release/berth-monitor');
 const isRoot = process.getuid?.() === 0;
@@ -53,8 +54,8 @@ describe('berth.node', () => {
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).toBe(mountsBefore);
   });
 
-  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, sendWithSocket, spawnPiped, reapChild, syncFilesystem, fileOps, releaseMemory and spreadSubdirectories', () => {
-    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'fileOps', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'releaseMemory', 'scanLogRuns', 'sealedExecutable', 'sendWithSocket', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'spreadSubdirectories', 'syncFilesystem', 'unmount']);
+  it('exports exactly mount, unmount, mknod, lockFile, sealedExecutable, scanLogRuns, setXattr, openAt, mknodAt, getXattr, attachDeviceFilter, spawnWithSocket, sendWithSocket, spawnPiped, reapChild, syncFilesystem, fileOps, releaseMemory, spreadSubdirectories and widenSendBuffer', () => {
+    expect(Object.keys(addon).sort()).toEqual(['attachDeviceFilter', 'fileOps', 'getXattr', 'lockFile', 'mknod', 'mknodAt', 'mount', 'openAt', 'reapChild', 'releaseMemory', 'scanLogRuns', 'sealedExecutable', 'sendWithSocket', 'setXattr', 'spawnPiped', 'spawnWithSocket', 'spreadSubdirectories', 'syncFilesystem', 'unmount', 'widenSendBuffer']);
   });
 
   it('spreadSubdirectories: sets chattr +T on ext4 (true, and again true), is false on tmpfs, and names a missing path', () => {
@@ -66,6 +67,38 @@ describe('berth.node', () => {
     }
     expect(addon.spreadSubdirectories('/dev/shm')).toBe(false);
     expect(thrown(() => addon.spreadSubdirectories(path.join(dir, 'missing')))).toMatchObject({ code: 'ENOENT', syscall: 'open' });
+  });
+
+  it('widenSendBuffer: a connected unix socket then holds megabytes its reader has not taken, where it held a few hundred KiB; a file is refused', async () => {
+    const sock = path.join(dir, 's');
+    const conns: net.Socket[] = [];
+    const server = net.createServer((c) => conns.push(c));
+    await new Promise<void>((resolve) => server.listen(sock, resolve));
+    const clients = [net.connect(sock), net.connect(sock)];
+    try {
+      while (conns.length < 2) await new Promise((r) => setTimeout(r, 5));
+      const fds = conns.map((c) => (c as unknown as { _handle: { fd: number } })._handle.fd);
+      expect(addon.widenSendBuffer(fds[1], 4 * 1024 * 1024)).toBe(8 * 1024 * 1024);
+      // Bytes written to each (non-blocking) until the kernel takes no more; the clients read nothing.
+      const unread = fds.map((fd) => {
+        const chunk = Buffer.alloc(65536);
+        let n = 0;
+        for (;;) {
+          try { n += fs.writeSync(fd, chunk); } catch (err) { expect((err as NodeJS.ErrnoException).code).toBe('EAGAIN'); return n; }
+        }
+      });
+      expect(unread[0]).toBeLessThan(1024 * 1024);
+      expect(unread[1]).toBeGreaterThan(4 * 1024 * 1024);
+      const file = fs.openSync(path.join(dir, 'f'), 'w');
+      try {
+        expect(thrown(() => addon.widenSendBuffer(file, 4 * 1024 * 1024))).toMatchObject({ code: 'ENOTSOCK' });
+      } finally {
+        fs.closeSync(file);
+      }
+    } finally {
+      for (const c of [...clients, ...conns]) c.destroy();
+      server.close();
+    }
   });
 
   it('releaseMemory: the garbage is collected at once, and the old space given back shrinks the heap', () => {

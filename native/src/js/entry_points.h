@@ -24,5 +24,6 @@ Napi::Value js_sync_filesystem(const Napi::CallbackInfo& info);
 Napi::Value js_file_ops(const Napi::CallbackInfo& info);
 Napi::Value js_release_memory(const Napi::CallbackInfo& info);
 Napi::Value js_spread_subdirectories(const Napi::CallbackInfo& info);
+Napi::Value js_widen_send_buffer(const Napi::CallbackInfo& info);
 
 }  // namespace berth
