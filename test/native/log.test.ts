@@ -73,6 +73,25 @@ describe.skipIf(!canRunContainers())('berth-monitor log', () => {
     expect(back.equals(bytes)).toBe(true);
   });
 
+  it('a line of printable ASCII with one character that needs care anywhere in it keeps every byte', async () => {
+    // Every length up to 100 and every position: around the 32- and 8-byte blocks the scan takes at a time.
+    const specials = ['"', '\\', '\t', '\x1f', '\x7f', '\u00e9'];
+    const lines: string[] = [];
+    for (let n = 1; n <= 100; n++) {
+      lines.push(`${'p'.repeat(n)}\n`);
+      for (let at = 0; at < n; at += 3) for (const s of specials) lines.push(`${'x'.repeat(at)}${s}${'y'.repeat(n - at - 1)}\n`);
+    }
+    const text = lines.join('');
+    const c = makeContainer(['cat', '/data']);
+    cleanup.push(c.remove);
+    fs.writeFileSync(path.join(c.rootfs, 'data'), text);
+    await run(c.dir);
+    const logged = fs.readFileSync(c.logPath, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { log: string; bin?: string });
+    expect(logged.map((l) => (l.bin !== undefined ? Buffer.from(l.bin, 'base64').toString('utf8') : l.log))).toEqual(lines);
+    // Only a short line that is mostly its control byte is binary.
+    expect(logged.filter((l) => l.bin !== undefined).every((l) => Buffer.from(l.bin!, 'base64').length <= 4)).toBe(true);
+  });
+
   it('a run of NUL bytes is binary output too: an empty "log" instead of six bytes of \\u0000 for each', async () => {
     const c = makeContainer(['head', '-c', '20000', '/dev/zero']);
     cleanup.push(c.remove);

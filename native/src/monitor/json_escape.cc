@@ -45,6 +45,15 @@ size_t valid_sequence(const unsigned char* p, size_t avail) {
 
 namespace {
 
+#if defined(__x86_64__)
+bool has_avx2() {
+  // In a function: __builtin_cpu_supports may not run before libgcc's own constructor has.
+  static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
+  return avx2;
+}
+
+#endif
+
 // What each byte needs: 0 goes through as it is, 1 is escaped, 2 starts a multi-byte sequence.
 struct ByteClasses {
   unsigned char c[256];
@@ -198,11 +207,45 @@ namespace {
 
 #if defined(__x86_64__)
 
-bool has_avx2() {
-  // In a function: __builtin_cpu_supports may not run before libgcc's own constructor has.
-  static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
-  return avx2;
+// 32 bytes at a time: as signed bytes, both those below 0x20 and those from 0x80 (negative) are below 0x20.
+__attribute__((target("avx2"))) size_t plain_prefix_avx2(const unsigned char* p, size_t len) {
+  size_t i = 0;
+  for (; i + 32 <= len; i += 32) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + i));
+    const __m256i special = _mm256_or_si256(
+        _mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v),
+        _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('"')), _mm256_cmpeq_epi8(v, _mm256_set1_epi8('\\'))));
+    if (_mm256_movemask_epi8(special) != 0) break;
+  }
+  return i;
 }
+
+#endif
+
+}  // namespace
+
+bool is_plain_ascii(const char* data, size_t len) {
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(data);
+  size_t i = 0;
+#if defined(__x86_64__)
+  if (len >= 32 && has_avx2()) {
+    i = plain_prefix_avx2(p, len);
+    if (i + 32 <= len) return false;  // a 32-byte block held a special byte
+  }
+#endif
+  for (; i + 8 <= len; i += 8) {
+    uint64_t v;
+    memcpy(&v, p + i, 8);
+    if (needs_care(v)) return false;
+  }
+  for (; i < len; i++)
+    if (kClass.c[p[i]] != 0) return false;
+  return true;
+}
+
+namespace {
+
+#if defined(__x86_64__)
 
 // 24 bytes at p (28 readable) -> 32 characters at dst. Each 128-bit lane takes 12 bytes; each 32-bit
 // word of it one group of three, a b c, placed as the bytes b a c b. Read as two 16-bit halves, the

@@ -32,6 +32,10 @@ size_t count_non_ascii(const char* data, size_t len);
 // it may stop counting once there are more than `enough`.
 size_t count_controls(const char* data, size_t len, size_t enough = static_cast<size_t>(-1));
 
+// Whether data[0..len) is all bytes a JSON string carries as they are: 0x20-0x7f except '"' and '\\'.
+// Such text needs no other check (it is ASCII, without control bytes) and only a copy.
+bool is_plain_ascii(const char* data, size_t len);
+
 // Writes the standard base64 (RFC 4648, padded) of data[0..len) at dst, which has room for
 // (len + 2) / 3 * 4 bytes; returns the end.
 char* write_base64(char* dst, const char* data, size_t len);

@@ -158,13 +158,22 @@ void LogWriter::emit(Stream s, const char* data, size_t len) {
   // UTF-8, from 0x80 up (the replacement would be noise). Either way "bin" carries the exact bytes,
   // so a reader catching up from the log (attach after a drop, logs) gets the output unchanged.
   // Control bytes are counted first: a run of NULs is decided after a quarter of it, unscanned for UTF-8.
-  bool valid = false;
-  bool text = count_controls(data, len, len / 4) * 4 <= len;
-  if (text) {
+  // The usual line, printable ASCII and its newline, is known for text by one scan and is only copied.
+  const size_t body = len > 0 && data[len - 1] == '\n' ? len - 1 : len;
+  const bool plain = is_plain_ascii(data, body);
+  bool valid = plain;
+  bool text = plain || count_controls(data, len, len / 4) * 4 <= len;
+  if (text && !plain) {
     valid = is_valid_utf8(data, len);
     text = valid || count_non_ascii(data, len) * 4 <= len;
   }
-  if (text) {
+  if (plain) {
+    *p++ = '"';
+    memcpy(p, data, body);
+    p += body;
+    if (body < len) p = copy(p, "\\n");
+    *p++ = '"';
+  } else if (text) {
     p = write_json_string(p, data, len, &valid);
   } else {
     p = copy(p, "\"\"");
