@@ -31,6 +31,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const SIGKILL = os.constants.signals.SIGKILL;
 const WAIT_MS = 5000;
 const POLL_MS = 10;
+const REFREEZE_MS = 100;
 
 /** v1 when any v1 controller is mounted (a cgroup2 mount beside them is the hybrid's `unified`), else v2. */
 export function detectLayout(mountinfo = fs.readFileSync('/proc/self/mountinfo', 'utf8')): CgroupLayout {
@@ -349,14 +350,23 @@ export class ContainerCgroup {
     throw new EngineError('Unimplemented', `${file} ${value}: ${why}`);
   }
 
-  /** Writes the state, then polls until the kernel reports it: v1 passes through FREEZING, v2 sets cgroup.events. */
+  /**
+   * Writes the state, then polls until the kernel reports it: v1 passes through FREEZING, v2 sets cgroup.events.
+   * A v1 freeze that a task held up stays FREEZING until FROZEN is written again (cgroup-v1/freezer-subsystem.rst;
+   * runc retries too), so it is written again every REFREEZE_MS meanwhile.
+   */
   private async setFrozen(frozen: boolean): Promise<void> {
     const [controller, file, value] = this.layout.version === 1
       ? ['freezer', 'freezer.state', frozen ? 'FROZEN' : 'THAWED']
       : ['cgroup', 'cgroup.freeze', frozen ? '1' : '0'];
     await this.set(controller, file, value);
+    let written = Date.now();
     for (const deadline = Date.now() + WAIT_MS; Date.now() < deadline; await sleep(POLL_MS)) {
       if ((await this.isFrozen()) === frozen) return;
+      if (frozen && this.layout.version === 1 && Date.now() - written >= REFREEZE_MS) {
+        await this.set(controller, file, value);
+        written = Date.now();
+      }
     }
     // Half frozen is the worst state to leave a container in.
     if (frozen) await this.setFrozen(false).catch(() => undefined);
