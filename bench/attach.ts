@@ -33,6 +33,23 @@ export async function pipeMiBs(argv: string[], bytes: number): Promise<number> {
   return bytes / (1024 * 1024) / seconds;
 }
 
+/** Sends an Attach's options and reads the stream to its end: the stdout bytes and the exit frame. */
+async function readAttach(clients: Clients, options: AttachOptions): Promise<{ stdoutBytes: number; exit?: ExitStatus }> {
+  const stream = clients.containers.attach();
+  stream.write({ frame: { $case: 'options', value: options } });
+  let stdoutBytes = 0;
+  let exit: ExitStatus | undefined;
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (m: AttachResponse) => {
+      if (m.frame?.$case === 'stdout') stdoutBytes += m.frame.value.length;
+      if (m.frame?.$case === 'exit') exit = m.frame.value;
+    });
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  return { stdoutBytes, exit };
+}
+
 /**
  * MiB/s of a Berth container running `sh -c script` as `berth run --rm` runs it (and as ctr and podman run
  * theirs here): one Attach that creates it (auto-remove), starts it and reads it, timed to the call's end,
@@ -41,18 +58,7 @@ export async function pipeMiBs(argv: string[], bytes: number): Promise<number> {
 export async function attachMiBs(clients: Clients, script: string, bytes: number): Promise<number> {
   const request = runRequest(['--rm', '--network', 'none', 'busybox', 'sh', '-c', script]);
   const t0 = performance.now();
-  const stream = clients.containers.attach();
-  stream.write({ frame: { $case: 'options', value: AttachOptions.fromPartial({ create: request, stdout: true, stderr: true, start: true }) } });
-  let n = 0;
-  let exit: ExitStatus | undefined;
-  await new Promise<void>((resolve, reject) => {
-    stream.on('data', (m: AttachResponse) => {
-      if (m.frame?.$case === 'stdout') n += m.frame.value.length;
-      if (m.frame?.$case === 'exit') exit = m.frame.value;
-    });
-    stream.on('end', resolve);
-    stream.on('error', reject);
-  });
+  const { stdoutBytes: n, exit } = await readAttach(clients, AttachOptions.fromPartial({ create: request, stdout: true, stderr: true, start: true }));
   const seconds = (performance.now() - t0) / 1000;
   if (n !== bytes) throw new Error(`attach delivered ${n} bytes, wanted ${bytes}`);
   if (exit?.exitCode !== 0) throw new Error(`the container exited with ${exit ? exit.exitCode : 'no status'}`);
@@ -67,15 +73,8 @@ export async function attachMiBs(clients: Clients, script: string, bytes: number
 export async function attachKeptMiBs(clients: Clients, script: string, bytes: number): Promise<number> {
   const { id } = await call<Clients['containers'], unknown, CreateContainerResponse>(clients.containers, 'create', runRequest(['--network', 'none', 'busybox', 'sh', '-c', script]));
   try {
-    const stream = clients.containers.attach();
     const t0 = performance.now();
-    stream.write({ frame: { $case: 'options', value: AttachOptions.fromPartial({ containerId: id, stdout: true, stderr: true, start: true }) } });
-    let n = 0;
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (m: AttachResponse) => { if (m.frame?.$case === 'stdout') n += m.frame.value.length; });
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
+    const { stdoutBytes: n } = await readAttach(clients, AttachOptions.fromPartial({ containerId: id, stdout: true, stderr: true, start: true }));
     const seconds = (performance.now() - t0) / 1000;
     if (n !== bytes) throw new Error(`attach delivered ${n} bytes, wanted ${bytes}`);
     return bytes / (1024 * 1024) / seconds;

@@ -10,6 +10,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "sys/cpu_features.h"
+
 namespace berth {
 
 namespace {
@@ -134,13 +136,6 @@ uint8_t* decode_base64_scalar(const uint8_t* p, const uint8_t* end, uint8_t* out
 }
 
 #if defined(__x86_64__)
-
-bool has_avx2() {
-  // In a function, not at namespace scope: __builtin_cpu_supports may not run before libgcc's
-  // own constructor has, unless __builtin_cpu_init comes first.
-  static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
-  return avx2;
-}
 
 // 32 base64 characters at p -> 24 bytes at out (32 are stored); false, with nothing written, if
 // any of them is outside the alphabet. The classification by nibbles and the packing with

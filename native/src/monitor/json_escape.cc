@@ -11,6 +11,8 @@
 #include <immintrin.h>
 #endif
 
+#include "sys/cpu_features.h"
+
 namespace berth {
 
 namespace {
@@ -44,15 +46,6 @@ size_t valid_sequence(const unsigned char* p, size_t avail) {
 }  // namespace
 
 namespace {
-
-#if defined(__x86_64__)
-bool has_avx2() {
-  // In a function: __builtin_cpu_supports may not run before libgcc's own constructor has.
-  static const bool avx2 = (__builtin_cpu_init(), __builtin_cpu_supports("avx2"));
-  return avx2;
-}
-
-#endif
 
 // What each byte needs: 0 goes through as it is, 1 is escaped, 2 starts a multi-byte sequence.
 struct ByteClasses {
