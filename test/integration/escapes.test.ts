@@ -480,9 +480,13 @@ describe.skipIf(!IS_ROOT)('container escapes', () => {
       const payload = `payload-${crypto.randomBytes(4).toString('hex')}`;
       fs.writeFileSync(path.join(src, payload), 'payload\n');
       const targets = ['/', '/proc', '/etc', `${UP}${canaryRel()}`];
+      // The attacker never renames onto a directory or removes one: B's init makes /mnt/dir when it finds it
+      // missing, and the kernel detaches B's bind from a directory that another namespace replaces or removes
+      // (as a `mv dir.x dir` over the directory B had just made can), which looks here like a bind gone astray.
+      // Each real directory is moved aside under a new name instead, and a new one made (failing where B made it).
       await runBackground([
         'mkdir -p /vol/dir', 'touch /ready',
-        `i=0; while [ $i -lt 10000000 ]; do i=$((i+1)); for t in ${targets.join(' ')}; do mv /vol/dir /vol/dir.x; ln -s $t /vol/dir; rm /vol/dir; mv /vol/dir.x /vol/dir; done; done`,
+        `n=0; while [ $n -lt 10000000 ]; do for t in ${targets.join(' ')}; do n=$((n+1)); mv /vol/dir /vol/old$n; ln -s $t /vol/dir; rm /vol/dir; mkdir /vol/dir; done; done`,
       ].join(' && '), { binds: [`${vol}:/vol`], networkMode: 'none' });
       const outcomes = new Map<string, number>();
       // Where B's bind is: its own mount table shows only what is reachable from its root, so the bind's line
@@ -506,7 +510,7 @@ describe.skipIf(!IS_ROOT)('container escapes', () => {
           const line = table.split('\n').map((l) => l.split(' ')).find((f) => f[3] === src);
           const file = found.trim().split('\n').find(Boolean);
           expect(line ?? file, `B started without its bind anywhere in its root:\n${r.stdout}${r.stderr}`).toBeDefined();
-          k = `bind inside at ${(line?.[4] ?? path.dirname(file!)).replace(canary.dir, '<canary path>')}`;
+          k = `bind inside at ${(line?.[4] ?? path.dirname(file!)).replace(canary.dir, '<canary path>').replace(/\/old\d+$/, '/old<n>')}`;
         }
         outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
         // Nothing of it on the host: no mount on the canary, on /, /tmp, /proc..., or of our volume or bind source.
@@ -517,7 +521,7 @@ describe.skipIf(!IS_ROOT)('container escapes', () => {
       expect(fs.readdirSync(src)).toEqual([payload]);
       // Without the race (the attacker gone, the volume tidied) the same container gets its bind where asked.
       for (const id of await listIds()) await rpc('remove', { containerId: id, force: true });
-      expect((await runToEnd(cfg(['sh', '-c', 'rm -rf /vol/dir /vol/dir.x && mkdir /vol/dir']), { binds: [`${vol}:/vol`], networkMode: 'none' })).exitCode).toBe(0);
+      expect((await runToEnd(cfg(['sh', '-c', 'rm -rf /vol/dir /vol/old* && mkdir /vol/dir']), { binds: [`${vol}:/vol`], networkMode: 'none' })).exitCode).toBe(0);
       const calm = await runToEnd(cfg(['cat', `/mnt/dir/${payload}`]), { binds: [`${vol}:/mnt`, `${src}:/mnt/dir`], networkMode: 'none' });
       expect(calm.stdout, JSON.stringify([...outcomes])).toBe('payload\n');
       for (const id of await listIds()) await rpc('remove', { containerId: id, force: true });
