@@ -1,6 +1,7 @@
-// Output throughput: N bytes written by a shell command, read through a plain pipe by this process, or
-// from a Berth container by a gRPC client attached with start (the attach-throughput bench and `npm run bench`).
+// Output throughput: N bytes written by a shell command, read through a plain pipe, or from a Berth container
+// by a gRPC client attached with start (the attach-throughput bench and `npm run bench`), each by a new process.
 import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { call, type Clients } from '../src/cli/client';
 import { AttachOptions, type AttachResponse, type CreateContainerResponse, type ExitStatus } from '../src/gen/berth/v1/containers';
@@ -16,6 +17,26 @@ export function outputScript(kind: OutputKind, bytes: number): string {
   return kind === 'binary'
     ? `dd if=/dev/zero bs=65536 count=${bytes / 65536} 2>/dev/null`
     : `yes "a line of text that is about sixty characters long, give or take" | head -c ${bytes}`;
+}
+
+/** One measurement of output throughput: a plain pipe, or a Berth container as `berth run --rm` or kept. */
+export type Reading =
+  | { kind: 'pipe'; argv: string[]; bytes: number }
+  | { kind: 'attach' | 'attach-kept'; host: string; script: string; bytes: number };
+
+/**
+ * MiB/s of one reading taken by a new node process (reader.ts), as a client such as `berth` or a program reading
+ * a pipe is: a process that has done nothing else. Its start and its connection to berthd are outside the clock.
+ */
+export async function readInFreshProcess(reading: Reading): Promise<number> {
+  const child = spawn(process.execPath, [path.join(__dirname, 'reader.js'), JSON.stringify(reading)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { if (stderr.length < 4096) stderr += d.toString(); });
+  const status = await new Promise<number | null>((resolve, reject) => { child.on('error', reject); child.on('close', resolve); });
+  if (status !== 0) throw new Error(stderr.trim() || `the reader exited with ${status}`);
+  return (JSON.parse(stdout) as { mibs: number }).mibs;
 }
 
 /** MiB/s of argv's stdout read through a pipe, from spawn to end; it must deliver exactly `bytes`. */

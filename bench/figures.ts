@@ -2,7 +2,7 @@
 // output throughput. Each iteration runs every engine once, in a shuffled order, so drift hits all alike.
 import { performance } from 'node:perf_hooks';
 import type { CreateContainerRequest } from '../src/gen/berth/v1/containers';
-import { attachKeptMiBs, attachMiBs, outputScript, pipeMiBs, type OutputKind } from './attach';
+import { outputScript, readInFreshProcess, type OutputKind } from './attach';
 import { runRequest, runToRemoval, runToRemovalInThreeCalls, type PhaseTimes } from './berth-run';
 import type { BenchDaemon } from './daemon';
 import { reason, timed } from './host';
@@ -151,26 +151,28 @@ export async function attachFigure(ctx: Context): Promise<void> {
   const bytes = ctx.attachMiB * 1024 * 1024;
   const iterations = ctx.quick ? 1 : 5;
   const floor = ctx.engines.find((e) => e.key === 'floor')!;
+  const host = ctx.daemon.host;
+  const pipe = (argv: string[]) => readInFreshProcess({ kind: 'pipe', argv, bytes });
   for (const kind of ['binary', 'text'] as OutputKind[]) {
     // An absolute path: ctr's spec for a --rootfs container has no PATH lookup of its own.
     const cmd = ['/bin/sh', '-c', outputScript(kind, bytes)];
     const runners: Runner[] = [
-      { name: 'pipe', key: 'pipe', bench: `pipe_${kind}`, once: () => pipeMiBs(floor.outputArgv?.(cmd) ?? floor.argv(ctx.nextId(), 0, cmd), bytes) },
-      { name: 'berth attach', key: 'berth', bench: `attach_${kind}`, once: () => attachMiBs(ctx.daemon.clients, cmd[2], bytes) },
+      { name: 'pipe', key: 'pipe', bench: `pipe_${kind}`, once: () => pipe(floor.outputArgv?.(cmd) ?? floor.argv(ctx.nextId(), 0, cmd)) },
+      { name: 'berth attach', key: 'berth', bench: `attach_${kind}`, once: () => readInFreshProcess({ kind: 'attach', host, script: cmd[2], bytes }) },
       // A container that is kept: its log is fsynced before the stream ends (the attach row until the ninth round).
-      { name: 'berth, kept', key: 'berth-kept', bench: `attach_${kind}_kept`, once: () => attachKeptMiBs(ctx.daemon.clients, cmd[2], bytes) },
+      { name: 'berth, kept', key: 'berth-kept', bench: `attach_${kind}_kept`, once: () => readInFreshProcess({ kind: 'attach-kept', host, script: cmd[2], bytes }) },
       ...ctx.engines.filter((e) => e.attachPath && e.anyCommand)
-        .map((e) => ({ name: e.key, key: e.key, bench: `${e.key}_attach_${kind}`, once: () => pipeMiBs(e.argv(ctx.nextId(), 0, cmd), bytes) })),
+        .map((e) => ({ name: e.key, key: e.key, bench: `${e.key}_attach_${kind}`, once: () => pipe(e.argv(ctx.nextId(), 0, cmd)) })),
     ];
     const samples = await interleave(runners, iterations, 0);
-    printTable(`${ctx.attachMiB} MiB of ${kind} stdout from \`sh -c '${cmd[2].replace(/-c \d+/, '-c N').replace(/count=\d+/, 'count=N')}'\`, from the start to the run's end (the container removed; berth, kept: created before and removed after the clock, to the stream's end after the log's fsync), MiB/s, ${iterations} runs each, interleaved (pipe: the floor's chroot read through a pipe)`,
+    printTable(`${ctx.attachMiB} MiB of ${kind} stdout from \`sh -c '${cmd[2].replace(/-c \d+/, '-c N').replace(/count=\d+/, 'count=N')}'\`, from the start to the run's end (the container removed; berth, kept: created before and removed after the clock, to the stream's end after the log's fsync), MiB/s, ${iterations} runs each, interleaved, each read by a new node process (pipe: the floor's chroot read through a pipe)`,
       rows(samples), { unit: 'MiB/s', higherIsBetter: true, digits: 0 });
-    const pipe = [...samples].find(([r]) => r.key === 'pipe')?.[1];
+    const piped = [...samples].find(([r]) => r.key === 'pipe')?.[1];
     for (const [r, v] of samples) {
       if (!r.bench || !v.length) continue;
       const median = summarize(v).median;
       benchLine(`${r.bench}_mib_s`, median, 'MiB/s', 1);
-      if (r.key === 'berth' && pipe?.length) benchLine(`attach_${kind}_vs_pipe`, median / summarize(pipe).median, 'ratio', 3);
+      if (r.key === 'berth' && piped?.length) benchLine(`attach_${kind}_vs_pipe`, median / summarize(piped).median, 'ratio', 3);
     }
   }
   const direct = ctx.engines.filter((e) => !e.attachPath).map((e) => e.key).filter((k) => k !== 'floor');
