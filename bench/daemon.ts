@@ -37,9 +37,12 @@ function benchBridge(root: string): { name: string; subnet: string } {
   }
 }
 
-/** The node flags of bin/berthd's shebang line (`#!/usr/bin/env -S node FLAGS`), so a bench daemon runs as an installed one. */
-export function berthdNodeFlags(): string[] {
-  const shebang = fs.readFileSync(path.join(PROJECT_ROOT, 'bin', 'berthd'), 'utf8').split('\n', 1)[0];
+/**
+ * The node flags of bin/berthd's shebang line (`#!/usr/bin/env -S node FLAGS`), so a bench or test daemon runs
+ * as an installed one. The tests run this file from source, where PROJECT_ROOT would be wrong: they name the file.
+ */
+export function berthdNodeFlags(berthd = path.join(PROJECT_ROOT, 'bin', 'berthd')): string[] {
+  const shebang = fs.readFileSync(berthd, 'utf8').split('\n', 1)[0];
   const words = shebang.trim().split(/\s+/);
   const node = words.indexOf('node');
   if (!shebang.startsWith('#!') || node < 0) throw new Error(`bin/berthd: no node in its first line: ${shebang}`);

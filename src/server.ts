@@ -31,6 +31,7 @@ import type { Native } from './native';
 import { useSpawner } from './network/host-commands';
 import { NetworkManager } from './network/manager';
 import { log } from './util/logger';
+import { MemoryRelease } from './util/memory-release';
 import { VolumeService } from './volumes/service';
 import { VolumeStore } from './volumes/store';
 
@@ -96,7 +97,9 @@ export class Daemon {
 
     const events = await EventJournal.open(path.join(root, 'events'));
     this.events = events;
-    const images = new ImageStore(root, native);
+    // One release of memory after bulk work of either kind: an image's ingest or a stream's output.
+    const bulk = new MemoryRelease(() => native.releaseMemory());
+    const images = new ImageStore(root, native, bulk);
     await images.load();
     const cgroups = new Cgroups(this.opts.cgroupParent ?? 'berth', undefined, native);
     const volumeStore = new VolumeStore(root);
@@ -111,7 +114,7 @@ export class Daemon {
     // session resets a stream whose header block passes its own (between 100 and 200 KiB on Node 20)
     // before any handler runs.
     const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
-    server.addService(decodeSafely(sendsEncoded(ContainersService)), createContainersService(containers, this.shutdown.signal));
+    server.addService(decodeSafely(sendsEncoded(ContainersService)), createContainersService(containers, this.shutdown.signal, bulk));
     server.addService(decodeSafely(ImagesService), createImagesService(images, containers, events));
     server.addService(decodeSafely(SystemService), createSystemService(root, containers, images, events, this.shutdown.signal));
     server.addService(decodeSafely(VolumesService), createVolumesService(new VolumeService(volumeStore, (name) => containers.volumeUsers(name), events)));

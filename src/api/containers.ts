@@ -24,6 +24,7 @@ import { resourcesFromFields, type FieldNames } from './resources';
 import { bytesFieldMessage } from '../io/output-message';
 import { stdioStream } from './stdio';
 import { timeRange } from './times';
+import type { MemoryRelease } from '../util/memory-release';
 
 /** Attach and Exec answer with the same output frames; in both, stdout is field 2 and stderr field 3. */
 const OUTPUT_FRAMES = {
@@ -124,7 +125,9 @@ async function runAttached(
   return { id: record.id, tty: record.config.tty, session, beforeExit };
 }
 
-export function createContainersService(containers: ContainerService, shutdown?: AbortSignal): ContainersServer {
+/** bulk: told the bytes each Logs, Attach and Exec call carried, once it is over (util/memory-release.ts). */
+export function createContainersService(containers: ContainerService, shutdown?: AbortSignal, bulk?: MemoryRelease): ContainersServer {
+  const carried = (bytes: number) => bulk?.ended(bytes);
   return {
     create: unary(async (req) => {
       const record = await createFrom(containers, req);
@@ -166,13 +169,19 @@ export function createContainersService(containers: ContainerService, shutdown?:
         stdout: both || req.stdout, stderr: both || req.stderr, ...timeRange(req.since, req.until),
         afterSeq: req.afterSeq || undefined, tail: req.tail,
       };
-      for await (const e of containers.logs(req.containerId, filter, req.follow, signal)) {
-        yield {
-          stream: e.stream === 'stdout' ? LogStream.LOG_STREAM_STDOUT : LogStream.LOG_STREAM_STDERR,
-          data: e.data,
-          time: req.timestamps ? e.time : undefined,
-          seq: e.seq,
-        };
+      let bytes = 0;
+      try {
+        for await (const e of containers.logs(req.containerId, filter, req.follow, signal)) {
+          bytes += e.data.length;
+          yield {
+            stream: e.stream === 'stdout' ? LogStream.LOG_STREAM_STDOUT : LogStream.LOG_STREAM_STDERR,
+            data: e.data,
+            time: req.timestamps ? e.time : undefined,
+            seq: e.seq,
+          };
+        }
+      } finally {
+        carried(bytes);
       }
     }, shutdown),
 
@@ -195,7 +204,7 @@ export function createContainersService(containers: ContainerService, shutdown?:
         first: { frame: { $case: 'attached', value: { containerId: opened.id } } },
         beforeExit: opened.beforeExit,
       };
-    }, OUTPUT_FRAMES, shutdown),
+    }, OUTPUT_FRAMES, shutdown, carried),
 
     resize: unary(async (req) => {
       const size = validateSize({ rows: req.rows, cols: req.cols }, 'size');
@@ -269,6 +278,6 @@ export function createContainersService(containers: ContainerService, shutdown?:
         size: validateSize(opts.size, 'options.size'), privileged: opts.privileged,
       });
       return { session: exec.session, detachKeys: opts.tty ? detachKeys : Buffer.alloc(0), first: { frame: { $case: 'started', value: { execId: exec.execId, pid: exec.pid } } } };
-    }, OUTPUT_FRAMES, shutdown),
+    }, OUTPUT_FRAMES, shutdown, carried),
   };
 }

@@ -39,12 +39,15 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
   open: (opts: Opts, signal: AbortSignal) => Promise<Opened<Res>>,
   encode: Encoders<Res>,
   shutdown?: AbortSignal,
+  /** Told the bytes of output the call carried once it is over (bulk work, util/memory-release.ts). */
+  carried?: (bytes: number) => void,
 ): handleBidiStreamingCall<Req, Res> {
   return (call: ServerDuplexStream<Req, Res>) => {
     const { signal } = callSignal(call, shutdown);
     const requests = requestReader<Req>(call);
     let session: StdioSession | undefined;
     let finished = false;
+    let bytes = 0;
     const fail = (err: unknown) => {
       session?.close();
       if (finished || signal.aborted) return;
@@ -73,6 +76,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
         const size = ev.type === 'exit' ? 0 : ev.data.length;
         const release = ev.type === 'exit' ? undefined : ev.release;
         unflushed += size;
+        bytes += size;
         // The callback runs once grpc-js handed the message to HTTP/2, which a client that does not read holds back;
         // grpc-js copied it into its own frame before that, so the output's buffer is free again.
         const ok = call.write(encode.output(ev) as Res, () => { unflushed -= size; release?.(); });
@@ -88,7 +92,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
       if (detached) call.write(encode.detached());
       finished = true;
       call.end();
-    })().catch(fail);
+    })().catch(fail).finally(() => carried?.(bytes));
   };
 }
 

@@ -42,9 +42,10 @@ export class ImageStore {
   /** An ingest's buffers and the garbage before it go back to the system once the transaction ends. */
   private readonly memory: MemoryRelease;
 
-  constructor(root: string, native: Native) {
+  /** memory: the daemon's one MemoryRelease, shared with the output streams; by default one of the store's own. */
+  constructor(root: string, native: Native, memory = new MemoryRelease(() => native.releaseMemory())) {
     this.root = root;
-    this.memory = new MemoryRelease(() => native.releaseMemory());
+    this.memory = memory;
     this.blobDir = path.join(root, 'images', 'blobs', 'sha256');
     this.namesPath = path.join(root, 'images', 'repositories.json');
     this.digestsPath = path.join(root, 'images', 'repodigests.json');

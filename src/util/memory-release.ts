@@ -1,5 +1,6 @@
-// After bulk work (an image ingest, whose tar went through buffers of 256 KiB several times over), what berthd's
-// heaps hold without using goes back to the system soon (Native.releaseMemory), not some idle seconds later
+// After bulk work (an image ingest, whose tar went through buffers of 256 KiB several times over, or an attach, exec
+// or logs call that carried a container's output: 512 MiB of attach left berthd at 122 MiB RSS for the 45 s watched, against 62
+// before), what berthd's heaps hold without using goes back to the system soon (Native.releaseMemory), not some idle seconds later
 // when V8's memory reducer gets to it, or never for glibc's free pages. A release pauses the event loop for a
 // full collection (10-25 ms), so it waits until such work has been quiet for a moment and no call has begun for
 // as long: bulk work that ends while more of it goes on gets one release, after the last of it, and a `pull`

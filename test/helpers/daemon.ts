@@ -10,7 +10,8 @@ import { call, connect, type Clients } from '../../src/cli/client';
 import { ImageConfig, type ImportImageRequest, type ImportImageResponse } from '../../src/gen/berth/v1/images';
 import { ContainerLogsRequest, type Config, type CreateContainerResponse, type ListContainersResponse, type PathStat } from '../../src/gen/berth/v1/containers';
 import { removeBridge } from '../../src/network/bridge';
-import { BERTH_CLI, BERTHD, BUSYBOX_TAR } from './paths';
+import { berthdNodeFlags } from '../../bench/daemon';
+import { BERTH_CLI, BERTHD, BUSYBOX_TAR, PROJECT_ROOT } from './paths';
 
 export interface TestDaemon {
   root: string;
@@ -52,7 +53,8 @@ export async function startDaemon(root = tempRoot(), opts: StartOptions = {}): P
   // A daemon killed with SIGKILL leaves its socket behind; we wait for the new one.
   fs.rmSync(socket, { force: true });
   const bridge = testBridge(root);
-  const args = [BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root),
+  // The node flags bin/berthd runs with, so a test daemon runs as an installed one.
+  const args = [...berthdNodeFlags(path.join(PROJECT_ROOT, 'bin', 'berthd')), BERTHD, '--root', root, '--listen', `unix://${socket}`, '--cgroup-parent', cgroupParent(root),
     '--bridge-name', bridge.name, '--bridge-subnet', bridge.subnet, ...(opts.args ?? [])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: opts.cwd });
   let stderr = '';

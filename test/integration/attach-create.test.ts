@@ -1,5 +1,6 @@
 // Attach with create: docker run in one call. The container is created, attached and started by one
 // Attach; `attached` names it; an auto-remove container's exit frame comes once it is gone.
+import fs from 'node:fs';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
@@ -12,9 +13,15 @@ import { openAttach, stuckAttach, type StdioClient } from '../helpers/stdio-clie
 describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
   let d: TestDaemon;
 
+  const rssMiB = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${d.process.pid}/status`, 'utf8'))![1]) / 1024;
+  let idleMiB = 0;
+
   beforeAll(async () => {
     d = await startDaemon();
     await importBusybox(d);
+    // berthd's size at rest, once the import's memory is given back (200 ms after the last call).
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    idleMiB = rssMiB();
   });
 
   afterAll(() => destroyDaemon(d));
@@ -115,6 +122,21 @@ describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
     const badName = await openAttach(d, { create: request(['true'], {}, 'bad name!') }).done;
     expect(badName.error).toMatchObject({ code: status.INVALID_ARGUMENT });
     expect(await names()).toEqual(before);
+  });
+
+  it('gives back the memory that a run\'s large output took, soon after the run is over', async () => {
+    const client = openAttach(d, { create: request(['sh', '-c', 'dd if=/dev/zero bs=65536 count=2048 2>/dev/null'], { autoRemove: true }) });
+    expect(await client.done).toEqual({ exit: { exitCode: 0, signal: 0 } });
+    expect(client.stdout.length).toBe(128 * 1024 * 1024);
+    // The 128 MiB went through berthd's heaps (its RSS grew by 60-80 MiB, and stayed so 10 s and more before).
+    const peak = rssMiB();
+    expect(peak - idleMiB).toBeGreaterThan(24);
+    let now = peak;
+    for (let i = 0; i < 60 && now > idleMiB + 24; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      now = rssMiB();
+    }
+    expect(now, `berthd: ${idleMiB.toFixed(0)} MiB idle at the start, ${peak.toFixed(0)} after the run, ${now.toFixed(0)} 3 s later`).toBeLessThan(idleMiB + 24);
   });
 
   it('lets a client detach from an auto-remove run: the container goes on, and is removed at its exit', async () => {
