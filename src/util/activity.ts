@@ -1,15 +1,21 @@
-// When berthd last began to serve a call. Housekeeping that pauses the event loop (util/memory-release.ts)
-// waits for a moment without new calls, so that it does not land in the middle of a client's work.
+// When berthd was last busy with a client: a call began, or a stream carried a container's output. Housekeeping
+// that pauses the event loop (util/memory-release.ts) waits for a moment of neither, so that it does not land in
+// the middle of a client's work, a long attach's included.
 import { performance } from 'node:perf_hooks';
 
-let lastCallAt = -Infinity;
+let lastActiveAt = -Infinity;
 
 /** A call began (api/handlers.ts, for every kind of call). */
 export function callBegan(): void {
-  lastCallAt = performance.now();
+  lastActiveAt = performance.now();
 }
 
-/** Milliseconds since the last call began (Infinity before the first). */
-export function msSinceLastCall(): number {
-  return performance.now() - lastCallAt;
+/** A stream handed a client some output (api/stdio.ts, api/containers.ts for logs). */
+export function outputCarried(): void {
+  lastActiveAt = performance.now();
+}
+
+/** Milliseconds since a call last began or output last went out (Infinity before either). */
+export function msSinceActivity(): number {
+  return performance.now() - lastActiveAt;
 }
