@@ -162,6 +162,7 @@ export class Daemon {
       });
     }
     this.containers?.detach();
+    await this.containers?.standby.drop(true);
     await this.events?.close();
     for (const e of listenEndpoints(this.opts.listen, this.opts.tls)) if (e.kind === 'unix') await fsp.rm(e.path, { force: true });
     await fsp.rm(path.join(this.opts.root, 'berthd.pid'), { force: true });

@@ -50,6 +50,8 @@ export function createImagesService(images: ImageStore, containers: ContainerSer
     remove: unary(async (req) => {
       let imageId = '';
       try { imageId = images.resolve(req.image).id; } catch { /* remove reports it */ }
+      // A standby rootfs holds its image's layers mounted; the next starts make another.
+      if (imageId) await containers.standby.drop();
       const res = await images.remove(req.image, req.force, (id) => containers.usesImage(id));
       for (const name of res.untagged) emit('untag', imageId, name);
       for (const id of res.deleted) emit('delete', id);

@@ -14,6 +14,7 @@ import { lastSeq } from '../io/logs';
 import type { MountOptions, Native } from '../native';
 import { fromNative } from '../native/errors';
 import { initLayerPath, isMounted, overlayMount, overlayPaths, overlaysDir, prepareInitLayer, prepareOverlay, shortLayerPaths, type OverlayPaths } from '../rootfs/overlay';
+import { RootfsStandby, standbyKey } from '../rootfs/standby';
 import type { NetworkManager, NetworkSettings } from '../network/manager';
 import { hostnameFile } from '../runtime/etc-files';
 import { buildSpec, DEFAULT_DEVICES } from '../runtime/plan';
@@ -98,6 +99,8 @@ export class ContainerCore {
   readonly store: ContainerStore;
   /** Where a removed container's directories go to be deleted; recovery.ts opens it. */
   readonly trash: Trash;
+  /** The next container's overlay, made ahead (rootfs/standby.ts); recovery.ts discards what a daemon left. */
+  readonly standby: RootfsStandby;
   readonly runtime: RuntimeDir;
   readonly tasks: TaskManager;
   readonly cgroups: Cgroups;
@@ -111,6 +114,10 @@ export class ContainerCore {
     ({ images: this.images, native: this.native, cgroups: this.cgroups, events: this.events, volumes: this.volumes, network: this.network } = deps);
     this.store = new ContainerStore(root);
     this.trash = new Trash(root);
+    this.standby = new RootfsStandby(root, {
+      mount: (paths, mount) => this.mountOverlayInPool(paths, mount),
+      discard: async (paths) => { await this.trash.discard([paths.dir], [{ op: 'unmount', path: paths.merged }]); },
+    });
     this.runtime = new RuntimeDir(root);
     this.tasks = new TaskManager(this.native, (id, status) => void this.onExit(id, status));
   }
@@ -302,8 +309,10 @@ export class ContainerCore {
     const cgroup = this.cgroups.create(c.id, c.hostConfig.resources ?? {}, privileged ? 'all' : DEFAULT_DEVICE_RULES);
     cgroup.catch(() => undefined); // awaited below, or cleaned up on the way out
     let net: PreparedNetwork | undefined;
+    let launched!: () => void;
+    const done = new Promise<void>((resolve) => { launched = resolve; });
     try {
-      const rootfs = await this.mountRootfs(c);
+      const rootfs = await this.mountRootfs(c, done);
       const hostname = c.config.hostname || c.id.slice(0, 12);
       net = await prepareNetwork({
         network: this.network, find: (ref, field) => this.find(ref, field),
@@ -354,6 +363,8 @@ export class ContainerCore {
       c.state = { ...c.state, status: c.state.status === 'restarting' ? 'exited' : c.state.status, error: err instanceof Error ? err.message : String(err), exitCode: 127 };
       await this.store.saveState(c);
       throw err;
+    } finally {
+      launched();
     }
   }
 
@@ -630,7 +641,11 @@ export class ContainerCore {
   }
 
   /** Mounts the container's overlay (once: a mounted one is left as it is); returns the merged dir. */
-  protected async mountRootfs(c: ContainerRecord): Promise<string> {
+  /**
+   * launched: for a start, settled once it is done; the image's overlay may then be made ahead for the next
+   * start (rootfs/standby.ts).
+   */
+  protected async mountRootfs(c: ContainerRecord, launched?: Promise<void>): Promise<string> {
     const paths = overlayPaths(this.root, c.id);
     if (isMounted(paths.merged)) return paths.merged;
     const image = this.images.resolve(c.image);
@@ -639,9 +654,12 @@ export class ContainerCore {
       const init = initLayerPath(this.root, image.id);
       await prepareInitLayer(init, layers);
       const links = await shortLayerPaths(this.root, layers);
-      const absolute = overlayMount(paths, init, links.map((link) => path.join(this.root, link)));
+      const lowers = links.map((link) => path.join(this.root, link));
+      const absolute = overlayMount(paths, init, lowers);
       if (absolute.data.length < MOUNT_OPTIONS_MAX) {
-        await this.mountOverlayInPool(paths, absolute);
+        const key = `${this.images.deletions}|${standbyKey(absolute)}`;
+        if (!this.standby.take(key, paths)) await this.mountOverlayInPool(paths, absolute);
+        if (launched) this.standby.started(key, (p) => overlayMount(p, init, lowers), launched);
       } else {
         prepareOverlay(paths);
         // The options hold the links relative to the data root: the mount runs there (synchronously:
@@ -666,7 +684,7 @@ export class ContainerCore {
    * with many containers made and removed at once, each of these calls waited 0.5-1 ms for ext4 and for
    * the kernel's mount lock on the event loop (bench/README.md).
    */
-  private async mountOverlayInPool(paths: OverlayPaths, mount: MountOptions): Promise<void> {
+  protected async mountOverlayInPool(paths: OverlayPaths, mount: MountOptions): Promise<void> {
     const dirs = [{ path: path.dirname(paths.dir), mode: 0o700 }, { path: paths.dir, mode: 0o700 }, ...[paths.upper, paths.work, paths.merged].map((d) => ({ path: d, mode: 0o755 }))];
     const results = await this.native.fileOps([
       ...dirs.map((d) => ({ op: 'mkdir' as const, ...d })),

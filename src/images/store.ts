@@ -39,6 +39,11 @@ export class ImageStore {
   /** Scratch space on the data root's filesystem (a load's spooled archive), emptied at start. */
   readonly tmpDir: string;
   private readonly root: string;
+  /**
+   * Images deleted since berthd started. A deleted image's layers may come back at the same paths (a pull of
+   * it again); what was made of the old ones (a standby rootfs, rootfs/standby.ts) must not be taken for them.
+   */
+  deletions = 0;
   /** An ingest's buffers and the garbage before it go back to the system once the transaction ends. */
   private readonly memory: MemoryRelease;
 
@@ -202,6 +207,7 @@ export class ImageStore {
       await this.deleteNames(untagged);
       await fsp.rm(path.join(this.blobDir, image.id.slice(7)), { force: true });
       this.images.delete(image.id);
+      this.deletions++;
       await fsp.rm(initLayerPath(this.root, image.id), { recursive: true, force: true });
       if (this.digests.delete(image.id)) await this.saveDigests();
       const deleted = [image.id];

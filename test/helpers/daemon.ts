@@ -138,9 +138,13 @@ export function mountsUnder(dir: string): string[] {
   return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && m.startsWith(dir));
 }
 
-/** What containers left mounted under a data root: all but berthd's tmpfs for their runtime files (<root>/run). */
+/**
+ * What containers left mounted under a data root: all but berthd's own, its tmpfs for their runtime files
+ * (<root>/run) and the standby rootfs that no container has yet (rootfs/standby.ts).
+ */
 export function containerMountsUnder(root: string): string[] {
-  return mountsUnder(root).filter((m) => m !== path.join(root, 'run'));
+  const standby = new RegExp(`^${path.join(root, 'overlay')}/standby-[0-9a-f]+/merged$`);
+  return mountsUnder(root).filter((m) => m !== path.join(root, 'run') && !standby.test(m));
 }
 
 /** Force-removes every container through the API, stops the daemon, and deletes the data root. */
