@@ -30,11 +30,14 @@ function standby(): RootfsStandby {
   }, () => quietFor);
 }
 
-/** Two starts in a row of `layers` (key k/a for /a), both launched; then long enough for the standby to be made. */
-async function twoStarts(s: RootfsStandby, layers: string): Promise<void> {
+/** Two starts in a row of `layers` (key k/a for /a), both launched; then `ms`. */
+async function twoStartsAnd(s: RootfsStandby, layers: string, ms: number): Promise<void> {
   for (let i = 0; i < 2; i++) s.started(`k${layers}`, mountFor(layers), Promise.resolve());
-  await sleep(QUIET_MS + 20);
+  await sleep(ms);
 }
+
+/** Two starts in a row of `layers`, then long enough for the standby to be made. */
+const twoStarts = (s: RootfsStandby, layers: string) => twoStartsAnd(s, layers, QUIET_MS + 20);
 
 beforeEach(() => {
   root = fs.mkdtempSync(path.join(os.tmpdir(), 'berth-standby-'));
@@ -116,6 +119,34 @@ describe('RootfsStandby', () => {
     await twoStarts(s, '/a');
     expect(leftStandbys(root)).toEqual([]);
     expect(mounted).toHaveLength(2);
+  });
+
+  it('a drop while one is only planned keeps it from being made; a drop during its mount waits and discards it', async () => {
+    const s = standby();
+    let launched!: () => void;
+    const done = new Promise<void>((resolve) => { launched = resolve; });
+    s.started('k/a', mountFor('/a'), done);
+    s.started('k/a', mountFor('/a'), done);
+    await s.drop();
+    launched();
+    await sleep(QUIET_MS * 3);
+    expect(mounted).toEqual([]);
+
+    // A mount that takes 50 ms: drop returns only once it is mounted and discarded again.
+    const slow = new RootfsStandby(root, {
+      mount: async (paths, mount) => {
+        await sleep(50);
+        fs.mkdirSync(paths.merged, { recursive: true });
+        mounted.push({ paths, data: mount.data });
+      },
+      discard: async (paths) => { discarded.push(path.basename(paths.dir)); fs.rmSync(paths.dir, { recursive: true, force: true }); },
+    }, () => quietFor);
+    await twoStartsAnd(slow, '/a', QUIET_MS + 10);
+    expect(mounted).toEqual([]);
+    await slow.drop(true);
+    expect(mounted).toHaveLength(1);
+    expect(discarded).toEqual([path.basename(mounted[0].paths.dir)]);
+    expect(leftStandbys(root)).toEqual([]);
   });
 
   it('keys an overlay by what it is made of, not by its own directories', () => {

@@ -24,7 +24,12 @@ export interface StandbyOps {
 
 export class RootfsStandby {
   private ready: { key: string; paths: OverlayPaths } | undefined;
+  /** From the start's launch until the standby is ready or given up: one at a time. */
   private making: Promise<void> | undefined;
+  /** The mount itself, while it runs: what drop waits for. */
+  private mounting: Promise<void> | undefined;
+  /** Counts drops: a standby planned before one is not made after it. */
+  private drops = 0;
   private lastKey: string | undefined;
   private stopped = false;
 
@@ -59,7 +64,10 @@ export class RootfsStandby {
     const twice = this.lastKey === key;
     this.lastKey = key;
     if (!twice || this.stopped || this.making || this.ready?.key === key) return;
-    this.making = launched.then(() => this.quiet()).then(() => this.make(key, mountFor)).catch((err) => {
+    const drops = this.drops;
+    this.making = launched.then(() => this.quiet()).then(() => {
+      if (this.drops === drops) return this.make(key, mountFor);
+    }).catch((err) => {
       log.warn('making a standby rootfs failed', { error: String(err) });
     }).finally(() => { this.making = undefined; });
   }
@@ -77,29 +85,40 @@ export class RootfsStandby {
   }
 
   private async make(key: string, mountFor: (paths: OverlayPaths) => MountOptions): Promise<void> {
-    if (this.stopped) return;
     const old = this.ready;
     this.ready = undefined;
-    if (old) await this.ops.discard(old.paths);
     const paths = overlayPaths(this.root, `${PREFIX}${randomId().slice(0, 16)}`);
+    const drops = this.drops;
+    const mounting = (async () => {
+      if (old) await this.ops.discard(old.paths);
+      try {
+        await this.ops.mount(paths, mountFor(paths));
+      } catch (err) {
+        await this.ops.discard(paths).catch(() => undefined);
+        throw err;
+      }
+      // Dropped meanwhile (an image's removal, the stop): it goes at once, before drop returns.
+      if (this.drops !== drops) await this.ops.discard(paths);
+      else this.ready = { key, paths };
+    })();
+    this.mounting = mounting.catch(() => undefined);
     try {
-      await this.ops.mount(paths, mountFor(paths));
-    } catch (err) {
-      await this.ops.discard(paths).catch(() => undefined);
-      throw err;
+      await mounting;
+    } finally {
+      this.mounting = undefined;
     }
-    if (this.stopped) await this.ops.discard(paths);
-    else this.ready = { key, paths };
   }
 
   /**
-   * Discards the standby, after one being made; `stop` (berthd's shutdown) makes no more. An image's removal
-   * calls it too: its layers must not be held by a mount.
+   * Discards the standby, after a mount of one under way (one only planned is not made); `stop` (berthd's
+   * shutdown) makes no more. An image's removal calls it too: its layers must not be held by a mount.
    */
   async drop(stop = false): Promise<void> {
     if (stop) this.stopped = true;
+    this.drops++;
     this.lastKey = undefined;
-    await this.making;
+    // A mount under way ends with a discard of its own (make sees the drop); wait for it, not for a start.
+    await this.mounting;
     const standby = this.ready;
     this.ready = undefined;
     if (standby) await this.ops.discard(standby.paths);
