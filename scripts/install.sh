@@ -23,7 +23,8 @@ root=${BERTH_ROOT:-/var/lib/berth}
 sock=${BERTH_SOCKET:-/run/berth/berth.sock}
 if ! berth --host "unix://$sock" version >/dev/null 2>&1; then
   mkdir -p /var/log
-  nohup berthd --root "$root" --listen "unix://$sock" >>/var/log/berthd.log 2>&1 &
+  # A session of its own: berthd outlives the shell (and the process group) that ran this script.
+  setsid nohup berthd --root "$root" --listen "unix://$sock" >>/var/log/berthd.log 2>&1 < /dev/null &
   # Wait until it answers: a socket file alone may be one a killed daemon left behind.
   for _ in $(seq 100); do berth --host "unix://$sock" version >/dev/null 2>&1 && break; sleep 0.1; done
   berth --host "unix://$sock" version >/dev/null 2>&1 || { echo "install: berthd did not start; see /var/log/berthd.log" >&2; exit 1; }
