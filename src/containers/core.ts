@@ -640,10 +640,10 @@ export class ContainerCore {
     return run;
   }
 
-  /** Mounts the container's overlay (once: a mounted one is left as it is); returns the merged dir. */
   /**
-   * launched: for a start, settled once it is done; the image's overlay may then be made ahead for the next
-   * start (rootfs/standby.ts).
+   * Mounts the container's overlay (once: a mounted one is left as it is), or takes the standby made for its
+   * image; returns the merged dir. launched: for a start, settled once it is done; the image's overlay may then
+   * be made ahead for the next start (rootfs/standby.ts).
    */
   protected async mountRootfs(c: ContainerRecord, launched?: Promise<void>): Promise<string> {
     const paths = overlayPaths(this.root, c.id);
@@ -684,7 +684,7 @@ export class ContainerCore {
    * with many containers made and removed at once, each of these calls waited 0.5-1 ms for ext4 and for
    * the kernel's mount lock on the event loop (bench/README.md).
    */
-  protected async mountOverlayInPool(paths: OverlayPaths, mount: MountOptions): Promise<void> {
+  private async mountOverlayInPool(paths: OverlayPaths, mount: MountOptions): Promise<void> {
     const dirs = [{ path: path.dirname(paths.dir), mode: 0o700 }, { path: paths.dir, mode: 0o700 }, ...[paths.upper, paths.work, paths.merged].map((d) => ({ path: d, mode: 0o755 }))];
     const results = await this.native.fileOps([
       ...dirs.map((d) => ({ op: 'mkdir' as const, ...d })),

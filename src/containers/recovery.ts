@@ -3,7 +3,6 @@
 // while berthd was away are recorded; removals a crash interrupted are finished; then restart
 // policies and auto-remove take over as if berthd had never left (an auto-remove container that does
 // not run is removed, started or not).
-import { leftStandbys } from '../rootfs/standby';
 import { monitorDied } from '../tasks/manager';
 import { processStartTime, sameProcess } from '../tasks/proc';
 import { log } from '../util/logger';
@@ -15,7 +14,7 @@ export async function loadContainers(svc: ContainerService): Promise<void> {
   svc.trash.open();
   svc.spreadContainerDirectories();
   // A standby rootfs a daemon left (it stopped abruptly) is no container's: it goes.
-  for (const p of leftStandbys(svc.root)) await svc.trash.discard([p.dir], [{ op: 'unmount', path: p.merged }]);
+  await svc.standby.discardLeft();
   const { records, removals } = await svc.store.loadAll();
   for (const r of removals) await svc.cleanUpRemoved(r.id, r.dir);
   for (const c of records) {

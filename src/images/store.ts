@@ -39,11 +39,7 @@ export class ImageStore {
   /** Scratch space on the data root's filesystem (a load's spooled archive), emptied at start. */
   readonly tmpDir: string;
   private readonly root: string;
-  /**
-   * Images deleted since berthd started. A deleted image's layers may come back at the same paths (a pull of
-   * it again); what was made of the old ones (a standby rootfs, rootfs/standby.ts) must not be taken for them.
-   */
-  deletions = 0;
+  private deleted = 0;
   /** An ingest's buffers and the garbage before it go back to the system once the transaction ends. */
   private readonly memory: MemoryRelease;
 
@@ -56,6 +52,14 @@ export class ImageStore {
     this.digestsPath = path.join(root, 'images', 'repodigests.json');
     this.tmpDir = path.join(root, 'images', 'tmp');
     this.layers = new LayerStore(root, native);
+  }
+
+  /**
+   * Images deleted since berthd started. A deleted image's layers may come back at the same paths (a pull of
+   * it again); what was made of the old ones (a standby rootfs, rootfs/standby.ts) must not be taken for them.
+   */
+  get deletions(): number {
+    return this.deleted;
   }
 
   async load(): Promise<void> {
@@ -207,7 +211,7 @@ export class ImageStore {
       await this.deleteNames(untagged);
       await fsp.rm(path.join(this.blobDir, image.id.slice(7)), { force: true });
       this.images.delete(image.id);
-      this.deletions++;
+      this.deleted++;
       await fsp.rm(initLayerPath(this.root, image.id), { recursive: true, force: true });
       if (this.digests.delete(image.id)) await this.saveDigests();
       const deleted = [image.id];

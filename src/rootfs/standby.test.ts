@@ -149,6 +149,15 @@ describe('RootfsStandby', () => {
     expect(leftStandbys(root)).toEqual([]);
   });
 
+  it('discards at a start what a daemon left, and nothing of a container\'s', async () => {
+    const left = overlayPaths(root, 'standby-0123456789abcdef');
+    fs.mkdirSync(left.merged, { recursive: true });
+    fs.mkdirSync(overlayPaths(root, 'c1').upper, { recursive: true });
+    await standby().discardLeft();
+    expect(discarded).toEqual(['standby-0123456789abcdef']);
+    expect(fs.readdirSync(overlaysDir(root))).toEqual(['c1']);
+  });
+
   it('keys an overlay by what it is made of, not by its own directories', () => {
     const a = mountFor('/l1:/l2')(overlayPaths(root, 'x'));
     const b = mountFor('/l1:/l2')(overlayPaths(root, 'y'));

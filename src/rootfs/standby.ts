@@ -109,6 +109,11 @@ export class RootfsStandby {
     }
   }
 
+  /** At berthd's start, before any: discards what a daemon that stopped abruptly left. */
+  async discardLeft(): Promise<void> {
+    for (const paths of leftStandbys(this.root)) await this.ops.discard(paths);
+  }
+
   /**
    * Discards the standby, after a mount of one under way (one only planned is not made); `stop` (berthd's
    * shutdown) makes no more. An image's removal calls it too: its layers must not be held by a mount.
@@ -125,7 +130,7 @@ export class RootfsStandby {
   }
 }
 
-/** The standbys a daemon left (it stopped abruptly, or crashed): for recovery to discard. */
+/** The standbys a daemon left (it stopped abruptly, or crashed). */
 export function leftStandbys(root: string): OverlayPaths[] {
   let names: string[];
   try {
