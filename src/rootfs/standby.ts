@@ -1,9 +1,10 @@
 // A container's overlay made ahead. Mounting the overlay was about 0.9 ms of a `run --rm true` (1.2 ms after
 // an idle moment), all of it on the start's path. Once two starts in a row used the same image, the next one's
-// overlay is made and mounted under a name of its own (overlay/standby-<hex>) after the start, and the first
-// start of a new container of that image renames it into its own place (overlay/<id>): a rename of the
-// directory above the mount point, which the mount follows. The overlay is the same one the start would have
-// mounted (same layers, same options, an empty upper dir); only its directory's name changes.
+// overlay is made and mounted under a name of its own (overlay/standby-<hex>) after the start, once berthd has
+// been quiet for a moment, and the first start of a new container of that image renames it into its own place
+// (overlay/<id>): a rename of the directory above the mount point, which the mount follows. The overlay is the
+// same one the start would have mounted (same layers, same options, an empty upper dir); only its directory's
+// name changes.
 import fs from 'node:fs';
 import type { MountOptions } from '../native';
 import { msSinceActivity } from '../util/activity';
