@@ -24,7 +24,7 @@ import { resourcesFromFields, type FieldNames } from './resources';
 import { bytesFieldMessage } from '../io/output-message';
 import { stdioStream } from './stdio';
 import { timeRange } from './times';
-import { outputCarried } from '../util/activity';
+import { clientActivity } from '../util/activity';
 import type { MemoryRelease } from '../util/memory-release';
 
 /** Attach and Exec answer with the same output frames; in both, stdout is field 2 and stderr field 3. */
@@ -174,7 +174,7 @@ export function createContainersService(containers: ContainerService, shutdown?:
       try {
         for await (const e of containers.logs(req.containerId, filter, req.follow, signal)) {
           bytes += e.data.length;
-          outputCarried();
+          clientActivity();
           yield {
             stream: e.stream === 'stdout' ? LogStream.LOG_STREAM_STDOUT : LogStream.LOG_STREAM_STDERR,
             data: e.data,

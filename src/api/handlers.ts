@@ -3,7 +3,7 @@
 import { once, type EventEmitter } from 'node:events';
 import { type handleClientStreamingCall, type handleServerStreamingCall, type handleUnaryCall, type ServiceDefinition } from '@grpc/grpc-js';
 import { EngineError } from '../errors';
-import { callBegan } from '../util/activity';
+import { clientActivity } from '../util/activity';
 import { toStatus } from './status';
 
 /**
@@ -13,7 +13,7 @@ import { toStatus } from './status';
  * here: it also notes that a call began (util/activity.ts).
  */
 export function callSignal(call: EventEmitter, shutdown?: AbortSignal): { signal: AbortSignal; endIfShutdown(): boolean; answered(): void } {
-  callBegan();
+  clientActivity();
   const controller = new AbortController();
   const cancel = () => controller.abort();
   call.on('cancelled', cancel);

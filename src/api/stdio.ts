@@ -9,7 +9,7 @@ import type { EncodedMessage } from '../io/output-message';
 import type { AttachEvent as StdioEvent, StdioSession } from '../containers/attachment';
 import { callSignal, undecodable } from './handlers';
 import { toStatus } from './status';
-import { outputCarried } from '../util/activity';
+import { clientActivity } from '../util/activity';
 
 /** How far a client may fall behind (bytes written for it, not yet taken by HTTP/2) before it is dropped. */
 const MAX_UNFLUSHED_BYTES = 32 * 1024 * 1024;
@@ -78,7 +78,7 @@ export function stdioStream<Opts, Req extends { frame?: InFrame<Opts> }, Res>(
         const release = ev.type === 'exit' ? undefined : ev.release;
         unflushed += size;
         bytes += size;
-        outputCarried();
+        clientActivity();
         // The callback runs once grpc-js handed the message to HTTP/2, which a client that does not read holds back;
         // grpc-js copied it into its own frame before that, so the output's buffer is free again.
         const ok = call.write(encode.output(ev) as Res, () => { unflushed -= size; release?.(); });

@@ -8,7 +8,7 @@ import type { Native } from '../native';
 import { initLayerPath, initLayersDir } from '../rootfs/overlay';
 import { readJsonFile, writeFileAtomic } from '../util/atomic-file';
 import { sha256Hex } from '../util/ids';
-import { MemoryRelease } from '../util/memory-release';
+import type { MemoryRelease } from '../util/memory-release';
 import { Serial } from '../util/serial';
 import { parseConfigBlob } from './config-blob';
 import { checkImageDefaults } from './defaults-check';
@@ -43,8 +43,8 @@ export class ImageStore {
   /** An ingest's buffers and the garbage before it go back to the system once the transaction ends. */
   private readonly memory: MemoryRelease;
 
-  /** memory: the daemon's one MemoryRelease, shared with the output streams; by default one of the store's own. */
-  constructor(root: string, native: Native, memory = new MemoryRelease(() => native.releaseMemory())) {
+  /** memory: the daemon's one MemoryRelease, shared with the output streams. */
+  constructor(root: string, native: Native, memory: MemoryRelease) {
     this.root = root;
     this.memory = memory;
     this.blobDir = path.join(root, 'images', 'blobs', 'sha256');

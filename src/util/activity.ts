@@ -5,13 +5,8 @@ import { performance } from 'node:perf_hooks';
 
 let lastActiveAt = -Infinity;
 
-/** A call began (api/handlers.ts, for every kind of call). */
-export function callBegan(): void {
-  lastActiveAt = performance.now();
-}
-
-/** A stream handed a client some output (api/stdio.ts, api/containers.ts for logs). */
-export function outputCarried(): void {
+/** A call began (api/handlers.ts, for every kind of call), or a stream handed a client output (api/stdio.ts, Logs). */
+export function clientActivity(): void {
   lastActiveAt = performance.now();
 }
 
