@@ -13,7 +13,7 @@ import { imageDefaults } from '../images/model';
 import { lastSeq } from '../io/logs';
 import type { MountOptions, Native } from '../native';
 import { fromNative } from '../native/errors';
-import { initLayerPath, isMounted, overlayMount, overlayPaths, overlaysDir, prepareInitLayer, prepareOverlay, shortLayerPaths, type OverlayPaths } from '../rootfs/overlay';
+import { initLayerPath, isMounted, overlayMount, overlayPaths, overlaysDir, prepareInitLayer, prepareOverlay, shortLayerPaths, volatileMarkPath, type OverlayPaths } from '../rootfs/overlay';
 import { RootfsStandby, standbyKey } from '../rootfs/standby';
 import type { NetworkManager, NetworkSettings } from '../network/manager';
 import { hostnameFile } from '../runtime/etc-files';
@@ -655,11 +655,13 @@ export class ContainerCore {
       await prepareInitLayer(init, layers);
       const links = await shortLayerPaths(this.root, layers);
       const lowers = links.map((link) => path.join(this.root, link));
-      const absolute = overlayMount(paths, init, lowers);
+      // The start of an auto-remove container: its upper dir goes with it, unsynced (overlayMount, volatile).
+      const volatile = launched !== undefined && Boolean(c.hostConfig.autoRemove);
+      const absolute = overlayMount(paths, init, lowers, volatile);
       if (absolute.data.length < MOUNT_OPTIONS_MAX) {
         const key = `${this.images.deletions}|${standbyKey(absolute)}`;
         if (!this.standby.take(key, paths)) await this.mountOverlayInPool(paths, absolute);
-        if (launched) this.standby.started(key, (p) => overlayMount(p, init, lowers), launched);
+        if (launched) this.standby.started(key, (p) => overlayMount(p, init, lowers, volatile), launched);
       } else {
         prepareOverlay(paths);
         // The options hold the links relative to the data root: the mount runs there (synchronously:
@@ -668,7 +670,7 @@ export class ContainerCore {
         const cwd = process.cwd();
         process.chdir(this.root);
         try {
-          this.native.mount(overlayMount(paths, path.relative(this.root, init), links));
+          this.native.mount(overlayMount(paths, path.relative(this.root, init), links, volatile));
         } finally {
           process.chdir(cwd);
         }
@@ -680,14 +682,15 @@ export class ContainerCore {
   }
 
   /**
-   * The overlay's directories (those there already are fine) and its mount, in one trip through the pool:
-   * with many containers made and removed at once, each of these calls waited 0.5-1 ms for ext4 and for
-   * the kernel's mount lock on the event loop (bench/README.md).
+   * The overlay's directories (those there already are fine), a volatile mount's mark (volatileMarkPath) and
+   * the mount, in one trip through the pool: with many containers made and removed at once, each of these
+   * calls waited 0.5-1 ms for ext4 and for the kernel's mount lock on the event loop (bench/README.md).
    */
   private async mountOverlayInPool(paths: OverlayPaths, mount: MountOptions): Promise<void> {
     const dirs = [{ path: path.dirname(paths.dir), mode: 0o700 }, { path: paths.dir, mode: 0o700 }, ...[paths.upper, paths.work, paths.merged].map((d) => ({ path: d, mode: 0o755 }))];
     const results = await this.native.fileOps([
       ...dirs.map((d) => ({ op: 'mkdir' as const, ...d })),
+      { op: 'removeTree', path: volatileMarkPath(paths) },
       { op: 'mount', path: mount.target, source: mount.source, fstype: mount.fstype, data: mount.data },
     ]);
     const failed = results.find((err, i) => err !== null && !(i < dirs.length && err.code === 'EEXIST'));

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { initLayerPath, overlayMount, overlayPaths, prepareInitLayer } from './overlay';
+import { initLayerPath, overlayMount, overlayPaths, prepareInitLayer, volatileMarkPath } from './overlay';
 
 const isRoot = process.getuid?.() === 0;
 let base = '';
@@ -68,5 +68,12 @@ describe('prepareInitLayer', () => {
   it('puts the init layer above the image layers', () => {
     const p = overlayPaths('/var/lib/berth', 'c3');
     expect(overlayMount(p, 'init/abc', ['l/2', 'l/1']).data).toBe('lowerdir=init/abc:l/2:l/1,upperdir=/var/lib/berth/overlay/c3/upper,workdir=/var/lib/berth/overlay/c3/work,redirect_dir=off,metacopy=off');
+  });
+
+  it('adds volatile only when asked, and knows where such a mount leaves its mark', () => {
+    const p = overlayPaths('/var/lib/berth', 'c4');
+    expect(overlayMount(p, 'init/abc', ['l/1'], true).data).toMatch(/,metacopy=off,volatile$/);
+    expect(overlayMount(p, 'init/abc', ['l/1'], false).data).not.toMatch(/volatile/);
+    expect(volatileMarkPath(p)).toBe('/var/lib/berth/overlay/c4/work/work/incompat');
   });
 });

@@ -237,6 +237,34 @@ describe.skipIf(!IS_ROOT)('the container lifecycle', () => {
     await waitFor('the removal', async () => (await code(inspect(id))) !== grpc.status.OK);
   });
 
+  it('an auto_remove container\'s rootfs is mounted volatile (its end syncs no disk), a kept container\'s is not', async () => {
+    /** The overlay's own options (mountinfo's super options) of a container's rootfs. */
+    const rootfsOptions = (id: string) => {
+      const target = path.join(d.root, 'overlay', id, 'merged');
+      const line = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').find((l) => l.split(' ')[4] === target);
+      return line?.split(' - ')[1].split(' ')[2].split(',');
+    };
+    const gone = await run(config('busybox', ['sleep', '1000']), { autoRemove: true });
+    const kept = await run(config('busybox', ['sleep', '1000']));
+    // Linux shows it as "volatile", or as "fsync=volatile" on newer kernels (6.18 here).
+    const volatile = (options: string[] | undefined) => options?.some((o) => o === 'volatile' || o === 'fsync=volatile');
+    expect(rootfsOptions(gone)).toBeDefined();
+    expect(volatile(rootfsOptions(gone))).toBe(true);
+    expect(rootfsOptions(kept)).toBeDefined();
+    expect(volatile(rootfsOptions(kept))).toBe(false);
+    for (const id of [gone, kept]) await rpc('remove', { containerId: id, force: true });
+  });
+
+  it('an auto_remove container whose start failed starts again: the volatile mount\'s mark goes before the next mount', async () => {
+    const id = await create(config('busybox', ['/no/such/program']), { autoRemove: true });
+    const first = await code(rpc('start', { containerId: id }));
+    expect(first).toMatch(/no\/such\/program/);
+    // The kernel's mark of a volatile mount outlives the unmount; it would make overlayfs refuse the next one.
+    expect(fs.existsSync(path.join(d.root, 'overlay', id, 'work', 'work', 'incompat', 'volatile'))).toBe(true);
+    expect(await code(rpc('start', { containerId: id }))).toBe(first);
+    await rpc('remove', { containerId: id, force: true });
+  });
+
   it('a forced remove that meets the auto-remove of a container ending at that moment succeeds or finds it gone; nothing of either is left', async () => {
     // berth run --rm does this: once the exit status arrives it removes the container too, while berthd may
     // still be recording the exit and removing it.
