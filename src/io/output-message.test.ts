@@ -1,7 +1,8 @@
 // Output messages encoded by hand: the bytes must be what the generated code reads, in place or copied.
 import { describe, expect, it } from 'vitest';
-import { AttachResponse, ContainersService, ExecResponse } from '../gen/berth/v1/containers';
-import { bytesFieldMessage, EncodedMessage, sendsEncoded, withRoom } from './output-message';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { AttachResponse, Container, ContainersService, ExecResponse, ListContainersResponse } from '../gen/berth/v1/containers';
+import { bytesFieldMessage, EncodedMessage, encodedAs, sendsEncoded, withRoom } from './output-message';
 
 /** data with `room` bytes of its own in front of it, as a monitor frame's bytes come. */
 function framed(data: Buffer, room = 20): Buffer {
@@ -57,5 +58,16 @@ describe('sendsEncoded', () => {
     const exit: AttachResponse = { frame: { $case: 'exit', value: { exitCode: 3, signal: 0 } } };
     expect(def.attach.responseSerialize(exit)).toEqual(ContainersService.attach.responseSerialize(exit));
     expect(def.attach.path).toBe(ContainersService.attach.path);
+  });
+
+  it('sends a response encoded one container at a time as the list it is, without a copy', () => {
+    const one = (id: string) => Container.fromPartial({ id, name: `n-${id}`, state: { status: 'exited', exitCode: 3 } });
+    const writer = new BinaryWriter();
+    for (const id of ['a', 'b', 'c']) Container.encode(one(id), writer.uint32(10).fork()).join();
+    const bytes = writer.finish();
+    const response = encodedAs<ListContainersResponse>(bytes);
+    const sent = sendsEncoded(ContainersService).list.responseSerialize(response);
+    expect(sent.buffer).toBe(bytes.buffer);
+    expect(ListContainersResponse.decode(sent)).toEqual({ containers: ['a', 'b', 'c'].map(one) });
   });
 });

@@ -21,6 +21,14 @@ export class EncodedMessage {
 }
 
 /**
+ * A whole response encoded by the caller, typed as the message its method declares: a service wrapped by
+ * sendsEncoded sends the bytes (no copy).
+ */
+export function encodedAs<T>(bytes: Uint8Array): T {
+  return new EncodedMessage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)) as unknown as T;
+}
+
+/**
  * `field` (a `bytes` field of a oneof, number below 16) of a message that has nothing else set: the tag,
  * the length as a varint, the bytes. In place in front of the bytes when they have the room.
  */
