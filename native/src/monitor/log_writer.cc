@@ -3,9 +3,11 @@
 #include "monitor/log_writer.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -38,6 +40,7 @@ LogWriter::LogWriter(int fd, std::string path, const LogSpec& spec, EntrySink si
   // The log may hold a previous run's lines (a restart appends); they count toward the limit.
   struct stat st;
   if (fstat(fd_, &st) == 0) size_ = static_cast<uint64_t>(st.st_size);
+  written_behind_ = size_;
 }
 
 void LogWriter::stamp() {
@@ -125,6 +128,8 @@ int LogWriter::sync() { return fsync(fd_) == 0 ? 0 : -1; }
 
 void LogWriter::rotate() {
   size_ = 0;
+  written_behind_ = 0;
+  for (Range& r : behind_) r = {};
   if (spec_.max_files <= 1) {
     if (ftruncate(fd_, 0) != 0) return;  // keep appending: losing the limit beats losing output
     return;
@@ -210,6 +215,43 @@ void LogWriter::write_batch() {
   if (batch_.empty()) return;
   if (write_all(fd_, batch_.data(), batch_.size()) == 0) size_ += batch_.size();
   batch_.clear();
+  if (spec_.write_behind && size_ - written_behind_ >= kWriteBehindBytes) write_behind();
+}
+
+namespace {
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451  // Linux 6.5; the same number on every architecture
+#endif
+
+// Has the disk written the range (no page of it dirty or under writeback)? Its last page, partly written, is
+// left out: the next bytes dirty it again. cachestat(2) only reads the page cache's counts. False where the
+// kernel lacks it (before 6.5): there the log is left to the kernel's writeback.
+bool written_back(int fd, uint64_t off, uint64_t len) {
+  const uint64_t end = (off + len) & ~static_cast<uint64_t>(4095);
+  if (end <= off) return true;
+  struct { uint64_t off, len; } range = {off, end - off};
+  struct { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted; } stat = {};
+  if (syscall(SYS_cachestat, fd, &range, &stat, 0) != 0) return false;
+  return stat.nr_dirty == 0 && stat.nr_writeback == 0;
+}
+
+}  // namespace
+
+// Starts the disk writes of the log written since the last start, and returns: SYNC_FILE_RANGE_WRITE waits for
+// no I/O, so the writes overlap the output where they all waited for the exit's fsync (bench/README.md). At
+// most kRangesInFlight ranges of ours are on their way to the disk: one that is slower than the output gets
+// nothing more queued by us (a full device queue would make the call wait, and the container with it), and
+// the kernel's own writeback goes on.
+void LogWriter::write_behind() {
+  const Range& oldest = behind_[0];
+  if (oldest.len != 0 && !written_back(fd_, oldest.off, oldest.len)) return;
+  // After a wait for the disk, the last two ranges' worth only: the rest is the kernel's to write.
+  uint64_t off = size_ - written_behind_ > 2 * kWriteBehindBytes ? size_ - 2 * kWriteBehindBytes : written_behind_;
+  sync_file_range(fd_, static_cast<off_t>(off), static_cast<off_t>(size_ - off), SYNC_FILE_RANGE_WRITE);
+  for (size_t i = 0; i + 1 < kRangesInFlight; i++) behind_[i] = behind_[i + 1];
+  behind_[kRangesInFlight - 1] = {off, size_ - off};
+  written_behind_ = size_;
 }
 
 }  // namespace berth

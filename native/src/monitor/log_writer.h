@@ -30,6 +30,8 @@ class LogWriter {
  public:
   // A message's "log" holds at most this many bytes (newline included), as in Docker's copier.
   static constexpr size_t kMaxLine = 16 * 1024;
+  // With spec.write_behind, the disk writes of every this many bytes written are started (not waited for).
+  static constexpr uint64_t kWriteBehindBytes = 8 << 20;
   using EntrySink = std::function<void(const Entry&)>;
 
   LogWriter(int fd, std::string path, const LogSpec& spec, EntrySink sink);
@@ -47,6 +49,7 @@ class LogWriter {
   void stamp();
   void emit(Stream s, const char* data, size_t len);
   void write_batch();
+  void write_behind();
   void rotate();
 
   int fd_;
@@ -54,6 +57,13 @@ class LogWriter {
   LogSpec spec_;
   EntrySink sink_;
   uint64_t size_ = 0;
+  // Where the writes started behind the log end (write_behind), and the last ranges started, oldest first.
+  static constexpr size_t kRangesInFlight = 16;
+  uint64_t written_behind_ = 0;
+  struct Range {
+    uint64_t off = 0, len = 0;
+  };
+  Range behind_[kRangesInFlight];
   uint64_t seq_;
   std::string pending_[2];
   struct timespec fed_at_[2] = {};

@@ -46,10 +46,12 @@ struct Run {
 struct Loop {
   Loop(Launched* launched, LogWriter::EntrySink sink)
       : l(launched), log(launched->log_fd, launched->spec->log_path, log_spec(*launched->spec), std::move(sink)) {}
-  // A terminal's output is interactive: typed characters echo back without a newline.
+  // A terminal's output is interactive: typed characters echo back without a newline. A log that the exit
+  // fsyncs is written behind as it grows; an auto-remove container's goes with it, unwritten.
   static LogSpec log_spec(const Spec& spec) {
     LogSpec s = spec.log;
     if (spec.tty) s.partial_ms = 0;
+    s.write_behind = spec.durable_exit;
     return s;
   }
   Launched* l;

@@ -35,6 +35,9 @@ struct LogSpec {
   uint64_t first_seq = 1;
   // How long a partial line waits for more bytes; 0 (a tty: echo and prompts) passes it on at once.
   int partial_ms = 100;
+  // Starts the disk writes behind the log as it grows (LogWriter::kWriteBehindBytes), for a log the exit
+  // fsyncs: that fsync then waits for the last few MiB only. Not from the spec: the monitor sets it.
+  bool write_behind = false;
 };
 
 // The credentials a process runs with (spec "user", exec "user").
