@@ -65,14 +65,14 @@ function stopTimeout(seconds: number | undefined): number | undefined {
 }
 
 /** Create's checks and the create itself, for Create and for Attach with create. */
-async function createFrom(containers: ContainerService, req: CreateContainerRequest): Promise<ContainerRecord> {
+async function createFrom(containers: ContainerService, req: CreateContainerRequest, startsNow = false): Promise<ContainerRecord> {
   const config = configFromProto(req.config);
   const hostConfig = hostConfigFromProto(req.hostConfig, req.config);
   // As Docker: a link, or a network to share, names a container that exists now (it must also run at start).
   for (const link of hostConfig.links ?? []) mustExist(containers, parseLink(link).target, 'host_config.links', link);
   const mode = parseNetworkMode(hostConfig.networkMode, config.networkDisabled);
   if (mode.kind === 'container') mustExist(containers, mode.ref, 'host_config.network_mode', hostConfig.networkMode);
-  return containers.create({ config, hostConfig, name: req.name });
+  return containers.create({ config, hostConfig, name: req.name, startsNow });
 }
 
 /** What Attach opens: the session, and for a run in one call what its exit frame waits for. */
@@ -95,7 +95,7 @@ async function runAttached(
   if (opts.containerId) throw invalidArgument('options.container_id', opts.containerId, 'must be empty with options.create (the container is new)');
   // Refused before anything is made (a plain attach refuses it FAILED_PRECONDITION, for a container that exists).
   if (opts.stdin && !opts.create?.config?.openStdin) throw invalidArgument('options.stdin', true, 'needs options.create.config.open_stdin');
-  const record = await createFrom(containers, opts.create!);
+  const record = await createFrom(containers, opts.create!, true);
   const autoRemove = Boolean(record.hostConfig.autoRemove);
   // Asked before the start, so a container that ends at once is not missed; given up if the stream ends
   // another way (a detach, a cancel) before the exit.

@@ -39,11 +39,38 @@ function alreadyExists(id: string, cause: unknown): EngineError {
   return new EngineError('AlreadyExists', `container ${id}: directory exists`, { cause });
 }
 
+/** How long the error of a createBehind stays for written() to report. */
+const FAILED_CREATE_KEPT_MS = 60_000;
+
 export class ContainerStore {
   readonly dir: string;
+  /** Creates under way that the caller did not wait for (createBehind): what writes into their directory waits. */
+  private readonly creating = new Map<string, Promise<void>>();
 
   constructor(root: string) {
     this.dir = path.join(root, 'containers');
+  }
+
+  /**
+   * create() for an auto-remove container whose start follows at once (a run in one call): the files are
+   * written while the start prepares, and everything that writes into the directory, or renames it, waits for
+   * them first (written). A crash meanwhile loses nothing a client could miss: such a container is removed
+   * at the next daemon start if it does not run, and the monitor, which runs it, starts only once they are
+   * written.
+   */
+  createBehind(record: ContainerRecord): Promise<void> {
+    if (!record.hostConfig.autoRemove) throw new Error('createBehind: only for an auto-remove container');
+    const done = this.create(record);
+    this.creating.set(record.id, done);
+    // A failure stays to be seen a while: the start under way may ask only after it.
+    const forget = () => { this.creating.delete(record.id); };
+    done.then(forget, () => setTimeout(forget, FAILED_CREATE_KEPT_MS).unref());
+    return done;
+  }
+
+  /** Resolves once the container's files are written (at once, but for a createBehind under way); its error. */
+  async written(id: string): Promise<void> {
+    await this.creating.get(id);
   }
 
   containerDir(id: string): string {
@@ -133,10 +160,12 @@ export class ContainerStore {
   }
 
   async saveHostConfig(id: string, hostConfig: HostConfig, opts: AtomicWriteOptions = {}): Promise<void> {
+    await this.written(id);
     await writeFileAtomic(path.join(this.containerDir(id), 'hostconfig.json'), hostConfigText(hostConfig), 0o600, opts);
   }
 
   async saveConfig(record: ContainerRecord, opts: AtomicWriteOptions = {}): Promise<void> {
+    await this.written(record.id);
     await writeFileAtomic(path.join(this.containerDir(record.id), 'config.json'), configText(record), 0o600, opts);
   }
 
@@ -146,6 +175,7 @@ export class ContainerStore {
    * none after a reboot) and an unrecorded exit through the exit file, which the monitor fsyncs.
    */
   async saveState(record: ContainerRecord, opts: AtomicWriteOptions = {}): Promise<void> {
+    await this.written(record.id);
     await writeFileAtomic(path.join(this.containerDir(record.id), 'state.json'), stateText(record), 0o600, opts);
   }
 

@@ -1,12 +1,14 @@
 // Attach with create: docker run in one call. The container is created, attached and started by one
 // Attach; `attached` names it; an auto-remove container's exit frame comes once it is gone.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
 import { HostConfig, type CreateContainerRequest, type InspectContainerResponse, type ListContainersResponse } from '../../src/gen/berth/v1/containers';
 import { EventsRequest } from '../../src/gen/berth/v1/system';
-import { config, destroyDaemon, importBusybox, startDaemon, type TestDaemon } from '../helpers/daemon';
+import { cgroupDir } from '../helpers/cgroup-files';
+import { config, destroyDaemon, importBusybox, mountsUnder, startDaemon, type TestDaemon } from '../helpers/daemon';
 import { IS_ROOT } from '../helpers/paths';
 import { openAttach, stuckAttach, type StdioClient } from '../helpers/stdio-client';
 
@@ -108,6 +110,32 @@ describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
     expect(kept.error?.details).toContain(c.id);
     expect(c.state!.status).toBe('created');
     await call(d.clients.containers, 'remove', { containerId: c.id });
+  });
+
+  it('fails an auto-remove run whose files cannot be written (they are written while its start prepares), and leaves nothing', async () => {
+    // An immutable containers directory: mkdir there fails even for root (EPERM).
+    const dir = `${d.root}/containers`;
+    expect(spawnSync('chattr', ['+i', dir]).status).toBe(0);
+    let end;
+    try {
+      end = await openAttach(d, { create: request(['echo', 'never'], { autoRemove: true }, 'unwritten') }).done;
+    } finally {
+      expect(spawnSync('chattr', ['-i', dir]).status).toBe(0);
+    }
+    expect(end.error?.details).toMatch(/EPERM|operation not permitted/i);
+    expect(end.exit).toBeUndefined();
+    expect(await names()).not.toContain('unwritten');
+    const id = /containers\/([0-9a-f]{64})/.exec(end.error!.details)![1];
+    expect(fs.existsSync(`${d.root}/overlay/${id}`)).toBe(false);
+    expect(mountsUnder(d.root).filter((m) => m.includes(id))).toEqual([]);
+    expect(fs.existsSync(cgroupDir(d.root, id))).toBe(false);
+    // Nothing ran and nothing is left of it; the name is free again, and the next run works.
+    const again = openAttach(d, { create: request(['echo', 'written'], { autoRemove: true }, 'unwritten') });
+    expect((await again.done).exit).toEqual({ exitCode: 0, signal: 0 });
+    expect(again.stdout.toString()).toBe('written\n');
+    // Every directory left in the store is a container the daemon knows.
+    const known = (await call<typeof d.clients.containers, unknown, ListContainersResponse>(d.clients.containers, 'list', { all: true })).containers.map((c) => c.id);
+    expect(fs.readdirSync(dir).filter((e) => !known.includes(e))).toEqual([]);
   });
 
   it('refuses a container id beside create, and a create the daemon refuses, and makes nothing', async () => {
