@@ -1,4 +1,5 @@
 // The Containers adapter: check the request's shape, call the domain, convert back.
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import type { Attachment, AttachEvent, AttachSelection, StdioSession } from '../containers/attachment';
 import type { ContainerRecord } from '../containers/model';
 import { parseRestartPolicy } from '../containers/restart-policy';
@@ -22,7 +23,6 @@ import { filesystemHandlers } from './filesystem';
 import { serverStream, unary } from './handlers';
 import { resourcesFromFields, type FieldNames } from './resources';
 import { bytesFieldMessage, encodedAs } from '../io/output-message';
-import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { stdioStream } from './stdio';
 import { timeRange } from './times';
 import { clientActivity } from '../util/activity';
