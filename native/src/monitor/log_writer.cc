@@ -241,8 +241,8 @@ bool written_back(int fd, uint64_t off, uint64_t len) {
 // Starts the disk writes of the log written since the last start, and returns: SYNC_FILE_RANGE_WRITE waits for
 // no I/O, so the writes overlap the output where they all waited for the exit's fsync (bench/README.md). At
 // most kRangesInFlight ranges of ours are on their way to the disk: one that is slower than the output gets
-// nothing more queued by us (a full device queue would make the call wait, and the container with it), and
-// the kernel's own writeback goes on.
+// nothing more queued by us, and the kernel's own writeback goes on. (The call waits only for a full request
+// queue, which 128 MiB fill only on a device that takes small requests into a short queue.)
 void LogWriter::write_behind() {
   const Range& oldest = behind_[0];
   if (oldest.len != 0 && !written_back(fd_, oldest.off, oldest.len)) return;
