@@ -275,8 +275,8 @@ export class ContainerCore {
     if (this.containers.get(record.id) !== record) return;
     this.containers.delete(record.id);
     if (this.names.get(record.name) === record.id) this.names.delete(record.name);
-    // What the write made of its directory; the failed start takes its overlay and runtime files (launch).
-    this.trash.discard([this.store.containerDir(record.id)]).catch((e) => log.warn('discarding a container failed', { id: record.id, error: String(e) }));
+    // Its files go with the failed start (launch); a directory the write left without a config goes at the next
+    // daemon start (ContainerStore.loadAll).
     this.emit(record, 'destroy');
   }
 
@@ -386,8 +386,8 @@ export class ContainerCore {
       if (this.containers.has(c.id)) {
         await this.store.saveState(c);
       } else {
-        // Gone already: its files could not be written (dropUnwritten). Its overlay and runtime files go too.
-        await this.trash.discard([overlayPaths(this.root, c.id).dir], [{ op: 'removeTree', path: this.runtime.containerDir(c.id) }]);
+        // Gone already: its files could not be written (dropUnwritten). What the write and the start made goes.
+        await this.cleanUpRemoved(c.id, this.store.containerDir(c.id));
       }
       throw err;
     } finally {

@@ -228,7 +228,8 @@ namespace {
 // left out: the next bytes dirty it again. cachestat(2) only reads the page cache's counts. False where the
 // kernel lacks it (before 6.5): there the log is left to the kernel's writeback.
 bool written_back(int fd, uint64_t off, uint64_t len) {
-  const uint64_t end = (off + len) & ~static_cast<uint64_t>(4095);
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  const uint64_t end = (off + len) / page * page;
   if (end <= off) return true;
   struct { uint64_t off, len; } range = {off, end - off};
   struct { uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted; } stat = {};
