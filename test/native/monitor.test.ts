@@ -99,6 +99,27 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(out).toContain('ok\n');
   });
 
+  it('makes each device node with exactly its mode and owner, in /dev and in a directory of the image', async () => {
+    const c = container(['/bin/sh', '-c', "stat -c '%n %a %u:%g %t:%T %F' /dev/null /dev/tty /dev/sec /srv/dev/node /srv/dev/link"], (spec) => {
+      const devices = spec.devices as Array<Record<string, unknown>>;
+      devices.push({ path: '/dev/sec', type: 'c', major: 1, minor: 5, mode: 0o600, uid: 1000, gid: 1001 });
+      devices.push({ path: '/srv/dev/node', type: 'b', major: 7, minor: 0, mode: 0o2750, uid: 0, gid: 6 });
+      (spec.symlinks as Array<Record<string, unknown>>).push({ target: 'node', path: '/srv/dev/link' });
+    });
+    // A setgid directory: what is made in it takes the directory's group; a node's owner is then the spec's.
+    fs.mkdirSync(path.join(c.rootfs, 'srv/dev'), { recursive: true });
+    fs.chownSync(path.join(c.rootfs, 'srv/dev'), 0, 50);
+    fs.chmodSync(path.join(c.rootfs, 'srv/dev'), 0o2775);
+    const { exit } = await run(c.dir);
+    expect(exit).toMatchObject({ exitCode: 0 });
+    expect(readLog(c.logPath).map((l) => l.log).join('')).toBe([
+      '/dev/null 666 0:0 1:3 character special file',
+      '/dev/tty 666 0:0 5:0 character special file',
+      '/dev/sec 600 1000:1001 1:5 character special file',
+      '/srv/dev/node 2750 0:6 7:0 block special file',
+      '/srv/dev/link 777 0:50 0:0 symbolic link', ''].join('\n'));
+  });
+
   it('a shell killed by SIGKILL below pid 1 exits 137; the monitor reports it as the exit code', async () => {
     // sh as pid 1 cannot SIGKILL itself (pid namespace init is protected), so the shell that
     // kills itself is a child; pid 1 then exits with that status.

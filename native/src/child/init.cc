@@ -65,11 +65,16 @@ int init_main(void* arg) {
   // Each target resolves inside root_fd: symlinks in the image stay in the image.
   for (size_t i = 0; i < p.n_mounts; i++)
     if ((err = apply_mount_step(p.mounts[i], root_fd))) fail(p, p.mount_index(i), err);
-  // Devices and symlinks after the mounts: they usually live on the /dev tmpfs mounted above.
+  // Devices and symlinks after the mounts: they usually live on the /dev tmpfs mounted above. The
+  // nodes with the umask at 0, so they get the spec's mode as mknod(2) makes them.
+  ParentDir dir;
+  umask(0);
   for (size_t i = 0; i < p.n_devices; i++)
-    if ((err = create_device(p.devices[i], root_fd))) fail(p, p.mknod_index(i), err);
+    if ((err = create_device(p.devices[i], root_fd, &dir))) fail(p, p.mknod_index(i), err);
+  umask(022);
   for (size_t i = 0; i < p.n_symlinks; i++)
-    if ((err = create_symlink(p.symlinks[i], root_fd))) fail(p, p.symlink_index(i), err);
+    if ((err = create_symlink(p.symlinks[i], root_fd, &dir))) fail(p, p.symlink_index(i), err);
+  if (dir.fd >= 0) close(dir.fd);
   // Last before pivot_root: they cover what the mounts, devices and symlinks above put there.
   if (p.security) apply_security_paths(p, root_fd);
   close(root_fd);

@@ -1,6 +1,8 @@
 // Init's step functions, one per named step. Each returns 0 or an errno; none allocates.
 #pragma once
 
+#include <limits.h>
+
 #include "child/plan.h"
 
 namespace berth {
@@ -12,9 +14,14 @@ int bind_rootfs(const char* rootfs, int* root_fd);
 int apply_mount_step(const MountStep& m, int root_fd);
 int do_pivot_root(const char* rootfs);
 int umount_old_root();
-// devices.cc
-int create_device(const DeviceStep& d, int root_fd);
-int create_symlink(const SymlinkStep& s, int root_fd);
+// devices.cc. The spec's nodes and links mostly share a directory (/dev): the one opened last stays
+// open in a ParentDir (fd -1 at first; the caller closes it), so the path is resolved once.
+struct ParentDir {
+  char path[PATH_MAX];
+  int fd = -1;
+};
+int create_device(const DeviceStep& d, int root_fd, ParentDir* cache);
+int create_symlink(const SymlinkStep& s, int root_fd, ParentDir* cache);
 // hardening.cc: the spec's "security" paths (init only). A missing mask or read-only path is
 // skipped (0). *null_fd is -1 until the first file mask opens the container's /dev/null.
 int write_sysctl(const SysctlStep& s, int root_fd);

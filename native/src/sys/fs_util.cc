@@ -206,11 +206,10 @@ int open_existing_in_root(int root_fd, const char* path, int flags, int* out) {
   return EAGAIN;
 }
 
-int open_parent_in_root(int root_fd, const char* path, int* dir_fd, char* name) {
-  char dir[PATH_MAX];
+int split_parent(const char* path, char* dir, char* name) {
   size_t len = strlen(path);
   while (len > 1 && path[len - 1] == '/') len--;
-  if (len >= sizeof dir) return ENAMETOOLONG;
+  if (len >= PATH_MAX) return ENAMETOOLONG;
   memcpy(dir, path, len);
   dir[len] = '\0';
   char* slash = strrchr(dir, '/');
@@ -221,7 +220,7 @@ int open_parent_in_root(int root_fd, const char* path, int* dir_fd, char* name) 
   memcpy(name, base, base_len + 1);
   if (slash) *slash = '\0';
   else dir[0] = '\0';
-  return open_in_root(root_fd, dir, false, dir_fd);
+  return 0;
 }
 
 const char* proc_fd_path(int fd, char* buf) {

@@ -30,9 +30,9 @@ int open_in_root(int root_fd, const char* path, bool is_file, int* out);
 // RESOLVE_NO_MAGICLINKS), with `flags` | O_CLOEXEC: nothing is created. EAGAIN (a rename raced
 // the lookup) is retried. Returns 0 with *out set, or an errno (ENOENT when it is missing).
 int open_existing_in_root(int root_fd, const char* path, int flags, int* out);
-// The parent of `path` opened as open_in_root does (directories created), and its last
-// component copied into name (NAME_MAX + 1 bytes). Returns 0 with *dir_fd set, or an errno.
-int open_parent_in_root(int root_fd, const char* path, int* dir_fd, char* name);
+// The parent of `path` into dir (PATH_MAX bytes) and its last component into name (NAME_MAX + 1
+// bytes), trailing slashes dropped; "" for a path without a slash. Returns 0 or an errno.
+int split_parent(const char* path, char* dir, char* name);
 // "/proc/self/fd/<fd>" into buf (at least 32 bytes): a path for mount(2) naming what fd names.
 const char* proc_fd_path(int fd, char* buf);
 
