@@ -74,22 +74,26 @@ export class Attachment implements StdioSession {
 
   /**
    * Opens the monitor side of an attachment whose start is under way, once the monitor listens: connect()
-   * then finds it open (or failed). Nothing is delivered before connect().
+   * then finds it open (or failed). Nothing is delivered before connect(). Resolves once the attach request
+   * is in the monitor's socket (or could not get there), never with an error: a monitor told go after that
+   * answers it before init runs.
    */
-  preopen(dirs: MonitorDirs): void {
-    if (this.closed || this.opening) return;
+  preopen(dirs: MonitorDirs): Promise<void> {
+    if (this.closed || this.opening) return Promise.resolve();
     this.dirs = dirs;
-    this.opening = this.open();
-    this.opening.catch(() => undefined); // connect() takes the error; a failed start never asks
+    return new Promise((sent) => {
+      this.opening = this.open(sent);
+      this.opening.catch(() => undefined); // connect() takes the error; a failed start never asks
+    });
   }
 
   /** Connects an attach to the monitor and sets liveFrom (Infinity when the container has exited). */
-  private async open(): Promise<void> {
+  private async open(sent?: () => void): Promise<void> {
     this.liveFrom = Infinity;
     const { stdin, stdout, stderr } = this.selection;
     let opened;
     try {
-      opened = await MonitorStream.open(this.dirs, `attach ${JSON.stringify({ stdin, stdout, stderr, runs: true })}`);
+      opened = await MonitorStream.open(this.dirs, `attach ${JSON.stringify({ stdin, stdout, stderr, runs: true })}`, sent);
     } catch (err) {
       // The monitor went away between our look at the state and the connect: it has exited.
       if (!(err instanceof EngineError && err.kind === 'Unavailable')) throw err;

@@ -361,11 +361,10 @@ export class ContainerCore {
       // brings eth0 up before the program; the published ports' rules (begun at prepareNetwork) are in
       // before go, so the program is reachable from its start.
       const { attach } = net;
-      const task = await this.tasks.start(files, spec, (pid) => {
-        // The monitor listens from "created" on and answers once init runs: the attachments' connects
-        // travel while init is let go.
-        for (const p of pending) p.attachment.preopen(files);
-        return attach(pid);
+      // The monitor listens from "created" on. The attachments' requests are in its socket before go, and it
+      // answers them before init runs: their answers are here by the time the start is (twelfth round).
+      const task = await this.tasks.start(files, spec, async (pid) => {
+        await Promise.all([attach(pid), ...pending.map((p) => p.attachment.preopen(files))]);
       });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,

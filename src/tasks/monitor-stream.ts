@@ -61,13 +61,22 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
 
   private constructor() {}
 
-  /** Connects, sends one control line and reads its JSON answer; on success the connection speaks frames. */
-  static async open(dirs: MonitorDirs, command: string): Promise<{ stream: MonitorStream | undefined; answer: MonitorMessage }> {
+  /**
+   * Connects, sends one control line and reads its JSON answer; on success the connection speaks frames.
+   * `sent` is called once the line is in the monitor's socket (or could not get there).
+   */
+  static async open(dirs: MonitorDirs, command: string, sent?: () => void): Promise<{ stream: MonitorStream | undefined; answer: MonitorMessage }> {
     const stream = new MonitorStream();
-    const socket = await connectMonitorSocket(dirs, {
-      buffer: () => stream.nextReadBuffer(),
-      callback: (n, buf) => stream.onRead(n, buf),
-    });
+    let socket: net.Socket;
+    try {
+      socket = await connectMonitorSocket(dirs, {
+        buffer: () => stream.nextReadBuffer(),
+        callback: (n, buf) => stream.onRead(n, buf),
+      });
+    } catch (err) {
+      sent?.();
+      throw err;
+    }
     stream.socket = socket;
     socket.on('error', () => undefined); // 'close' follows
     socket.on('close', () => {
@@ -75,7 +84,7 @@ export class MonitorStream implements AsyncIterable<MonitorFrame> {
       stream.answered(undefined);
       stream.notify();
     });
-    socket.write(`${command}\n`);
+    socket.write(`${command}\n`, () => sent?.());
     const line = await stream.answer;
     if (!line) throw new EngineError('Unavailable', `monitor of ${path.basename(dirs.dir)}: hung up`);
     const answer = JSON.parse(line.toString('utf8')) as MonitorMessage;

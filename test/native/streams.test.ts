@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FRAME, FrameClient } from './frames-client';
-import { canRunContainers, FINISHED_AT, makeContainer, readLog, startContainer } from './monitor-harness';
+import { canRunContainers, FINISHED_AT, makeContainer, readLog, startContainer, startMonitor } from './monitor-harness';
 
 const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -29,6 +29,44 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     const reply = await a.command(`attach ${JSON.stringify(what)}`);
     return { a, reply };
   };
+
+  it('an attach sent between created and go is answered before init runs, so all output comes live; other requests wait for the start', async () => {
+    const c = container(['sh', '-c', 'echo first; echo second >&2']);
+    const ch = startMonitor(c.dir);
+    expect(await ch.next()).toMatchObject({ type: 'created' });
+    const a = await FrameClient.connect(c.dir);
+    const other = await FrameClient.connect(c.dir);
+    cleanup.push(() => a.close(), () => other.close());
+    const attached = a.command(`attach ${JSON.stringify({ stdout: true, stderr: true })}`);
+    const state = other.command('state');
+    // Both requests are in the monitor's socket before go, as berthd has them there.
+    await new Promise((r) => setTimeout(r, 100));
+    ch.send('go');
+    expect(await attached).toEqual({ type: 'attached', nextSeq: 1 });
+    const started = await ch.next();
+    expect(started).toMatchObject({ type: 'started' });
+    // Answered once init ran: it knows when.
+    expect(await state).toMatchObject({ type: 'state', startedAt: started!.startedAt });
+    expect(await a.exited()).toEqual({ exitCode: 0, signal: 0 });
+    expect(a.frames.filter((f) => f.type !== FRAME.exit).map((f) => [f.type, f.seq, f.data.toString()]))
+      .toEqual([[FRAME.stdout, 1, 'first\n'], [FRAME.stderr, 2, 'second\n']]);
+    expect(await ch.next()).toMatchObject({ type: 'exit', exitCode: 0 });
+  });
+
+  it('an attach answered before init runs ends without an exit frame when init then fails', async () => {
+    const c = container(['/no/such/program']);
+    const ch = startMonitor(c.dir);
+    expect(await ch.next()).toMatchObject({ type: 'created' });
+    const a = await FrameClient.connect(c.dir);
+    cleanup.push(() => a.close());
+    const attached = a.command(`attach ${JSON.stringify({ stdout: true, stderr: true })}`);
+    await new Promise((r) => setTimeout(r, 100));
+    ch.send('go');
+    expect(await attached).toEqual({ type: 'attached', nextSeq: 1 });
+    expect(await ch.next()).toMatchObject({ type: 'failed', step: 'exec', code: 'ENOENT' });
+    expect(await a.exited()).toBeUndefined();
+    expect(a.frames).toEqual([]);
+  });
 
   it('tty: stty size shows consoleSize, resize changes it, output is stdout frames and log lines', async () => {
     const c = container(['sh', '-c', 'stty size; read x; stty size; echo got $x'], (s) => {

@@ -53,6 +53,21 @@ void Clients::on_readable(Client& c, const ClientHandlers& h) {
   }
 }
 
+bool Clients::read_available(Client& c) {
+  char buf[4096];
+  while (!c.dead && c.in.size() <= kMaxLine) {
+    ssize_t n = read(c.fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) break;
+    if (n <= 0) {
+      drop(c);
+      return false;
+    }
+    c.in.append(buf, static_cast<size_t>(n));
+  }
+  return !c.dead;
+}
+
 void Clients::process(Client& c, const ClientHandlers& h) {
   size_t nl;
   while (!c.dead && c.mode == ClientMode::kLines && (nl = c.in.find('\n')) != std::string::npos) {

@@ -67,6 +67,8 @@ class Clients {
   void on_readable(Client& c, const ClientHandlers& h);
   // Handles what is already buffered (bytes that came behind "go" or an attach line).
   void process(Client& c, const ClientHandlers& h);
+  // Reads what is there into c.in, handling none of it; false when c is gone (EOF or an error).
+  bool read_available(Client& c);
   // POLLOUT: writes what is queued.
   void on_writable(Client& c);
   // Queues and writes what it can now.

@@ -127,6 +127,25 @@ void accept_clients(Loop& loop) {
   }
 }
 
+// An attach that berthd sent between "created" and "go" (a run that attaches as it starts) is answered
+// before init runs: berthd has the answer by the time the start is done, instead of one trip to us after
+// it, and nothing init writes can come before it. Anything else a client sent waits in its buffer until
+// init runs (drain_early_clients).
+void answer_early_attaches(Loop& loop) {
+  accept_clients(loop);
+  for (Client& c : loop.clients.all()) {
+    if (!loop.clients.read_available(c)) continue;
+    if (c.in.rfind("attach ", 0) == 0 || c.in.rfind("attach\n", 0) == 0) loop.clients.process(c, loop.handlers);
+  }
+  deliver(loop);
+}
+
+// Once init runs: whatever the clients let in early sent besides an attach.
+void drain_early_clients(Loop& loop) {
+  for (Client& c : loop.clients.all())
+    if (!c.in.empty()) loop.clients.process(c, loop.handlers);
+}
+
 // How long the output pipes rest after a round that emptied them: 1 MiB of pipe fills in about
 // 1 ms at 1 GiB/s (bench/README.md, "The fourth round", has what it bought). A round that stopped
 // at its cap leaves a full pipe and a writer blocked on it: resting then only stalls both (ninth round).
@@ -240,6 +259,9 @@ int run_event_loop(Launched* l) {
   };
   loop.handlers.can_read = [&loop](const Client& c) { return client_can_read(loop, c); };
   loop.stdin_sink.reset(l->stdin_fd, l->spec->tty);
+  answer_early_attaches(loop);
+  if (!release_init(l)) return 1;
+  drain_early_clients(loop);
   // Commands berthd sent right behind "go" are answered before anything else.
   loop.clients.process(loop.clients.add(kHandshakeFd, l->fd3_rest), loop.handlers);
   for (;;) {

@@ -1,5 +1,6 @@
 // launch(): open the log and monitor.sock, create the pipes, clone init into its namespaces,
-// and run the fd 3 handshake: created -> (berthd: cgroup, network) -> go -> started|failed.
+// and run the fd 3 handshake: created -> (berthd: cgroup, network) -> go. release_init() then lets
+// init go on and answers started|failed.
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -215,22 +216,30 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
     return false;
   }
 
+  out->go_fd = syncp[1];
+  out->error_fd = errorp[0];
+  out->step_names = &st->step_names;
+  return true;
+}
+
+bool release_init(Launched* out) {
   char one = 1;
   // EPIPE when init already failed one of its steps before go: its record then says which.
-  int werr = write_all(syncp[1], &one, 1);
-  close(syncp[1]);
+  int werr = write_all(out->go_fd, &one, 1);
+  close(out->go_fd);
   StepError rec = {};
-  ssize_t n = read_full(errorp[0], &rec, sizeof rec);
-  close(errorp[0]);
+  ssize_t n = read_full(out->error_fd, &rec, sizeof rec);
+  close(out->error_fd);
+  out->go_fd = out->error_fd = -1;
   bool recorded = n == static_cast<ssize_t>(sizeof rec);
   if (werr != 0 || recorded) {
     int step = recorded ? rec.step : 0;
     int err = recorded ? rec.error : werr;
-    const std::string& name = step >= 0 && static_cast<size_t>(step) < st->step_names.size()
-                                  ? st->step_names[static_cast<size_t>(step)]
-                                  : std::string("unknown step");
+    const std::vector<std::string>& names = *out->step_names;
+    const std::string& name = step >= 0 && static_cast<size_t>(step) < names.size() ? names[static_cast<size_t>(step)]
+                                                                                     : std::string("unknown step");
     send_handshake(failed_message(name, err));
-    waitpid(pid, nullptr, 0);  // init _exit(127)s right after writing the record
+    waitpid(out->init, nullptr, 0);  // init _exit(127)s right after writing the record
     unlink(kSocketName);
     return false;
   }

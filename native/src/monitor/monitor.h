@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <string>
+#include <vector>
 
 #include "monitor/plan_builder.h"
 #include "monitor/spec.h"
@@ -32,6 +33,11 @@ struct Launched {
   int listener = -1;    // monitor.sock
   int log_fd = -1;
   std::string fd3_rest;  // bytes berthd sent after "go\n", still to be parsed as commands
+  // Between launch() and release_init(): init waits for a byte on go_fd, and reports a failed step on
+  // error_fd (EOF without a record: its exec succeeded); the names of its steps, by number.
+  int go_fd = -1;
+  int error_fd = -1;
+  const std::vector<std::string>* step_names = nullptr;
   // When init's exec succeeded (CLOCK_REALTIME), as "startedAt":"<sec>.<nsec>" in "started" and
   // "state": digits only, so an idle monitor never touches the time formatting's code pages.
   std::string started_at;
@@ -60,8 +66,10 @@ std::string failed_message(const std::string& step, int err, const std::string& 
 // Blocking write of a whole line on fd 3 during the handshake; errors are ignored because
 // berthd may already be gone and the container must still be handled.
 void send_handshake(const std::string& line);
-// Returns true once init has exec'd and "started" was sent; false after reporting "failed".
+// Returns true once berthd said go and init waits for release_init(); false after reporting "failed".
 bool launch(const Spec& spec, PlanStorage* st, Launched* out);
+// Lets init go on (it runs the program) and answers berthd "started", or "failed" with init's step.
+bool release_init(Launched* out);
 // Reads fd 3 until a full line (what follows it stays in buf); false on EOF or an error (berthd gave up).
 bool read_line(std::string* buf, std::string* line);
 // Runs until init has exited and its output is drained; returns the monitor's exit status.
