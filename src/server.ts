@@ -112,8 +112,11 @@ export class Daemon {
 
     // Metadata has no grpc-js bound ('grpc.max_metadata_size' is not among its options); Node's HTTP/2
     // session resets a stream whose header block passes its own (between 100 and 200 KiB on Node 20)
-    // before any handler runs.
-    const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES });
+    // before any handler runs. Without channelz: berthd serves no channelz service, and its call counters and
+    // per-connection records are work on every call.
+    const server = new grpc.Server({
+      'grpc.max_receive_message_length': MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': MAX_MESSAGE_BYTES, 'grpc.enable_channelz': 0,
+    });
     server.addService(decodeSafely(sendsEncoded(ContainersService)), createContainersService(containers, this.shutdown.signal, bulk));
     server.addService(decodeSafely(ImagesService), createImagesService(images, containers, events));
     server.addService(decodeSafely(SystemService), createSystemService(root, containers, images, events, this.shutdown.signal));
