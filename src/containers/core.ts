@@ -23,7 +23,6 @@ import { securitySpec } from '../security/options';
 import { resolveUser } from '../runtime/user';
 import type { ExitStatus } from '../tasks/manager';
 import { TaskManager } from '../tasks/manager';
-import { processStartTime } from '../tasks/proc';
 import { rewriteFile } from '../util/atomic-file';
 import { randomId } from '../util/ids';
 import { log } from '../util/logger';
@@ -368,7 +367,7 @@ export class ContainerCore {
       });
       c.state = {
         ...c.state, status: 'running', pid: task.pid, monitorPid: task.monitorPid, exitCode: 0, signal: 0, oomKilled: false,
-        error: '', startedAt: task.startedAt, finishedAt: '', pidStartTime: processStartTime(task.pid) ?? 0,
+        error: '', startedAt: task.startedAt, finishedAt: '', pidStartTime: task.pidStartTime,
       };
       // Only a container with a restart policy needs "it was running" to survive a power loss (to be started
       // again at boot); for the others a lost record of the start means what the reboot did anyway. An

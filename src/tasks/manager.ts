@@ -6,6 +6,7 @@ import { EngineError } from '../errors';
 import type { RuntimeSpec } from '../runtime/spec';
 import { readJsonFile, rewriteFile } from '../util/atomic-file';
 import { connectMonitor, monitorTime, MonitorZygote, type MonitorConnection, type MonitorDirs, type MonitorMessage, type MonitorSpawner } from './monitor-client';
+import { processStartTime } from './proc';
 import type { Native } from '../native';
 
 export interface ExitStatus {
@@ -21,6 +22,8 @@ export interface StartedTask {
   monitorPid: number;
   /** When the program's exec succeeded, by the monitor's clock (RFC 3339). */
   startedAt: string;
+  /** Init's start time in /proc (processStartTime): a later look at the pid can tell it was reused. */
+  pidStartTime: number;
 }
 
 /** What a daemon start finds of a container's monitor. */
@@ -91,7 +94,8 @@ export class TaskManager {
     // The monitor runs in the runtime directory (spec.json, its socket) and writes its exit file into the
     // container's (exitDir), or, for an auto-remove container, into the runtime directory (buildSpec).
     const exitFile = path.join(spec.exitDir ?? dirs.runDir, 'exit');
-    fs.rmSync(exitFile, { force: true });
+    // Looked for first: a new container has none, and rmSync's way to find that out costs more than the look.
+    if (fs.lstatSync(exitFile, { throwIfNoEntry: false })) fs.rmSync(exitFile, { force: true });
     // Written again at every start, before the monitor that reads it exists.
     rewriteFile(path.join(dirs.runDir, 'spec.json'), JSON.stringify(spec), 0o600);
     let conn = this.takeStandby(dirs.runDir);
@@ -105,6 +109,8 @@ export class TaskManager {
       conn.close();
       throw startFailure(spec, created);
     }
+    // Read while init surely lives: it waits for go. After the start a short program may be gone already.
+    const pidStartTime = processStartTime(created.pid) ?? 0;
     if (beforeGo) {
       try {
         await beforeGo(created.pid);
@@ -121,7 +127,7 @@ export class TaskManager {
     }
     conn.release();
     this.watch(spec.id, [exitFile], conn);
-    return { pid: created.pid, monitorPid: created.monitorPid ?? 0, startedAt: monitorTime(result.startedAt) ?? new Date().toISOString() };
+    return { pid: created.pid, monitorPid: created.monitorPid ?? 0, startedAt: monitorTime(result.startedAt) ?? new Date().toISOString(), pidStartTime };
   }
 
   /**
