@@ -20,13 +20,21 @@ export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_SETFCAP',
 ];
 
-/** The highest capability this kernel knows; names above it cannot be granted here. */
+let kernelLastCap: number | undefined;
+
+/**
+ * The highest capability this kernel knows; names above it cannot be granted here. Read once: the
+ * running kernel's number does not change, and every start asks (twice).
+ */
 export function lastCap(): number {
-  try {
-    return Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
-  } catch {
-    return NUMBERS.CHECKPOINT_RESTORE;
+  if (kernelLastCap === undefined) {
+    try {
+      kernelLastCap = Number(fs.readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8').trim());
+    } catch {
+      kernelLastCap = NUMBERS.CHECKPOINT_RESTORE;
+    }
   }
+  return kernelLastCap;
 }
 
 /** Every capability name up to `last`, in number order. */
