@@ -11,12 +11,36 @@
 
 namespace berth {
 
+namespace {
+
+// The UTC calendar date of a day count since 1970-01-01, by arithmetic on 400-year eras of 146097
+// days, each starting on March 1st (so the leap day ends a year). glibc's gmtime_r loads the time zone
+// file on its first call, even for UTC: seven syscalls in every monitor, at its first log line or at the
+// exit (twelfth round).
+void civil_date(long long days, long long* year, int* month, int* day) {
+  const long long z = days + 719468;  // days from 0000-03-01
+  const long long era = (z >= 0 ? z : z - 146096) / 146097;
+  const long long doe = z - era * 146097;                                  // [0, 146096]
+  const long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;  // [0, 399]
+  const long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);           // [0, 365], from March 1st
+  const long long mp = (5 * doy + 2) / 153;                                // March = 0
+  *day = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+  *month = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
+  *year = yoe + era * 400 + (*month <= 2 ? 1 : 0);
+}
+
+}  // namespace
+
 std::string rfc3339_nano(const struct timespec& ts) {
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
+  long long secs = ts.tv_sec;
+  long long days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+  long long in_day = secs - days * 86400;
+  long long year;
+  int month, day;
+  civil_date(days, &year, &month, &day);
   char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900,
-           tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec);
+  snprintf(buf, sizeof buf, "%04lld-%02d-%02dT%02lld:%02lld:%02lld.%09ldZ", year, month, day, in_day / 3600,
+           in_day / 60 % 60, in_day % 60, ts.tv_nsec);
   return buf;
 }
 
