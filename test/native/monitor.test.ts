@@ -276,6 +276,10 @@ describe.skipIf(!canRunContainers())('berth-monitor', () => {
     expect(fs.readFileSync(`/proc/${monitorPid}/status`, 'utf8')).not.toMatch(new RegExp(`^PPid:\\s+${process.pid}$`, 'm'));
     expect(fs.readFileSync(`/proc/${created!.pid}/cmdline`, 'utf8')).toBe('sleep\0' + '100\0');
     expect(fs.statSync(path.join(c.dir, 'monitor.sock')).mode & 0o777).toBe(0o600);
+    // It holds init's mount namespace, so the namespace's teardown is its own, after the exit is reported.
+    const held = fs.readdirSync(`/proc/${monitorPid}/fd`).map((fd) => { try { return fs.readlinkSync(`/proc/${monitorPid}/fd/${fd}`); } catch { return ''; } });
+    expect(held).toContain(fs.readlinkSync(`/proc/${created!.pid}/ns/mnt`));
+    expect(fs.readlinkSync(`/proc/${created!.pid}/ns/mnt`)).not.toBe(fs.readlinkSync('/proc/self/ns/mnt'));
     const ctl = await connectControl(c.dir);
     cleanup.push(ctl.close);
     // What berthd asks after a restart: the pids, and the start time that "started" gave.

@@ -307,6 +307,8 @@ int run_event_loop(Launched* l) {
   unlink(kSocketName);
   close(l->listener);
   loop.clients.flush_all(1000);
+  // The namespace's teardown, now that nobody waits for it.
+  if (l->mnt_ns >= 0) close(l->mnt_ns);
   return 0;
 }
 
