@@ -127,7 +127,8 @@ export class ContainerStore {
       // On the event loop: a mkdir takes microseconds, a trip through the pool longer (STYLE.md).
       fs.mkdirSync(dir, { mode: 0o710 });
     } catch (err) {
-      throw alreadyExists(record.id, err);
+      // Anything else (EPERM, ENOSPC) is the disk's answer, not a name taken.
+      throw (err as NodeJS.ErrnoException).code === 'EEXIST' ? alreadyExists(record.id, err) : err;
     }
     // Three files side by side, then one fsync of their directory, and one of ours for the directory's
     // own entry: without it a power loss could lose the container with all its fsynced files. state.json
