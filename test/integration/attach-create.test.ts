@@ -2,6 +2,7 @@
 // Attach; `attached` names it; an auto-remove container's exit frame comes once it is gone.
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from '../../src/cli/client';
@@ -136,6 +137,23 @@ describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
     // Every directory left in the store is a container the daemon knows.
     const known = (await call<typeof d.clients.containers, unknown, ListContainersResponse>(d.clients.containers, 'list', { all: true })).containers.map((c) => c.id);
     expect(fs.readdirSync(dir).filter((e) => !known.includes(e))).toEqual([]);
+  });
+
+  it('fails a kept run whose record cannot be written, and leaves no cgroup (one is made from its create on)', async () => {
+    const dir = `${d.root}/containers`;
+    const cgroups = path.dirname(cgroupDir(d.root, 'x'.repeat(64)));
+    const before = fs.existsSync(cgroups) ? fs.readdirSync(cgroups) : [];
+    expect(spawnSync('chattr', ['+i', dir]).status).toBe(0);
+    let end;
+    try {
+      end = await openAttach(d, { create: request(['echo', 'never'], {}, 'unrecorded') }).done;
+    } finally {
+      expect(spawnSync('chattr', ['-i', dir]).status).toBe(0);
+    }
+    expect(end.error?.details).toMatch(/EPERM|operation not permitted/i);
+    expect(end.exit).toBeUndefined();
+    expect(await names()).not.toContain('unrecorded');
+    expect(fs.existsSync(cgroups) ? fs.readdirSync(cgroups) : []).toEqual(before);
   });
 
   it('refuses a container id beside create, and a create the daemon refuses, and makes nothing', async () => {
