@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Cgroups, ContainerCgroup } from '../cgroups/manager';
+import type { Cgroups } from '../cgroups/manager';
 import { EngineError, invalidArgument, kindOf, wrap } from '../errors';
 import type { EventJournal } from '../events/journal';
 import type { ImageStore } from '../images/store';
@@ -99,8 +99,6 @@ export class ContainerCore {
   private readonly removeWhenDetached = new Set<string>();
   /** Restart policy: the pending start of each restarting container, and the last back-off. */
   private readonly restartTimers = new Map<string, NodeJS.Timeout>();
-  /** Cgroups begun at the create of a run in one call, by container id, until its launch takes them. */
-  private readonly earlyCgroups = new Map<string, Promise<ContainerCgroup>>();
   private readonly restartDelays = new Map<string, number>();
   readonly store: ContainerStore;
   /** Where a removed container's directories go to be deleted; recovery.ts opens it. */
@@ -225,10 +223,6 @@ export class ContainerCore {
     if (volumePaths.length) config.volumes = volumePaths;
     const argv = [...config.entrypoint, ...config.cmd];
     if (argv.length === 0 || argv[0] === '') throw invalidArgument('config.cmd', config.cmd, 'no command specified: the image has none either');
-    const id = randomId();
-    // A run in one call: its cgroup is made from here on, beside the create and the start's other steps. Its
-    // making took 0.8 ms in the pool from the launch on, and the start waited for it (twelfth round).
-    if (opts.startsNow) this.makeCgroupEarly(id, opts.hostConfig);
     // Every bind, volumes-from entry and volume path is checked before anything is made.
     const planned = await planMounts(
       { volumes: volumePaths, binds: opts.hostConfig.binds ?? [], volumesFrom: config.volumesFrom ?? '' },
@@ -238,6 +232,7 @@ export class ContainerCore {
     if (this.names.has(name)) {
       throw new EngineError('AlreadyExists', `container name ${JSON.stringify(name)}: already in use by container ${this.names.get(name)!.slice(0, 12)}`);
     }
+    const id = randomId();
     const record: ContainerRecord = {
       id, name, created: new Date().toISOString(), path: argv[0], args: argv.slice(1),
       config, hostConfig: opts.hostConfig, image: image.id, state: initialState(),
@@ -260,7 +255,6 @@ export class ContainerCore {
       }
     } catch (err) {
       this.names.delete(name);
-      await this.dropEarlyCgroup(id);
       await fsp.rm(this.files(id).dir, { recursive: true, force: true });
       await fsp.rm(overlayPaths(this.root, id).dir, { recursive: true, force: true });
       if (made) await removeVolumes(this.volumes, made.created);
@@ -325,36 +319,13 @@ export class ContainerCore {
     await Promise.all(pending.map((p) => p.attachment.connect(files, firstSeq).catch((err) => p.attachment.fail(err as Error))));
   }
 
-  private makeCgroup(id: string, hostConfig: HostConfig): Promise<ContainerCgroup> {
-    return this.cgroups.create(id, hostConfig.resources ?? {}, hostConfig.privileged ? 'all' : DEFAULT_DEVICE_RULES);
-  }
-
-  /** The cgroup of a container whose start follows its create at once, made from its create on (takeEarlyCgroup). */
-  private makeCgroupEarly(id: string, hostConfig: HostConfig): void {
-    const made = this.makeCgroup(id, hostConfig);
-    made.catch(() => undefined); // the start that takes it sees the error
-    this.earlyCgroups.set(id, made);
-  }
-
-  private takeEarlyCgroup(id: string): Promise<ContainerCgroup> | undefined {
-    const made = this.earlyCgroups.get(id);
-    this.earlyCgroups.delete(id);
-    return made;
-  }
-
-  /** A create that failed after its cgroup was begun: the cgroup goes once it is made. */
-  private async dropEarlyCgroup(id: string): Promise<void> {
-    const made = this.takeEarlyCgroup(id);
-    await made?.then((cg) => cg.destroy(), () => undefined).catch(() => undefined);
-  }
-
   /** Mounts, writes the /etc files and the spec, and starts the monitor; returns the run's first log seq. */
   private async launch(c: ContainerRecord, consoleSize: { rows: number; cols: number } | undefined, pending: PendingAttachment[]): Promise<number> {
     if (!this.containers.has(c.id)) throw new EngineError('NotFound', `container ${c.id}: not found`);
     const files = this.files(c.id);
     // The cgroup is made while the rootfs is mounted and the files are written: neither needs the other.
     const privileged = Boolean(c.hostConfig.privileged);
-    const cgroup = this.takeEarlyCgroup(c.id) ?? this.makeCgroup(c.id, c.hostConfig);
+    const cgroup = this.cgroups.create(c.id, c.hostConfig.resources ?? {}, privileged ? 'all' : DEFAULT_DEVICE_RULES);
     cgroup.catch(() => undefined); // awaited below, or cleaned up on the way out
     let net: PreparedNetwork | undefined;
     let launched!: () => void;
@@ -532,9 +503,6 @@ export class ContainerCore {
    */
   async cleanUpRemoved(id: string, doomedDir: string): Promise<void> {
     this.releaseNetworkBehind(id);
-    // A cgroup made at the create of a run in one call whose start never came: made before it goes.
-    await this.earlyCgroups.get(id)?.catch(() => undefined);
-    this.earlyCgroups.delete(id);
     const { dir, merged } = overlayPaths(this.root, id);
     const [, [unmounted, runtime]] = await Promise.all([
       this.cgroups.open(id).destroy().catch((err) => log.warn('removing a cgroup failed', { id, error: String(err) })),

@@ -139,7 +139,7 @@ describe.skipIf(!IS_ROOT)('attach with create (run in one call)', () => {
     expect(fs.readdirSync(dir).filter((e) => !known.includes(e))).toEqual([]);
   });
 
-  it('fails a kept run whose record cannot be written, and leaves no cgroup (one is made from its create on)', async () => {
+  it('fails a kept run whose record cannot be written with the disk\'s error, and leaves no cgroup', async () => {
     const dir = `${d.root}/containers`;
     const cgroups = path.dirname(cgroupDir(d.root, 'x'.repeat(64)));
     const before = fs.existsSync(cgroups) ? fs.readdirSync(cgroups) : [];
