@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/signalfd.h>
@@ -199,9 +198,9 @@ bool launch(const Spec& spec, PlanStorage* st, Launched* out) {
   // all of it and waits for an RCU grace period, in the exit of whoever drops it: in init's, it came
   // between the program's end and our SIGCHLD, 0.17 ms of every run (twelfth round). Init is stopped
   // before go, so its namespace is the one it was cloned with.
-  char ns_path[64];
-  snprintf(ns_path, sizeof ns_path, "/proc/%d/ns/mnt", static_cast<int>(pid));
-  out->mnt_ns = open(ns_path, O_RDONLY | O_CLOEXEC);
+  // Not snprintf: its code is pages of the monitor's RSS that nothing else touches (68 KiB more).
+  const std::string ns_path = "/proc/" + std::to_string(pid) + "/ns/mnt";
+  out->mnt_ns = open(ns_path.c_str(), O_RDONLY | O_CLOEXEC);
   // Init goes into its cgroups and its veth is made while berthd does its part of the wiring (none of
   // them needs another); a failure is the answer to go, and init never runs.
   std::string cgroup_file;
