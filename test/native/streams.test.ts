@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FRAME, FrameClient } from './frames-client';
-import { canRunContainers, FINISHED_AT, makeContainer, readLog, startContainer, startMonitor } from './monitor-harness';
+import { canRunContainers, connectControl, FINISHED_AT, makeContainer, readLog, startContainer, startMonitor } from './monitor-harness';
 
 const mountinfo = () => fs.readFileSync('/proc/self/mountinfo', 'utf8');
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -35,10 +35,12 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     const ch = startMonitor(c.dir);
     expect(await ch.next()).toMatchObject({ type: 'created' });
     const a = await FrameClient.connect(c.dir);
-    const other = await FrameClient.connect(c.dir);
-    cleanup.push(() => a.close(), () => other.close());
+    const other = await connectControl(c.dir);
+    cleanup.push(() => a.close(), other.close);
     const attached = a.command(`attach ${JSON.stringify({ stdout: true, stderr: true })}`);
-    const state = other.command('state');
+    // A request, and the end of what this client sends: the request still counts.
+    other.lines.send('state');
+    other.lines.sock.end();
     // Both requests are in the monitor's socket before go, as berthd has them there.
     await new Promise((r) => setTimeout(r, 100));
     ch.send('go');
@@ -46,7 +48,7 @@ describe.skipIf(!canRunContainers())('berth-monitor streams', () => {
     const started = await ch.next();
     expect(started).toMatchObject({ type: 'started' });
     // Answered once init ran: it knows when.
-    expect(await state).toMatchObject({ type: 'state', startedAt: started!.startedAt });
+    expect(await other.lines.next()).toMatchObject({ type: 'state', startedAt: started!.startedAt });
     expect(await a.exited()).toEqual({ exitCode: 0, signal: 0 });
     expect(a.frames.filter((f) => f.type !== FRAME.exit).map((f) => [f.type, f.seq, f.data.toString()]))
       .toEqual([[FRAME.stdout, 1, 'first\n'], [FRAME.stderr, 2, 'second\n']]);

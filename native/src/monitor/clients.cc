@@ -59,7 +59,9 @@ bool Clients::read_available(Client& c) {
     ssize_t n = read(c.fd, buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
-    if (n <= 0) {
+    // EOF: what came before it is still handled; the event loop meets the EOF again and forgets c.
+    if (n == 0) break;
+    if (n < 0) {
       drop(c);
       return false;
     }

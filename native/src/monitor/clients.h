@@ -67,7 +67,8 @@ class Clients {
   void on_readable(Client& c, const ClientHandlers& h);
   // Handles what is already buffered (bytes that came behind "go" or an attach line).
   void process(Client& c, const ClientHandlers& h);
-  // Reads what is there into c.in, handling none of it; false when c is gone (EOF or an error).
+  // Reads what is there into c.in, handling none of it; false when c is gone (a read error). An EOF
+  // leaves c as it is: the event loop meets it again.
   bool read_available(Client& c);
   // POLLOUT: writes what is queued.
   void on_writable(Client& c);
