@@ -94,8 +94,8 @@ export class TaskManager {
     // The monitor runs in the runtime directory (spec.json, its socket) and writes its exit file into the
     // container's (exitDir), or, for an auto-remove container, into the runtime directory (buildSpec).
     const exitFile = path.join(spec.exitDir ?? dirs.runDir, 'exit');
-    // Looked for first: a new container has none, and rmSync's way to find that out costs more than the look.
-    if (fs.lstatSync(exitFile, { throwIfNoEntry: false })) fs.rmSync(exitFile, { force: true });
+    // Looked for first: a new container has none, and a removal that finds none costs an exception.
+    if (fs.lstatSync(exitFile, { throwIfNoEntry: false })) fs.unlinkSync(exitFile);
     // Written again at every start, before the monitor that reads it exists.
     rewriteFile(path.join(dirs.runDir, 'spec.json'), JSON.stringify(spec), 0o600);
     let conn = this.takeStandby(dirs.runDir);

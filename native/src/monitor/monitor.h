@@ -37,9 +37,9 @@ struct Launched {
   // error_fd (EOF without a record: its exec succeeded); the names of its steps, by number.
   int go_fd = -1;
   int error_fd = -1;
+  const std::vector<std::string>* step_names = nullptr;
   // Init's mount namespace, held so that its teardown is ours, after the exit is out (launch.cc).
   int mnt_ns = -1;
-  const std::vector<std::string>* step_names = nullptr;
   // When init's exec succeeded (CLOCK_REALTIME), as "startedAt":"<sec>.<nsec>" in "started" and
   // "state": digits only, so an idle monitor never touches the time formatting's code pages.
   std::string started_at;
